@@ -1,0 +1,97 @@
+/**
+ * Meter accumulators filled in the audio path (SPEC §2.8): per channel,
+ * input and output sample peak and sum of squares, the deepest gain
+ * reduction, and clipped-sample counts. The engine snapshots and clears
+ * them once per meter period; the figures are linear here and turned into
+ * dB only at the edge (see meterFrame()).
+ */
+import { gainToDb, SILENCE_DB } from './kernel.js';
+
+export class MeterBank {
+  readonly inPeak: Float64Array;
+  readonly inSumSq: Float64Array;
+  readonly outPeak: Float64Array;
+  readonly outSumSq: Float64Array;
+  /** Deepest gain reduction in dB (≤ 0) since the last clear. */
+  readonly grDb: Float64Array;
+  readonly clipIn: Float64Array;
+  readonly clipOut: Float64Array;
+  /** Frames accumulated since the last clear. */
+  frames = 0;
+
+  constructor(readonly channels: number) {
+    this.inPeak = new Float64Array(channels);
+    this.inSumSq = new Float64Array(channels);
+    this.outPeak = new Float64Array(channels);
+    this.outSumSq = new Float64Array(channels);
+    this.grDb = new Float64Array(channels);
+    this.clipIn = new Float64Array(channels);
+    this.clipOut = new Float64Array(channels);
+  }
+
+  clear(): void {
+    this.inPeak.fill(0); this.inSumSq.fill(0);
+    this.outPeak.fill(0); this.outSumSq.fill(0);
+    this.grDb.fill(0); this.clipIn.fill(0); this.clipOut.fill(0);
+    this.frames = 0;
+  }
+
+  /** Accumulates one block at a tap: side 'in' or 'out'. */
+  tap(side: 'in' | 'out', block: readonly Float32Array[], frames: number): void {
+    const peak = side === 'in' ? this.inPeak : this.outPeak;
+    const sumSq = side === 'in' ? this.inSumSq : this.outSumSq;
+    const clips = side === 'in' ? this.clipIn : this.clipOut;
+    const n = Math.min(this.channels, block.length);
+    for (let c = 0; c < n; c++) {
+      const x = block[c]!;
+      let p = peak[c]!, s = sumSq[c]!, k = clips[c]!;
+      for (let i = 0; i < frames; i++) {
+        const v = x[i]!;
+        const a = v < 0 ? -v : v;
+        if (a > p) p = a;
+        if (a >= 1) k++;
+        s += v * v;
+      }
+      // A non-finite sample would poison the meters; the strip guards the
+      // signal itself, so the meters just skip over it.
+      peak[c] = Number.isFinite(p) ? p : peak[c]!;
+      sumSq[c] = Number.isFinite(s) ? s : sumSq[c]!;
+      clips[c] = k;
+    }
+    if (side === 'out') this.frames += frames;
+  }
+
+  /** Records gain reduction (dB ≤ 0) for a channel: keeps the deepest. */
+  reportGainReduction(channel: number, grDb: number): void {
+    if (grDb < this.grDb[channel]!) this.grDb[channel] = grDb;
+  }
+}
+
+/** The meter figures of one period, as published (SPEC §4 `meters`). */
+export interface MeterFrame {
+  in_peak: number[];
+  in_rms: number[];
+  out_peak: number[];
+  out_rms: number[];
+  gr: number[];
+  clip_in: number[];
+  clip_out: number[];
+}
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** Turns accumulated figures into dB, rounded to 0.1 dB (user layer only: allocates). */
+export function meterFrame(bank: MeterBank): MeterFrame {
+  const rms = (sumSq: Float64Array, c: number): number =>
+    bank.frames > 0 ? round1(gainToDb(Math.sqrt(sumSq[c]! / bank.frames))) : SILENCE_DB;
+  const ch = [...Array(bank.channels).keys()];
+  return {
+    in_peak: ch.map((c) => round1(gainToDb(bank.inPeak[c]!))),
+    in_rms: ch.map((c) => rms(bank.inSumSq, c)),
+    out_peak: ch.map((c) => round1(gainToDb(bank.outPeak[c]!))),
+    out_rms: ch.map((c) => rms(bank.outSumSq, c)),
+    gr: ch.map((c) => round1(bank.grDb[c]!) || 0),
+    clip_in: ch.map((c) => bank.clipIn[c]!),
+    clip_out: ch.map((c) => bank.clipOut[c]!),
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * The numeric form of a parameter set, as the audio layer reads it: one
+ * float per parameter at PARAM_INDEX, booleans as 0/1, enums as the index
+ * of their option. Lets parameters cross a SharedArrayBuffer untouched.
+ */
+import { PARAMS, PARAM_COUNT, type ParamValues } from './schema.js';
+
+export function encodeParams(values: ParamValues, into: Float64Array = new Float64Array(PARAM_COUNT)): Float64Array {
+  PARAMS.forEach((def, i) => {
+    const v = values[def.name as keyof ParamValues];
+    switch (def.kind) {
+      case 'number': into[i] = v as number; break;
+      case 'bool': into[i] = v ? 1 : 0; break;
+      case 'enum': into[i] = (def.options as readonly string[]).indexOf(v as string); break;
+    }
+  });
+  return into;
+}
+
+export function decodeParams(vector: ArrayLike<number>): ParamValues {
+  const out: Record<string, unknown> = {};
+  PARAMS.forEach((def, i) => {
+    const v = vector[i]!;
+    switch (def.kind) {
+      case 'number': out[def.name] = v; break;
+      case 'bool': out[def.name] = v !== 0; break;
+      case 'enum': out[def.name] = def.options[v] ?? def.default; break;
+    }
+  });
+  return out as ParamValues;
+}
