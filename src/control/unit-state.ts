@@ -1,0 +1,213 @@
+/**
+ * The unit's current parameters and preset, in the user layer. Every way
+ * of changing a parameter (MQTT, knobs, CLI, config) goes through apply(),
+ * so validation, persistence and change notification happen in one place.
+ * The audio engine listens for 'change' and copies the values into the
+ * shared parameter buffer.
+ */
+import { EventEmitter } from 'node:events';
+import { readFile, readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultParams, PARAM_NAMES, type ParamName, type ParamValues } from '../params/schema.js';
+import { validatePartial, type Result } from '../params/validate.js';
+import {
+  BUILT_IN_PRESETS, PRESET_NAME_PATTERN, parseUserPreset, presetValues, type Preset,
+} from '../params/presets.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { stateFile, userPresetDir } from './state-dir.js';
+import type { Logger } from '../log.js';
+
+export interface UnitSnapshot {
+  readonly params: ParamValues;
+  /** The preset last loaded, or null once any parameter was changed after it. */
+  readonly preset: string | null;
+}
+
+/** Who asked for a change; carried to listeners (e.g. for logs). */
+export type ChangeSource = 'mqtt' | 'knob' | 'cli' | 'config' | 'restore' | 'api';
+
+export interface ChangeEvent {
+  readonly snapshot: UnitSnapshot;
+  readonly changed: readonly ParamName[];
+  readonly source: ChangeSource;
+}
+
+export interface UnitStateOptions {
+  /** Folder for state.json and presets/; null keeps nothing on disk (render, tests). */
+  readonly stateDir: string | null;
+  /** Values from the config file: the baseline that persisted state overrides. */
+  readonly config?: Partial<ParamValues>;
+  /** Values from command-line flags: override everything at start. */
+  readonly flags?: Partial<ParamValues>;
+  readonly log: Logger;
+  /** Delay before a burst of changes is written to disk. */
+  readonly persistDelayMs?: number;
+}
+
+export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
+  #params: ParamValues;
+  #preset: string | null;
+  #presets: Map<string, Preset>;
+  #persistTimer: NodeJS.Timeout | null = null;
+  #persisting: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly opts: UnitStateOptions, params: ParamValues, preset: string | null, presets: Map<string, Preset>) {
+    super();
+    this.#params = params;
+    this.#preset = preset;
+    this.#presets = presets;
+  }
+
+  /** Builds the start-up state: defaults < config < persisted state < flags. */
+  static async load(opts: UnitStateOptions): Promise<UnitState> {
+    let params: ParamValues = { ...defaultParams(), ...opts.config };
+    let preset: string | null = null;
+    if (opts.stateDir) {
+      const restored = await readStateFile(stateFile(opts.stateDir), opts.log);
+      if (restored) { params = { ...params, ...restored.params }; preset = restored.preset; }
+    }
+    if (opts.flags && Object.keys(opts.flags).length > 0) {
+      params = { ...params, ...opts.flags };
+      preset = null;
+    }
+    const presets = new Map<string, Preset>(BUILT_IN_PRESETS.map((p) => [p.name, p]));
+    if (opts.stateDir) {
+      for (const p of await readUserPresets(userPresetDir(opts.stateDir), opts.log)) {
+        if (presets.has(p.name)) opts.log.warn(`user preset "${p.name}" has the name of a built-in preset and is ignored.`);
+        else presets.set(p.name, p);
+      }
+    }
+    return new UnitState(opts, params, preset, presets);
+  }
+
+  get snapshot(): UnitSnapshot {
+    return { params: { ...this.#params }, preset: this.#preset };
+  }
+
+  get params(): ParamValues {
+    return { ...this.#params };
+  }
+
+  presets(): Preset[] {
+    return [...this.#presets.values()];
+  }
+
+  /**
+   * Applies a command such as {"threshold": -20} or {"preset": "bass",
+   * "makeup": 3}: all or nothing. A preset is laid down first and the other
+   * entries on top of it.
+   */
+  apply(command: unknown, source: ChangeSource): Result<UnitSnapshot> {
+    if (command === null || typeof command !== 'object' || Array.isArray(command)) {
+      return { ok: false, error: 'expected a JSON object of parameters such as {"threshold": -20}.' };
+    }
+    const { preset: presetName, ...rest } = command as Record<string, unknown>;
+    let base = this.#params;
+    let preset: string | null = null;
+    if (presetName !== undefined) {
+      if (typeof presetName !== 'string' || !this.#presets.has(presetName)) {
+        return { ok: false, error: `preset must be one of ${[...this.#presets.keys()].join(', ')}, got ${JSON.stringify(presetName)}.` };
+      }
+      base = presetValues(this.#presets.get(presetName)!);
+      preset = presetName;
+    }
+    const r = validatePartial(rest);
+    if (!r.ok) return r;
+    if (presetName === undefined && Object.keys(r.value).length === 0) {
+      return { ok: false, error: 'the command names no parameter; send e.g. {"threshold": -20}.' };
+    }
+    const next = { ...base, ...r.value };
+    if (presetName !== undefined && Object.keys(r.value).length > 0) preset = null;
+    const changed = PARAM_NAMES.filter((n) => next[n] !== this.#params[n]);
+    const presetChanged = preset !== this.#preset;
+    // A command that sets a parameter to its current value still detaches
+    // the preset only if something actually changed.
+    if (presetName === undefined && changed.length === 0) return { ok: true, value: this.snapshot };
+    this.#params = next;
+    this.#preset = presetName === undefined ? null : preset;
+    if (changed.length > 0 || presetChanged) {
+      this.emit('change', { snapshot: this.snapshot, changed, source });
+      this.#schedulePersist();
+    }
+    return { ok: true, value: this.snapshot };
+  }
+
+  /** Writes pending state now (at shutdown). */
+  async flush(): Promise<void> {
+    if (this.#persistTimer) {
+      clearTimeout(this.#persistTimer);
+      this.#persistTimer = null;
+      this.#persisting = this.#persisting.then(() => this.#write());
+    }
+    await this.#persisting;
+  }
+
+  #schedulePersist(): void {
+    if (!this.opts.stateDir || this.#persistTimer) return;
+    this.#persistTimer = setTimeout(() => {
+      this.#persistTimer = null;
+      this.#persisting = this.#persisting.then(() => this.#write());
+    }, this.opts.persistDelayMs ?? 250);
+  }
+
+  async #write(): Promise<void> {
+    if (!this.opts.stateDir) return;
+    const doc = { version: 1, preset: this.#preset, params: this.#params };
+    try {
+      await writeFileAtomic(stateFile(this.opts.stateDir), JSON.stringify(doc, null, 2) + '\n');
+    } catch (e) {
+      this.opts.log.error(`could not save parameters in ${this.opts.stateDir}: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function readStateFile(path: string, log: Logger): Promise<UnitSnapshot | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`could not read ${path} (${(e as Error).message}); starting from defaults.`);
+    return null;
+  }
+  let problem: string | null = null;
+  let result: UnitSnapshot | null = null;
+  try {
+    const doc = JSON.parse(text) as { params?: unknown; preset?: unknown };
+    const r = validatePartial(doc.params ?? {});
+    if (r.ok) result = { params: { ...defaultParams(), ...r.value }, preset: typeof doc.preset === 'string' ? doc.preset : null };
+    else problem = r.error;
+  } catch {
+    problem = 'it is not valid JSON';
+  }
+  if (result) return result;
+  // Keep the bad file beside the new one, so nothing the user had is lost.
+  const kept = `${path}.corrupt-${Date.now()}`;
+  await rename(path, kept).catch(() => undefined);
+  log.warn(`saved state ${path} is unusable (${problem}); starting from defaults, old file kept as ${kept}.`);
+  return null;
+}
+
+async function readUserPresets(dir: string, log: Logger): Promise<Preset[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const out: Preset[] = [];
+  for (const file of names) {
+    const name = file.slice(0, -'.json'.length);
+    if (!PRESET_NAME_PATTERN.test(name)) {
+      log.warn(`user preset file ${file} is ignored: names use a-z, 0-9, - and _ only.`);
+      continue;
+    }
+    try {
+      const parsed = parseUserPreset(name, JSON.parse(await readFile(join(dir, file), 'utf8')));
+      if (typeof parsed === 'string') log.warn(`${parsed} (file ${join(dir, file)} ignored)`);
+      else out.push(parsed);
+    } catch (e) {
+      log.warn(`user preset ${join(dir, file)} is ignored: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
