@@ -70,14 +70,7 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
       params = { ...params, ...opts.flags };
       preset = null;
     }
-    const presets = new Map<string, Preset>(BUILT_IN_PRESETS.map((p) => [p.name, p]));
-    if (opts.stateDir) {
-      for (const p of await readUserPresets(userPresetDir(opts.stateDir), opts.log)) {
-        if (presets.has(p.name)) opts.log.warn(`user preset "${p.name}" has the name of a built-in preset and is ignored.`);
-        else presets.set(p.name, p);
-      }
-    }
-    return new UnitState(opts, params, preset, presets);
+    return new UnitState(opts, params, preset, await loadPresets(opts.stateDir, opts.log));
   }
 
   get snapshot(): UnitSnapshot {
@@ -185,6 +178,17 @@ async function readStateFile(path: string, log: Logger): Promise<UnitSnapshot | 
   await rename(path, kept).catch(() => undefined);
   log.warn(`saved state ${path} is unusable (${problem}); starting from defaults, old file kept as ${kept}.`);
   return null;
+}
+
+/** Built-in presets plus the user's from stateDir/presets/*.json, by name. */
+export async function loadPresets(stateDir: string | null, log: Logger): Promise<Map<string, Preset>> {
+  const presets = new Map<string, Preset>(BUILT_IN_PRESETS.map((p) => [p.name, p]));
+  if (!stateDir) return presets;
+  for (const p of await readUserPresets(userPresetDir(stateDir), log)) {
+    if (presets.has(p.name)) log.warn(`user preset "${p.name}" has the name of a built-in preset and is ignored.`);
+    else presets.set(p.name, p);
+  }
+  return presets;
 }
 
 async function readUserPresets(dir: string, log: Logger): Promise<Preset[]> {

@@ -1,0 +1,27 @@
+/**
+ * Strict argument parsing for every command: unknown flags and bad values
+ * become one-line UserErrors (exit code 2), never stack traces.
+ */
+import { parseArgs } from 'node:util';
+import { UserError } from '../errors.js';
+import type { ParseArgsOptions } from './param-flags.js';
+
+export function parseCommandArgs(command: string, argv: string[], options: ParseArgsOptions, allowPositionals = true): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    return { values: values as Record<string, unknown>, positionals };
+  } catch (e) {
+    // Node's messages are long and mention internals; keep the useful part.
+    const msg = (e as Error).message.split('. ')[0]!.replace(/^Unknown option '([^']+)'.*$/, 'unknown option $1');
+    throw new UserError(`${command}: ${msg}; see picomp ${command} --help.`);
+  }
+}
+
+/** Parses a positive integer flag within [min, max]. */
+export function intFlag(name: string, raw: unknown, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const s = String(raw);
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < min || n > max) throw new UserError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(s)}.`);
+  return n;
+}

@@ -1,0 +1,46 @@
+/**
+ * The product's standard patch: source → input meter → compressor strip →
+ * output meter → sink. Both `picomp render` and the real-time worker run
+ * exactly this, so a render is the reference for what the device does.
+ */
+import { CompressorStrip } from '../dsp/strip.js';
+import { MeterBank } from '../dsp/meters.js';
+import type { ProcessSpec } from '../dsp/kernel.js';
+import { Graph, type GraphNode } from './graph.js';
+import { HostSink, MeterTapNode, StripNode } from './nodes.js';
+
+export class CompressorChain {
+  readonly graph = new Graph();
+  readonly strip = new CompressorStrip();
+  readonly meters: MeterBank;
+  readonly sink: HostSink;
+  readonly #stripNode: StripNode;
+
+  constructor(readonly source: GraphNode, readonly channels: number) {
+    this.meters = new MeterBank(channels);
+    const inTap = new MeterTapNode(this.meters, 'in', channels);
+    this.#stripNode = new StripNode(this.strip, this.meters, channels);
+    const outTap = new MeterTapNode(this.meters, 'out', channels);
+    this.sink = new HostSink(channels);
+    this.graph.connect(source, inTap).connect(inTap, this.#stripNode).connect(this.#stripNode, outTap).connect(outTap, this.sink);
+  }
+
+  prepare(spec: Omit<ProcessSpec, 'channels'>): void {
+    this.graph.prepare({ ...spec, channels: this.channels });
+  }
+
+  /** Takes a parameter vector (PARAM_INDEX layout); the strip smooths the change. */
+  setParams(vector: Float64Array): void {
+    this.strip.setParams(vector);
+  }
+
+  /** Processes one block; the returned channels are valid until the next call. */
+  process(frames: number): readonly Float32Array[] {
+    this.graph.process(frames);
+    return this.sink.block;
+  }
+
+  get latencyFrames(): number {
+    return this.graph.latencyTo(this.sink);
+  }
+}

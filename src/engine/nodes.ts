@@ -1,0 +1,73 @@
+/**
+ * The graph's standard parts: a source the host fills from a device or a
+ * file, generator sources, the compressor strip, meter taps and a sink the
+ * host reads from. Each is a thin adapter: the DSP lives in src/dsp/.
+ */
+import type { ProcessSpec } from '../dsp/kernel.js';
+import type { Source } from '../dsp/generators.js';
+import type { CompressorStrip } from '../dsp/strip.js';
+import type { MeterBank } from '../dsp/meters.js';
+import type { GraphNode } from './graph.js';
+
+/** A source whose samples the host writes into `buffers` before each block. */
+export class HostSource implements GraphNode {
+  readonly inputChannels = 0;
+  readonly latencyFrames = 0;
+  buffers: Float32Array[] = [];
+  constructor(readonly outputChannels: number, readonly name = 'input') {}
+  prepare(spec: ProcessSpec): void {
+    this.buffers = Array.from({ length: this.outputChannels }, () => new Float32Array(spec.maxBlockFrames));
+  }
+  reset(): void { for (const b of this.buffers) b.fill(0); }
+  process(_inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void {
+    for (let c = 0; c < outputs.length; c++) outputs[c]!.set(this.buffers[c]!.subarray(0, frames));
+  }
+}
+
+/** A teaching generator (sine, noise, bursts, sweep, demo drums) as a source. */
+export class GeneratorNode implements GraphNode {
+  readonly inputChannels = 0;
+  readonly latencyFrames = 0;
+  constructor(private readonly generator: Source, readonly outputChannels: number, readonly name = 'generator') {}
+  prepare(spec: ProcessSpec): void { this.generator.prepare({ ...spec, channels: this.outputChannels }); }
+  reset(): void { this.generator.reset(); }
+  process(_inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void {
+    this.generator.process(outputs, frames);
+  }
+}
+
+/** The compressor chain of src/dsp/strip.ts, reporting gain reduction to a meter bank. */
+export class StripNode implements GraphNode {
+  constructor(private readonly strip: CompressorStrip, private readonly meters: MeterBank, readonly inputChannels: number, readonly name = 'compressor') {}
+  get outputChannels(): number { return this.inputChannels; }
+  get latencyFrames(): number { return this.strip.latencyFrames; }
+  prepare(spec: ProcessSpec): void { this.strip.prepare(spec); }
+  reset(): void { this.strip.reset(); }
+  process(inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void {
+    this.strip.process(inputs, outputs, frames, this.meters);
+  }
+}
+
+/** A pass-through that measures what flows by (SPEC §2.8), like an insert meter. */
+export class MeterTapNode implements GraphNode {
+  readonly latencyFrames = 0;
+  constructor(private readonly meters: MeterBank, private readonly side: 'in' | 'out', readonly inputChannels: number, readonly name = `${side} meter`) {}
+  get outputChannels(): number { return this.inputChannels; }
+  prepare(): void {}
+  reset(): void {}
+  process(inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void {
+    this.meters.tap(this.side, inputs, frames);
+    for (let c = 0; c < outputs.length; c++) outputs[c]!.set(inputs[c]!.subarray(0, frames));
+  }
+}
+
+/** The end of the chain: keeps a reference to the last block for the host to send on. */
+export class HostSink implements GraphNode {
+  readonly outputChannels = 0;
+  readonly latencyFrames = 0;
+  block: readonly Float32Array[] = [];
+  constructor(readonly inputChannels: number, readonly name = 'output') {}
+  prepare(): void {}
+  reset(): void {}
+  process(inputs: readonly Float32Array[]): void { this.block = inputs; }
+}
