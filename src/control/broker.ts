@@ -1,0 +1,263 @@
+/**
+ * The embedded MQTT broker (Aedes) that a unit runs so LAN clients have a
+ * meeting point: TCP, WebSocket for browsers, optional TLS; users and
+ * roles from the users file; limits so one bad client cannot hurt others.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type Client } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { mayPublish, maySubscribe, commandTarget, type Identity } from './acl.js';
+import { readUsers, verifyPassword, type UserRecord } from './users.js';
+
+export interface BrokerOptions {
+  /** TCP port; 0 picks a free one (tests). */
+  readonly mqttPort: number;
+  /** WebSocket port for browser clients; null for none. */
+  readonly wsPort: number | null;
+  /** Interface to listen on; default every interface (the LAN). */
+  readonly host?: string;
+  /** Users file; null or missing → no users. */
+  readonly usersFile?: string | null;
+  /** Without users, anonymous clients get full access; with users, anonymous ones are refused unless this is true (then as viewers). */
+  readonly allowAnonymous: boolean;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly port: number };
+  /** Largest PUBLISH payload accepted; bigger ones close the sender's connection. */
+  readonly maxPayloadBytes?: number;
+  readonly maxClients?: number;
+  /** Topic levels beyond which a PUBLISH/SUBSCRIBE is refused. */
+  readonly maxTopicLevels?: number;
+  /** Base topic of the units, for the ACL; default `picomp`. */
+  readonly baseTopic?: string;
+  readonly log: Logger;
+}
+
+export interface RunningBroker {
+  readonly mqttPort: number;
+  readonly wsPort: number | null;
+  readonly tlsPort: number | null;
+  /** mqtt://host:port a local client can use. */
+  readonly url: string;
+  /**
+   * Credentials of the unit's own engine client when auth is on (an
+   * admin-like account that lives only in memory for this run), else null.
+   */
+  readonly serviceAccount: { readonly username: string; readonly password: string } | null;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
+export const DEFAULT_MAX_CLIENTS = 200;
+export const DEFAULT_MAX_TOPIC_LEVELS = 16;
+
+/** Aedes keeps per-client state on the client object; ours is who they are. */
+const identities = new WeakMap<Client, Identity>();
+
+const OPEN: Identity = { name: 'anonymous', role: 'admin' };
+const ANONYMOUS_VIEWER: Identity = { name: 'anonymous', role: 'viewer' };
+const SERVICE_NAME = '$picomp-engine';
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function listen(server: NetServer | HttpServer, port: number, host: string, flag: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (e.code === 'EADDRINUSE') reject(new UserError(`port ${port} is already in use; pick another with ${flag} or stop the other broker.`));
+      else if (e.code === 'EACCES') reject(new UserError(`port ${port} needs privileges on this system; pick one above 1023 with ${flag}.`));
+      else reject(new UserError(`cannot listen on ${host}:${port} (${e.message}); check ${flag} and the address.`));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function closeServer(server: NetServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) { resolve(); return; }
+    server.close(() => resolve());
+    // close() waits for open sockets; Aedes has ended the MQTT ones already.
+    if ('closeAllConnections' in server) (server as HttpServer).closeAllConnections();
+  });
+}
+
+/** The users file, re-read when it changes so `picomp user add` applies without a restart. */
+function usersSource(path: string | null | undefined, log: Logger): () => Promise<UserRecord[]> {
+  let cache: { mtimeMs: number; users: UserRecord[] } | null = null;
+  return async () => {
+    if (!path) return [];
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await stat(path)).mtimeMs;
+    } catch {
+      return [];
+    }
+    if (cache && cache.mtimeMs === mtimeMs) return cache.users;
+    try {
+      cache = { mtimeMs, users: await readUsers(path) };
+    } catch (e) {
+      log.error(`${(e as Error).message} Nobody can log in until it is fixed.`);
+      cache = { mtimeMs, users: [] };
+    }
+    return cache.users;
+  };
+}
+
+export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
+  const host = opts.host ?? '0.0.0.0';
+  const baseTopic = opts.baseTopic ?? 'picomp';
+  const maxPayload = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const maxClients = opts.maxClients ?? DEFAULT_MAX_CLIENTS;
+  const log = opts.log;
+  const users = usersSource(opts.usersFile, log);
+  // Auth is on when a users file exists at start; it is then re-read on change.
+  const authOn = (await users()).length > 0;
+  const service = authOn ? { username: SERVICE_NAME, password: randomBytes(24).toString('base64url') } : null;
+
+  const broker = await Aedes.createBroker({
+    maxTopicLevels: opts.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS,
+    // A client that stops reading must not stall delivery to everyone else.
+    drainTimeout: 10_000,
+    connectTimeout: 10_000,
+    preConnect: (_client, _packet, done) => {
+      if (broker.connectedClients >= maxClients) {
+        log.warn(`refused a connection: ${maxClients} clients are already connected (the limit).`);
+        done(Object.assign(new Error('too many clients'), { returnCode: 3 }), false);
+        return;
+      }
+      done(null, true);
+    },
+    authenticate: (client, username, password, done) => {
+      const refuse = (why: string): void => {
+        log.warn(`refused MQTT client "${client.id}": ${why}`);
+        done(Object.assign(new Error(why), { returnCode: 4 as const }), false);
+      };
+      if (!authOn) { identities.set(client, OPEN); done(null, true); return; }
+      if (username === undefined) {
+        if (opts.allowAnonymous) { identities.set(client, ANONYMOUS_VIEWER); done(null, true); return; }
+        refuse('no user name given and anonymous access is off.');
+        return;
+      }
+      const pw = password?.toString('utf8') ?? '';
+      if (service && username === service.username) {
+        if (pw === service.password) { identities.set(client, { name: SERVICE_NAME, role: 'admin' }); done(null, true); }
+        else refuse(`wrong password for "${username}".`);
+        return;
+      }
+      users().then(async (list) => {
+        const user = list.find((u) => u.name === username);
+        // Hash even for unknown names, so timing does not tell which names exist.
+        const ok = user ? await verifyPassword(pw, user.password) : (await verifyPassword(pw, DUMMY_HASH), false);
+        if (!user || !ok) { refuse(`wrong user name or password for "${username}".`); return; }
+        identities.set(client, { name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) });
+        done(null, true);
+      }, (e: Error) => refuse(e.message));
+    },
+    authorizePublish: (client, packet, done) => {
+      if (packet.payload && packet.payload.length > maxPayload) {
+        done(new Error(`payload of ${packet.payload.length} bytes on ${packet.topic} exceeds the ${maxPayload}-byte limit`));
+        return;
+      }
+      // client is null for wills published after their client left; those were checked at connect.
+      if (client) {
+        const who = identities.get(client) ?? OPEN;
+        if (!mayPublish(who, baseTopic, packet.topic)) {
+          log.warn(`${who.role} "${who.name}" may not publish to ${packet.topic}; the message is dropped and the client disconnected.`);
+          done(new Error(`not authorized to publish to ${packet.topic}`));
+          return;
+        }
+      }
+      // A retained command would be replayed into the unit at every reconnect.
+      if (packet.retain && commandTarget(baseTopic, packet.topic)) packet.retain = false;
+      done(null);
+    },
+    authorizeSubscribe: (client, sub, done) => {
+      const who = identities.get(client) ?? OPEN;
+      if (!maySubscribe(who, sub.topic)) {
+        log.warn(`${who.role} "${who.name}" may not subscribe to ${sub.topic}.`);
+        done(null, null);
+        return;
+      }
+      done(null, sub);
+    },
+  });
+  broker.on('clientError', (client, err) => log.debug(`MQTT client "${client.id}": ${err.message}`));
+  broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${client.id}": ${err.message}`));
+
+  const servers: (NetServer | HttpServer)[] = [];
+  let wss: WebSocketServer | null = null;
+  const closeAll = async (): Promise<void> => {
+    wss?.clients.forEach((ws) => ws.terminate());
+    wss?.close();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await Promise.all(servers.map(closeServer));
+  };
+
+  try {
+    const tcp = createNetServer((socket) => broker.handle(socket));
+    servers.push(tcp);
+    const mqttPort = await listen(tcp, opts.mqttPort, host, '--mqtt-port');
+
+    let wsPort: number | null = null;
+    if (opts.wsPort !== null) {
+      const http = createHttpServer((_req, res) => {
+        res.writeHead(426, { 'content-type': 'text/plain' }).end('This port speaks MQTT over WebSocket.\n');
+      });
+      servers.push(http);
+      wss = new WebSocketServer({ server: http, maxPayload: maxPayload + 1024 });
+      wss.on('connection', (ws, req) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => ws.terminate());
+        broker.handle(stream, req);
+      });
+      wsPort = await listen(http, opts.wsPort, host, '--ws-port');
+    }
+
+    let tlsPort: number | null = null;
+    if (opts.tls) {
+      let cert: Buffer, key: Buffer;
+      try {
+        [cert, key] = await Promise.all([readFile(opts.tls.certFile), readFile(opts.tls.keyFile)]);
+      } catch (e) {
+        throw new UserError(`cannot read the TLS certificate or key (${(e as Error).message}); check the paths in the config.`);
+      }
+      const tlsServer = createTlsServer({ cert, key }, (socket) => broker.handle(socket));
+      servers.push(tlsServer);
+      tlsPort = await listen(tlsServer, opts.tls.port, host, 'the TLS port setting');
+    }
+
+    if (!authOn && !isLoopback(host)) {
+      log.warn(`the MQTT broker on port ${mqttPort} lets anyone on the network change this unit; add users with \`picomp user add\` to require passwords.`);
+    }
+    log.info(`MQTT broker listening on ${host}:${mqttPort}${wsPort !== null ? `, WebSocket on ${wsPort}` : ''}${tlsPort !== null ? `, TLS on ${tlsPort}` : ''}${authOn ? ', users required' : ''}.`);
+    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return {
+      mqttPort, wsPort, tlsPort,
+      url: `mqtt://${urlHost}:${mqttPort}`,
+      serviceAccount: service,
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+/** A fixed hash checked against for unknown user names (its password is random and unknown). */
+const DUMMY_HASH = {
+  algo: 'scrypt', N: 16384, r: 8, p: 1,
+  salt: 'cGljb21wLWR1bW15LXNhbHQ=',
+  hash: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+} as const;
