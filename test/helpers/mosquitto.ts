@@ -118,8 +118,12 @@ export class Probe {
     await this.client.subscribeAsync(filter, { qos: 1 });
   }
 
-  /** Resolves with the first message from now on (or already recorded after index `since`) matching pred. */
-  next(pred: (m: Received) => boolean, timeoutMs = 3000, since = this.messages.length): Promise<Received> {
+  /**
+   * Resolves with the first message matching pred among those recorded from
+   * index `since` on (default: all, since retained messages may land before
+   * subscribe() returns), or the next one to arrive.
+   */
+  next(pred: (m: Received) => boolean, timeoutMs = 3000, since = 0): Promise<Received> {
     const seen = this.messages.slice(since).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
