@@ -16,7 +16,7 @@ import { WavReader } from '../io/wav-reader.js';
 import { WavWriter } from '../io/wav-writer.js';
 import type { SampleFormat } from '../io/wav-format.js';
 import { LevelTraceRecorder, renderPlotSvg } from './plot.js';
-import { gainToDb } from '../dsp/kernel.js';
+import { gainToDb, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 import { UserError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { parseCommandArgs, intFlag } from './args.js';
@@ -24,8 +24,6 @@ import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.j
 import { Progress } from './progress.js';
 
 const FORMATS: readonly SampleFormat[] = ['int16', 'int24', 'int32', 'float32'];
-export const MIN_SAMPLE_RATE = 16000;
-export const MAX_SAMPLE_RATE = 96000;
 
 export const renderHelp = `Usage: picomp render IN.wav OUT.wav [parameters] [options]
 

@@ -17,6 +17,11 @@ import { writeFileAtomic } from './atomic-file.js';
 import { stateFile, userPresetDir } from './state-dir.js';
 import type { Logger } from '../log.js';
 
+interface SavedState {
+  readonly params: Partial<ParamValues>;
+  readonly preset: string | null;
+}
+
 export interface UnitSnapshot {
   readonly params: ParamValues;
   /** The preset last loaded, or null once any parameter was changed after it. */
@@ -60,7 +65,7 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
 
   /** Builds the start-up state: defaults < config < persisted state < flags. */
   static async load(opts: UnitStateOptions): Promise<UnitState> {
-    let params: ParamValues = { ...defaultParams(), ...opts.config };
+    let params: ParamValues = baseline(opts);
     let preset: string | null = null;
     if (opts.stateDir) {
       const restored = await readStateFile(stateFile(opts.stateDir), opts.log);
@@ -145,7 +150,11 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
 
   async #write(): Promise<void> {
     if (!this.opts.stateDir) return;
-    const doc = { version: 1, preset: this.#preset, params: this.#params };
+    // Only what differs from defaults + config is saved, so a later edit of
+    // the config file still takes effect for everything not changed live.
+    const base = baseline(this.opts);
+    const changed = Object.fromEntries(PARAM_NAMES.filter((n) => this.#params[n] !== base[n]).map((n) => [n, this.#params[n]]));
+    const doc = { version: 1, preset: this.#preset, params: changed };
     try {
       await writeFileAtomic(stateFile(this.opts.stateDir), JSON.stringify(doc, null, 2) + '\n');
     } catch (e) {
@@ -154,7 +163,11 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
   }
 }
 
-async function readStateFile(path: string, log: Logger): Promise<UnitSnapshot | null> {
+function baseline(opts: UnitStateOptions): ParamValues {
+  return { ...defaultParams(), ...opts.config };
+}
+
+async function readStateFile(path: string, log: Logger): Promise<SavedState | null> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -163,11 +176,11 @@ async function readStateFile(path: string, log: Logger): Promise<UnitSnapshot | 
     return null;
   }
   let problem: string | null = null;
-  let result: UnitSnapshot | null = null;
+  let result: SavedState | null = null;
   try {
     const doc = JSON.parse(text) as { params?: unknown; preset?: unknown };
     const r = validatePartial(doc.params ?? {});
-    if (r.ok) result = { params: { ...defaultParams(), ...r.value }, preset: typeof doc.preset === 'string' ? doc.preset : null };
+    if (r.ok) result = { params: r.value, preset: typeof doc.preset === 'string' ? doc.preset : null };
     else problem = r.error;
   } catch {
     problem = 'it is not valid JSON';

@@ -44,3 +44,7 @@ export function msToFrames(ms: number, sampleRate: number): number {
 export function onePoleCoeff(tauMs: number, sampleRate: number): number {
   return Math.exp(-1 / ((tauMs / 1000) * sampleRate));
 }
+
+/** The sample rates every kernel is built and tested for. */
+export const MIN_SAMPLE_RATE = 16000;
+export const MAX_SAMPLE_RATE = 96000;

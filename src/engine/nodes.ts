@@ -71,3 +71,28 @@ export class HostSink implements GraphNode {
   reset(): void {}
   process(inputs: readonly Float32Array[]): void { this.block = inputs; }
 }
+
+/** Plays a loaded recording over and over (the `file:PATH` input). */
+export class LoopingBufferSource implements GraphNode {
+  readonly inputChannels = 0;
+  readonly latencyFrames = 0;
+  #position = 0;
+  /** recording: planar channels; a mono recording feeds every output channel. */
+  constructor(private readonly recording: readonly Float32Array[], readonly outputChannels: number, readonly name = 'file') {}
+  prepare(): void {}
+  reset(): void { this.#position = 0; }
+  process(_inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void {
+    const length = this.recording[0]!.length;
+    if (length === 0) { for (const o of outputs) o.fill(0, 0, frames); return; }
+    let done = 0;
+    while (done < frames) {
+      const n = Math.min(frames - done, length - this.#position);
+      for (let c = 0; c < outputs.length; c++) {
+        const src = this.recording[Math.min(c, this.recording.length - 1)]!;
+        outputs[c]!.set(src.subarray(this.#position, this.#position + n), done);
+      }
+      done += n;
+      this.#position = (this.#position + n) % length;
+    }
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * `picomp start`: the device. Audio engine (worker thread), embedded MQTT
+ * broker (or an external one), the unit's MQTT client, optional knobs and
+ * the optional Node-RED dashboard (a child process). Stops cleanly on
+ * SIGINT/SIGTERM, saving state.
+ */
+import { PARAMS, PARAM_NAMES } from '../params/schema.js';
+import { UnitState } from '../control/unit-state.js';
+import { usersFile } from '../control/state-dir.js';
+import { AudioEngine } from '../engine/audio-engine.js';
+import { createLogger, type Logger } from '../log.js';
+import { parseCommandArgs } from './args.js';
+import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
+import { resolveStartOptions, START_SETTINGS, type StartOptions } from './start-options.js';
+import { version } from './version.js';
+import { existsSync } from 'node:fs';
+
+export const startHelp = `Usage: picomp start [options] [parameters]
+
+Runs the device: the audio engine, an embedded MQTT broker and the unit's
+MQTT client (and the Node-RED dashboard with --dashboard). With no audio
+device it runs the built-in demo source into null, paced in real time.
+
+Options (also settable in --config FILE as snake_case keys, or as
+PICOMP_<NAME> environment variables; flags win):
+  --config FILE          JSON or YAML settings file (params:, knobs: sections too)
+  --unit ID              unit id in MQTT topics (default: the hostname)
+  --input SPEC           auto | default | DEVICE (name or index) | demo | file:PATH
+  --output SPEC          auto | default | DEVICE | null
+  --sample-rate N        16000..96000 (default 48000)
+  --block N              frames per block, 32..1024 (default 128)
+  --channels N           1..8 (default 2)
+  --mqtt-port N          embedded broker TCP port (default 1883)
+  --ws-port N            embedded broker WebSocket port (default 9001)
+  --listen HOST          address the embedded broker binds (default 0.0.0.0)
+  --broker URL           use an external broker (mqtt://host:1883); no embedded one
+  --broker-username U    credentials for --broker
+  --broker-password P
+  --base-topic T         MQTT base topic (default picomp)
+  --meter-rate N         meter messages per second, 1..60 (default 20)
+  --ha-discovery BOOL    publish Home Assistant discovery (default true)
+  --no-ha-discovery      same as --ha-discovery false
+  --allow-anonymous BOOL with a users file, let anonymous clients in as viewers
+  --tls-cert FILE        TLS certificate for an mqtts listener (with --tls-key)
+  --tls-key FILE
+  --tls-port N           mqtts port (default 8883)
+  --dashboard            also run the Node-RED dashboard
+  --dashboard-port N     dashboard HTTP port (default 1880)
+  --state-dir DIR        where parameters, presets and users persist
+                         (default ~/.local/state/picomp, or PICOMP_STATE_DIR)
+  -h, --help             show this help
+
+Parameters (start-up values; they override saved state):
+${paramFlagsHelp()}`;
+
+export async function runStart(argv: string[]): Promise<number> {
+  const settingOptions = Object.fromEntries(Object.entries(START_SETTINGS).map(([name, kind]) =>
+    [name, { type: kind === 'bool' ? 'string' as const : 'string' as const }]));
+  // Booleans also work as bare flags (--dashboard), so rewrite them to values first.
+  const normalised = normaliseBooleanFlags(argv);
+  const { values } = parseCommandArgs('start', normalised, {
+    ...paramOptions(), ...settingOptions, config: { type: 'string' },
+  }, false);
+  if (values.help) { process.stdout.write(startHelp + '\n'); return 0; }
+  const flags = collectParamFlags(values);
+  const opts = await resolveStartOptions(values);
+  const device = await startDevice(opts, flags, createLogger(opts.unitId));
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      device.log.info(`${signal} received, stopping.`);
+      void device.stop().then(resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+const BOOLEAN_SETTINGS = Object.entries(START_SETTINGS).filter(([, k]) => k === 'bool').map(([n]) => n);
+
+/** `--dashboard` → `--dashboard true`, `--no-ha-discovery` → `--ha-discovery false`. */
+export function normaliseBooleanFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--(no-)?([a-z-]+)$/.exec(arg);
+    if (m && BOOLEAN_SETTINGS.includes(m[2]!)) {
+      const next = argv[i + 1];
+      if (m[1]) { out.push(`--${m[2]}`, 'false'); continue; }
+      if (next !== 'true' && next !== 'false') { out.push(arg, 'true'); continue; }
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+export interface RunningDevice {
+  readonly log: Logger;
+  readonly state: UnitState;
+  readonly engine: AudioEngine;
+  /** mqtt:// URL of the broker the unit talks to. */
+  readonly brokerUrl: string;
+  readonly dashboardUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/** Starts every part of the device; exported so tests can run a whole unit in-process. */
+export async function startDevice(opts: StartOptions, flags: Partial<Record<string, unknown>>, log: Logger): Promise<RunningDevice> {
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.reverse()) await stop().catch((e: Error) => log.error(`while stopping: ${e.message}`));
+    stoppers.length = 0;
+  };
+  try {
+    const state = await UnitState.load({ stateDir: opts.stateDir, config: opts.config, flags: flags as never, log });
+    stoppers.push(() => state.flush());
+
+    const engine = await AudioEngine.start({
+      input: opts.input, output: opts.output, sampleRate: opts.sampleRate, blockFrames: opts.blockFrames,
+      channels: opts.channels, meterRateHz: opts.meterRateHz, params: state.params, log,
+    });
+    stoppers.push(() => engine.stop());
+    state.on('change', (e) => engine.setParams(e.snapshot.params));
+    const info = engine.info;
+    log.info(`audio ${info.input} → ${info.output} at ${info.sampleRate} Hz, ${info.blockFrames}-frame blocks, ${info.channels} channels` +
+      (info.note ? ` (${info.note})` : '') + '.');
+
+    let brokerUrl: string;
+    let credentials: { username?: string; password?: string } = {};
+    if (opts.brokerUrl) {
+      brokerUrl = opts.brokerUrl;
+      if (opts.brokerUsername) credentials = { username: opts.brokerUsername, password: opts.brokerPassword ?? '' };
+    } else {
+      const { startBroker } = await import('../control/broker.js');
+      const users = usersFile(opts.stateDir);
+      const broker = await startBroker({
+        mqttPort: opts.mqttPort, wsPort: opts.wsPort, host: opts.listenHost,
+        usersFile: existsSync(users) ? users : null, allowAnonymous: opts.allowAnonymous,
+        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, log,
+      });
+      stoppers.push(() => broker.close());
+      brokerUrl = broker.url;
+      if (broker.serviceAccount) credentials = broker.serviceAccount;
+      log.info(`MQTT broker on port ${broker.mqttPort}` + (broker.wsPort ? `, WebSocket on ${broker.wsPort}` : '') + '.');
+    }
+
+    let knobs: { stop(): Promise<void>; updateMeters(frame: { gr: number[]; clip_out: number[] }): void } | null = null;
+    if (opts.knobs) {
+      const { startKnobs } = await import('../knobs/start-knobs.js');
+      knobs = await startKnobs(opts.knobs, state, log);
+      stoppers.push(() => knobs!.stop());
+    }
+
+    const { startUnitClient } = await import('../control/unit-client.js');
+    const client = await startUnitClient({
+      url: brokerUrl, ...credentials, baseTopic: opts.baseTopic, unitId: opts.unitId, state,
+      info: () => ({
+        version, unit: opts.unitId, sample_rate: engine.info.sampleRate, block_size: engine.info.blockFrames,
+        channels: engine.info.channels, devices: { input: engine.info.input, output: engine.info.output },
+        latency_ms: engine.info.deviceLatencyMs,
+      }),
+      meters: {
+        rateHz: opts.meterRateHz,
+        read: () => {
+          const m = engine.readMeters();
+          if (m) knobs?.updateMeters(m);
+          return m;
+        },
+      },
+      haDiscovery: opts.haDiscovery, log,
+    });
+    stoppers.push(() => client.stop());
+
+    let dashboardUrl: string | null = null;
+    if (opts.dashboard) {
+      const { startDashboard } = await import('../dashboard/node-red.js');
+      const url = new URL(brokerUrl);
+      const dash = await startDashboard({
+        port: opts.dashboardPort, mqttHost: url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname,
+        mqttPort: Number(url.port || 1883), unitId: opts.unitId, baseTopic: opts.baseTopic,
+        ...credentials, log,
+      });
+      stoppers.push(() => dash.stop());
+      dashboardUrl = dash.url;
+      log.info(`dashboard at ${dash.url}`);
+    }
+    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${opts.baseTopic}/${opts.unitId}/set.`);
+    return { log, state, engine, brokerUrl, dashboardUrl, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The user layer's handle on the audio worker: starts it, hands it the
+ * shared parameter and meter buffers, restarts it with back-off when the
+ * device fails (an unplugged USB interface), and stops it cleanly.
+ * The shared buffers outlive any one worker, so a restart resumes with the
+ * current parameters.
+ */
+import { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'node:events';
+import { encodeParams } from '../params/vector.js';
+import type { ParamValues } from '../params/schema.js';
+import { MeterBank, meterFrame, type MeterFrame } from '../dsp/meters.js';
+import { SharedParams } from './shared-params.js';
+import { SharedMeters } from './shared-meters.js';
+import type { FromWorker, InputSpec, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface EngineOptions {
+  input: InputSpec;
+  output: OutputSpec;
+  sampleRate: number;
+  blockFrames: number;
+  channels: number;
+  meterRateHz: number;
+  params: ParamValues;
+  log: Logger;
+  /** First retry delay after a device failure; doubles up to 30 s. */
+  retryDelayMs?: number;
+}
+
+/** One meter period as the rest of the program sees it (SPEC §4 `meters` without `t`). */
+export interface MeterReading extends MeterFrame {
+  xruns: number;
+  cpu: number;
+  latency_ms: number;
+  sample_rate: number;
+  block_size: number;
+}
+
+const MAX_RETRY_MS = 30_000;
+
+export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'device-error': [string] }> {
+  readonly #params: SharedParams;
+  readonly #meters: SharedMeters;
+  readonly #readBank: MeterBank;
+  #worker: Worker | null = null;
+  #info: RunningInfo | null = null;
+  #stopping = false;
+  #retryMs: number;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #lastPeriod = -1;
+  /** xruns of workers that were replaced, so the count never goes backwards. */
+  #xrunsBefore = 0;
+  #lastXruns = 0;
+
+  private constructor(private readonly opts: EngineOptions) {
+    super();
+    this.#params = new SharedParams();
+    this.#meters = new SharedMeters(opts.channels);
+    this.#readBank = new MeterBank(opts.channels);
+    this.#retryMs = opts.retryDelayMs ?? 1000;
+    this.setParams(opts.params);
+    this.setMeterRate(opts.meterRateHz);
+  }
+
+  /** Starts the worker and resolves once audio runs (or rejects with the reason). */
+  static async start(opts: EngineOptions): Promise<AudioEngine> {
+    const engine = new AudioEngine(opts);
+    engine.#info = await engine.#spawn();
+    return engine;
+  }
+
+  get info(): RunningInfo {
+    return this.#info!;
+  }
+
+  /** Publishes a full parameter set to the audio layer (smoothed there). */
+  setParams(values: ParamValues): void {
+    this.#params.write(encodeParams(values));
+  }
+
+  setMeterRate(hz: number): void {
+    this.#meters.periodFrames = this.opts.sampleRate / hz;
+  }
+
+  /** The latest meter period, or null if none completed since the last call. */
+  readMeters(): MeterReading | null {
+    const health = this.#meters.read(this.#readBank);
+    if (!health || health.period === this.#lastPeriod) return null;
+    this.#lastPeriod = health.period;
+    this.#lastXruns = health.xruns;
+    return {
+      ...meterFrame(this.#readBank),
+      xruns: this.#xrunsBefore + health.xruns,
+      cpu: Math.round(health.cpuPercent * 100) / 100,
+      latency_ms: Math.round(((health.latencyFrames / health.sampleRate) * 1000 + this.info.deviceLatencyMs) * 100) / 100,
+      sample_rate: health.sampleRate,
+      block_size: health.blockFrames,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    const worker = this.#worker;
+    this.#worker = null;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => { void worker.terminate().then(() => resolve()); }, 3000);
+      worker.once('exit', () => { clearTimeout(force); resolve(); });
+      worker.postMessage({ type: 'stop' });
+    });
+  }
+
+  #spawn(): Promise<RunningInfo> {
+    const { opts } = this;
+    const config: WorkerConfig = {
+      input: opts.input, output: opts.output, sampleRate: opts.sampleRate, blockFrames: opts.blockFrames,
+      channels: opts.channels, paramsBuffer: this.#params.buffer, metersBuffer: this.#meters.buffer,
+    };
+    const worker = new Worker(new URL('./audio-worker.js', import.meta.url), { workerData: config, name: 'picomp-audio' });
+    this.#worker = worker;
+    this.#lastPeriod = -1;
+    return new Promise<RunningInfo>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'ready':
+            ready = true;
+            this.#retryMs = opts.retryDelayMs ?? 1000;
+            resolve(msg.info);
+            break;
+          case 'fatal':
+            if (!ready) reject(msg.userError ? new UserError(msg.message) : new Error(msg.message));
+            else this.#recover(worker, msg.message);
+            void worker.terminate();
+            break;
+          case 'device-error':
+            this.#recover(worker, msg.message);
+            break;
+          case 'stopped':
+            break;
+        }
+      });
+      worker.on('error', (e) => {
+        if (!ready) reject(e);
+        else this.#recover(worker, e.message);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) reject(new Error(`the audio worker exited (code ${code}) before audio started.`));
+        else if (!this.#stopping && this.#worker === worker) this.#recover(worker, `the audio worker exited (code ${code}).`);
+      });
+    });
+  }
+
+  /** Replaces a failed worker after a growing delay; never lets the process die. */
+  #recover(failed: Worker, reason: string): void {
+    if (this.#stopping || this.#worker !== failed) return;
+    this.#worker = null;
+    this.#xrunsBefore += this.#lastXruns;
+    this.#lastXruns = 0;
+    void failed.terminate();
+    const delay = this.#retryMs;
+    this.#retryMs = Math.min(MAX_RETRY_MS, this.#retryMs * 2);
+    this.opts.log.warn(`audio stopped: ${reason} Retrying in ${(delay / 1000).toFixed(1)} s.`);
+    this.emit('device-error', reason);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#stopping) return;
+      this.#spawn().then((info) => {
+        this.#info = info;
+        this.opts.log.info(`audio running again: ${info.input} → ${info.output}.`);
+        this.emit('restarted', info);
+      }, (e: Error) => {
+        this.#worker = null;
+        this.#recover2(e.message);
+      });
+    }, delay);
+  }
+
+  #recover2(reason: string): void {
+    // A failed restart: schedule another, through the same back-off.
+    const placeholder = { terminate: async () => 0 } as unknown as Worker;
+    this.#worker = placeholder;
+    this.#recover(placeholder, reason);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The audio layer's thread. Builds the chain for the configured source and
+ * sink, then runs it from the device's blocks or, with no device, from a
+ * clock that paces the demo in real time. Talks to the user layer only
+ * through the shared buffers, plus a message at start, stop and on device
+ * trouble.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { BlockRunner } from './block-runner.js';
+import { GeneratorNode, HostSource, LoopingBufferSource } from './nodes.js';
+import { createGenerator } from '../dsp/generators.js';
+import { readWavFile } from '../io/wav-reader.js';
+import type { GraphNode } from './graph.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.js';
+import { isUserError } from '../errors.js';
+
+const config = workerData as WorkerConfig;
+const port = parentPort!;
+const say = (msg: FromWorker): void => port.postMessage(msg);
+
+/** Something that drives the runner and can be stopped. */
+export interface Driver { stop(): Promise<void> }
+
+async function buildSource(): Promise<GraphNode> {
+  const { input, channels } = config;
+  if (input.kind === 'demo') return new GeneratorNode(createGenerator('demo'), channels, 'demo');
+  if (input.kind === 'file') {
+    const { channels: recording } = await readWavFile(input.path);
+    return new LoopingBufferSource(recording, channels, `file ${input.path}`);
+  }
+  return new HostSource(channels, 'device input');
+}
+
+/**
+ * Paces the chain by the wall clock: each tick runs the blocks that are
+ * due. Falling far behind (a stalled machine) counts as an xrun and
+ * resynchronises rather than racing to catch up.
+ */
+function runClocked(runner: BlockRunner): Driver {
+  const blockMs = (config.blockFrames / config.sampleRate) * 1000;
+  const maxBehindBlocks = Math.ceil(200 / blockMs);
+  let started = performance.now();
+  let blocksDone = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const tick = (): void => {
+    const due = Math.floor((performance.now() - started) / blockMs) - blocksDone;
+    if (due > maxBehindBlocks) {
+      runner.xruns++;
+      started = performance.now();
+      blocksDone = 0;
+    } else {
+      for (let i = 0; i < due; i++) runner.step(config.blockFrames);
+      blocksDone += Math.max(0, due);
+    }
+    timer = setTimeout(tick, Math.max(1, blockMs / 2));
+  };
+  tick();
+  return { stop: async () => { if (timer) clearTimeout(timer); } };
+}
+
+async function main(): Promise<void> {
+  const source = await buildSource();
+  const runner = new BlockRunner(source, config.channels, config.sampleRate, config.blockFrames, config.paramsBuffer, config.metersBuffer);
+  let driver: Driver;
+  const inputName = config.input.kind === 'file' ? `file:${config.input.path}` : config.input.kind;
+  if (config.input.kind !== 'device' && config.output.kind === 'null') {
+    driver = runClocked(runner);
+    say({ type: 'ready', info: {
+      input: inputName, output: 'null', sampleRate: config.sampleRate, blockFrames: config.blockFrames,
+      channels: config.channels, deviceLatencyMs: 0, note: null,
+    } });
+  } else {
+    const { runOnDevice } = await import('./device-driver.js');
+    const started = await runOnDevice(config, runner, source, (message) => say({ type: 'device-error', message }));
+    driver = started.driver;
+    say({ type: 'ready', info: started.info });
+  }
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'stop') {
+      void driver.stop().finally(() => { say({ type: 'stopped' }); port.close(); });
+    }
+  });
+}
+
+main().catch((e: unknown) => {
+  say({ type: 'fatal', message: (e as Error)?.message ?? String(e), userError: isUserError(e) });
+});

@@ -1,0 +1,44 @@
+/**
+ * What the user layer and the audio worker say to each other. Messages
+ * flow only at start, stop and on device trouble, never per block: the
+ * steady state talks through the shared buffers alone.
+ */
+/** 'auto': the default device when there is one, else the demo source (and null output). */
+export type InputSpec =
+  | { kind: 'auto' }
+  | { kind: 'demo' }
+  | { kind: 'file'; path: string }
+  | { kind: 'device'; device: string | null };
+
+export type OutputSpec = { kind: 'auto' } | { kind: 'null' } | { kind: 'device'; device: string | null };
+
+export interface WorkerConfig {
+  input: InputSpec;
+  output: OutputSpec;
+  sampleRate: number;
+  blockFrames: number;
+  channels: number;
+  paramsBuffer: SharedArrayBuffer;
+  metersBuffer: SharedArrayBuffer;
+}
+
+export interface RunningInfo {
+  /** What actually runs, in words: "demo → null", "USB Audio → USB Audio". */
+  input: string;
+  output: string;
+  sampleRate: number;
+  blockFrames: number;
+  channels: number;
+  /** Device latency (input + output) as PortAudio reports it, in ms; 0 when clock-paced. */
+  deviceLatencyMs: number;
+  /** Why the engine runs as it does (e.g. the no-device fallback), or null. */
+  note: string | null;
+}
+
+export type FromWorker =
+  | { type: 'ready'; info: RunningInfo }
+  | { type: 'device-error'; message: string }
+  | { type: 'fatal'; message: string; userError: boolean }
+  | { type: 'stopped' };
+
+export type ToWorker = { type: 'stop' };

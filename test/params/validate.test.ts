@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { PARAMS, defaultParams, PARAM_INDEX, PARAM_COUNT } from '../../src/params/schema.js';
+import { validatePartial, validateValue } from '../../src/params/validate.js';
+import { encodeParams, decodeParams } from '../../src/params/vector.js';
+import { BUILT_IN_PRESETS, presetValues } from '../../src/params/presets.js';
+
+describe('parameter schema and validation', () => {
+  it('defaults match SPEC §1 and lie inside their ranges', () => {
+    const d = defaultParams();
+    assert.equal(d.threshold, -18); assert.equal(d.ratio, 4); assert.equal(d.knee, 6);
+    assert.equal(d.attack, 10); assert.equal(d.release, 150); assert.equal(d.detector, 'peak');
+    assert.equal(d.link, 'max'); assert.equal(d.limiter, true); assert.equal(d.ceiling, -1); assert.equal(d.bypass, false);
+    for (const p of PARAMS) {
+      if (p.kind === 'number') assert.ok(p.default >= p.min && p.default <= p.max, p.name);
+      assert.ok(p.help.length > 20, `${p.name} has a student-facing explanation`);
+    }
+    assert.equal(PARAMS.length, 17);
+  });
+
+  it('accepts numbers as JSON or text, booleans and enum names', () => {
+    assert.deepEqual(validateValue('threshold', -20), { ok: true, value: -20 });
+    assert.deepEqual(validateValue('threshold', '-20.5'), { ok: true, value: -20.5 });
+    assert.deepEqual(validateValue('bypass', 'true'), { ok: true, value: true });
+    assert.deepEqual(validateValue('detector', 'rms'), { ok: true, value: 'rms' });
+  });
+
+  const bad: [string, unknown][] = [
+    ['threshold', 5], ['threshold', 'NaN'], ['threshold', Number.NaN], ['threshold', ''], ['threshold', 'abc'],
+    ['threshold', Infinity], ['threshold', null], ['threshold', [1]], ['threshold', { v: 1 }], ['threshold', '1e999'],
+    ['ratio', 0.5], ['attack', 0], ['bypass', 1], ['bypass', 'yes'], ['detector', 'RMS'], ['link', ''],
+  ];
+  for (const [name, raw] of bad) {
+    it(`rejects ${name} = ${JSON.stringify(raw)} with a message naming the parameter and its range`, () => {
+      const r = validateValue(name as never, raw);
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.match(r.error, new RegExp(`^${name} must be `));
+    });
+  }
+
+  it('is all-or-nothing over a partial set', () => {
+    const r = validatePartial({ threshold: -30, ratio: 99 });
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error, /ratio must be 1 to 20/);
+    const u = validatePartial({ threshold: -30, loudness: 3 });
+    assert.equal(u.ok, false);
+    if (!u.ok) assert.match(u.error, /"loudness" is not a parameter/);
+    assert.equal(validatePartial([1, 2]).ok, false);
+    assert.equal(validatePartial('x').ok, false);
+  });
+
+  it('round-trips every parameter through the numeric vector', () => {
+    const v = { ...defaultParams(), detector: 'rms' as const, link: 'none' as const, bypass: true, threshold: -33.5 };
+    const vec = encodeParams(v);
+    assert.equal(vec.length, PARAM_COUNT);
+    assert.equal(vec[PARAM_INDEX.detector], 1);
+    assert.equal(vec[PARAM_INDEX.link], 2);
+    assert.deepEqual(decodeParams(vec), v);
+  });
+
+  it('built-in presets are valid and include the teaching set', () => {
+    const names = BUILT_IN_PRESETS.map((p) => p.name);
+    for (const n of ['gentle-vocal', 'drum-bus', 'bass', 'broadcast-voice', 'brickwall-limiter', 'new-york', 'classroom-demo']) assert.ok(names.includes(n), n);
+    for (const p of BUILT_IN_PRESETS) assert.equal(validatePartial(presetValues(p)).ok, true, p.name);
+  });
+});
