@@ -206,7 +206,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   };
 
   try {
-    const tcp = createNetServer((socket) => broker.handle(socket));
+    // Commands and echoes are tiny packets: without noDelay, Nagle's algorithm
+    // meeting delayed ACKs adds ~40 ms to every set → state round trip.
+    const tcp = createNetServer({ noDelay: true }, (socket) => broker.handle(socket));
     servers.push(tcp);
     const mqttPort = await listen(tcp, opts.mqttPort, host, '--mqtt-port');
 
@@ -233,7 +235,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       } catch (e) {
         throw new UserError(`cannot read the TLS certificate or key (${(e as Error).message}); check the paths in the config.`);
       }
-      const tlsServer = createTlsServer({ cert, key }, (socket) => broker.handle(socket));
+      const tlsServer = createTlsServer({ cert, key }, (socket) => { socket.setNoDelay(true); broker.handle(socket); });
       servers.push(tlsServer);
       tlsPort = await listen(tlsServer, opts.tls.port, host, 'the TLS port setting');
     }

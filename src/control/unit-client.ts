@@ -4,6 +4,7 @@
  * messages into UnitState commands. It talks to the audio side only
  * through UnitState and the meters read() callback.
  */
+import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { PARAMS } from '../params/schema.js';
 import type { MeterFrame } from '../dsp/meters.js';
@@ -82,6 +83,11 @@ export async function startUnitClient(opts: UnitClientOptions): Promise<UnitClie
   };
   const client: MqttClient = mqtt.connect(opts.url, clientOpts);
   let stopped = false;
+  // The state echo is a small packet right after a small packet: Nagle's
+  // algorithm would hold it for a delayed ACK (~40 ms). Each reconnect makes a new socket.
+  const noDelay = (): void => { (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true); };
+  noDelay();
+  client.on('connect', noDelay);
 
   // ---- state echo, coalesced: one publication per tick however many sets arrived.
   let statePending = false;
