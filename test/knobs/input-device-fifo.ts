@@ -28,6 +28,8 @@ export interface FakeInputDevice {
   connect(): Promise<void>;
   /** Writes records as one write(), as the kernel hands them out per read. */
   write(events: readonly InputEvent[]): Promise<void>;
+  /** Writes bytes as they are, e.g. half a record. */
+  writeRaw(bytes: Uint8Array): Promise<void>;
   /** One detent report of the rotary-encoder driver: EV_REL then EV_SYN. */
   turn(steps: number, tMs: number, axis?: number): Promise<void>;
   /** A gpio-keys report: EV_KEY press (1) or release (0), then EV_SYN. */
@@ -64,8 +66,11 @@ export async function fakeInputTree(size: InputEventSize): Promise<FakeInputTree
           fh ??= await open(path, 'w');
         },
         async write(events) {
+          await device.writeRaw(Buffer.concat(events.map((e) => encodeInputEvent(e, size))));
+        },
+        async writeRaw(bytes) {
           await device.connect();
-          await fh!.write(Buffer.concat(events.map((e) => encodeInputEvent(e, size))));
+          await fh!.write(bytes);
         },
         async turn(steps, tMs, axis = 0) {
           await device.write([{ tMs, type: EV_REL, code: axis, value: steps }, { tMs, type: EV_SYN, code: 0, value: 0 }]);
