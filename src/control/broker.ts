@@ -131,19 +131,18 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     // A client that stops reading must not stall delivery to everyone else.
     drainTimeout: 10_000,
     connectTimeout: 10_000,
-    preConnect: (_client, _packet, done) => {
-      if (broker.connectedClients >= maxClients) {
-        log.warn(`refused a connection: ${maxClients} clients are already connected (the limit).`);
-        done(Object.assign(new Error('too many clients'), { returnCode: 3 }), false);
-        return;
-      }
-      done(null, true);
-    },
     authenticate: (client, username, password, done) => {
       const refuse = (why: string): void => {
         log.warn(`refused MQTT client "${client.id}": ${why}`);
         done(Object.assign(new Error(why), { returnCode: 4 as const }), false);
       };
+      // Checked here rather than in preConnect so the client gets a CONNACK
+      // ("server unavailable") instead of a silently closed socket.
+      if (broker.connectedClients >= maxClients) {
+        log.warn(`refused MQTT client "${client.id}": ${maxClients} clients are already connected (the limit).`);
+        done(Object.assign(new Error('too many clients'), { returnCode: 3 as const }), false);
+        return;
+      }
       if (!authOn) { identities.set(client, OPEN); done(null, true); return; }
       if (username === undefined) {
         if (opts.allowAnonymous) { identities.set(client, ANONYMOUS_VIEWER); done(null, true); return; }
@@ -219,6 +218,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       });
       servers.push(http);
       wss = new WebSocketServer({ server: http, maxPayload: maxPayload + 1024 });
+      // The server's own errors (e.g. port in use) are handled by listen(); ws re-emits them here.
+      wss.on('error', (e) => log.debug(`WebSocket server: ${e.message}`));
       wss.on('connection', (ws, req) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => ws.terminate());
