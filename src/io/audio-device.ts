@@ -1,0 +1,275 @@
+/**
+ * Thin typed wrapper around naudiodon (PortAudio) that owns its traps:
+ *  - naudiodon's option is spelled `highwaterMark`; a duplex stream deadlocks
+ *    unless it equals exactly one block's bytes (the PortAudio callback waits
+ *    for JS to write the block it has just captured);
+ *  - `sampleFormat` defaults to 8-bit, so it is always set to float32;
+ *  - `abort()` never calls its callback in 2.3.6, so streams are only ever
+ *    stopped through one `quit`, and never twice (naudiodon itself quits
+ *    when the writable side finishes).
+ * naudiodon is loaded lazily so the rest of picomp (render, params, MQTT)
+ * runs on machines where the native module is missing or broken.
+ */
+import { createRequire } from 'node:module';
+import type * as Naudiodon from 'naudiodon';
+import { UserError } from '../errors.js';
+
+export type Direction = 'input' | 'output';
+
+export interface DeviceInfo {
+  /** PortAudio device index, as accepted by `deviceId`. */
+  readonly index: number;
+  readonly name: string;
+  readonly maxInputChannels: number;
+  readonly maxOutputChannels: number;
+  /** Hz */
+  readonly defaultSampleRate: number;
+  /** PortAudio host API name, e.g. "ALSA". */
+  readonly hostApi: string;
+}
+
+export interface StreamOptions {
+  /** PortAudio device index; -1 means PortAudio's default device. */
+  readonly deviceId: number;
+  readonly channels: number;
+  /** Hz */
+  readonly sampleRate: number;
+  readonly framesPerBlock: number;
+  /** Only float32 is supported: samples are interleaved little-endian floats in [-1, 1]. */
+  readonly sampleFormat?: 'float32';
+}
+
+export const SAMPLE_RATE_RANGE_HZ = { min: 16000, max: 96000 } as const;
+export const BLOCK_RANGE_FRAMES = { min: 32, max: 1024 } as const;
+export const BYTES_PER_SAMPLE = 4;
+
+/** How a stream ended when `close()` returned. */
+export type CloseResult = 'closed' | 'timed-out';
+
+export interface AudioStream<S> {
+  /** The naudiodon stream: 'data' delivers one block per event as a Buffer of interleaved float32. */
+  readonly stream: S;
+  readonly channels: number;
+  readonly sampleRate: number;
+  readonly framesPerBlock: number;
+  readonly bytesPerBlock: number;
+  start(): void;
+  /**
+   * Stops the device exactly once. Idempotent. Resolves 'timed-out' when the
+   * device stopped calling back (e.g. unplugged) and the stream had to be left behind.
+   */
+  close(timeoutMs?: number): Promise<CloseResult>;
+}
+
+type NaudiodonModule = typeof Naudiodon;
+let naudiodon: NaudiodonModule | undefined;
+let loadError: Error | undefined;
+
+/** Loads the native module on first use; a missing build is a UserError with the fix. */
+function loadNaudiodon(): NaudiodonModule {
+  if (naudiodon) return naudiodon;
+  if (!loadError) {
+    try {
+      // createRequire keeps the load synchronous (device listing is sync) yet lazy.
+      naudiodon = createRequire(import.meta.url)('naudiodon') as NaudiodonModule;
+      return naudiodon;
+    } catch (e) {
+      loadError = e instanceof Error ? e : new Error(String(e));
+    }
+  }
+  throw new UserError(
+    `the audio driver (naudiodon) could not be loaded (${firstLine(loadError.message)}); ` +
+      'install portaudio19-dev and run `npm install` again',
+  );
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+export function listDevices(): DeviceInfo[] {
+  return loadNaudiodon()
+    .getDevices()
+    .map((d) => ({
+      index: d.id,
+      name: d.name,
+      maxInputChannels: d.maxInputChannels,
+      maxOutputChannels: d.maxOutputChannels,
+      defaultSampleRate: d.defaultSampleRate,
+      hostApi: d.hostAPIName,
+    }));
+}
+
+/** True when PortAudio can see at least one device that can capture or play. */
+export function hasAnyAudioDevice(): boolean {
+  try {
+    return listDevices().some((d) => d.maxInputChannels > 0 || d.maxOutputChannels > 0);
+  } catch {
+    return false;
+  }
+}
+
+function channelsFor(d: DeviceInfo, direction: Direction): number {
+  return direction === 'input' ? d.maxInputChannels : d.maxOutputChannels;
+}
+
+/**
+ * Finds a device by index ("3"), by exact name, or else by a unique
+ * case-insensitive substring of its name (ALSA names are long, e.g.
+ * "USB Audio CODEC: - (hw:1,0)"). It must have channels in `direction`.
+ */
+export function findDevice(spec: string, direction: Direction, devices: DeviceInfo[] = listDevices()): DeviceInfo {
+  const wanted = spec.trim();
+  const usable = devices.filter((d) => channelsFor(d, direction) > 0);
+  const notFound = new UserError(`no audio ${direction} device named ${wanted}; \`picomp devices\` lists them`);
+  if (wanted === '') throw notFound;
+  if (/^\d+$/.test(wanted)) {
+    // A number is an index, never part of a name ("0" would match every "hw:1,0").
+    const byIndex = usable.find((d) => d.index === Number(wanted));
+    if (byIndex) return byIndex;
+    throw notFound;
+  }
+  const exact = usable.find((d) => d.name === wanted);
+  if (exact) return exact;
+  const lower = wanted.toLowerCase();
+  const partial = usable.filter((d) => d.name.toLowerCase().includes(lower));
+  if (partial.length === 1) return partial[0]!;
+  if (partial.length > 1) {
+    throw new UserError(
+      `audio device name ${wanted} matches ${partial.length} devices (${partial.map((d) => d.name).join(', ')}); ` +
+        'give the full name or the index from `picomp devices`',
+    );
+  }
+  throw notFound;
+}
+
+function checkOptions(o: StreamOptions): void {
+  if (o.sampleFormat !== undefined && o.sampleFormat !== 'float32') {
+    throw new UserError(`sample format ${String(o.sampleFormat)} is not supported; picomp streams float32`);
+  }
+  if (!Number.isInteger(o.sampleRate) || o.sampleRate < SAMPLE_RATE_RANGE_HZ.min || o.sampleRate > SAMPLE_RATE_RANGE_HZ.max) {
+    throw new UserError(
+      `sample rate ${o.sampleRate} Hz is out of range; use a whole number from ${SAMPLE_RATE_RANGE_HZ.min} to ${SAMPLE_RATE_RANGE_HZ.max}`,
+    );
+  }
+  if (!Number.isInteger(o.framesPerBlock) || o.framesPerBlock < BLOCK_RANGE_FRAMES.min || o.framesPerBlock > BLOCK_RANGE_FRAMES.max) {
+    throw new UserError(
+      `block size ${o.framesPerBlock} frames is out of range; use a whole number from ${BLOCK_RANGE_FRAMES.min} to ${BLOCK_RANGE_FRAMES.max}`,
+    );
+  }
+  if (!Number.isInteger(o.channels) || o.channels < 1) {
+    throw new UserError(`channel count ${o.channels} is invalid; use 1 or more`);
+  }
+  if (!Number.isInteger(o.deviceId) || o.deviceId < -1) {
+    throw new UserError(`audio device index ${o.deviceId} is invalid; \`picomp devices\` lists them`);
+  }
+}
+
+function bytesPerBlock(o: StreamOptions): number {
+  return o.framesPerBlock * o.channels * BYTES_PER_SAMPLE;
+}
+
+function naudiodonOptions(o: StreamOptions): Naudiodon.AudioOptions {
+  return {
+    deviceId: o.deviceId,
+    channelCount: o.channels,
+    sampleRate: o.sampleRate,
+    sampleFormat: 1, // SampleFormatFloat32; the default (8) would be 8-bit integers
+    framesPerBuffer: o.framesPerBlock,
+    // Spelled this way in naudiodon. One block exactly: each native read then
+    // waits for one captured block, which is what the duplex loop needs.
+    highwaterMark: bytesPerBlock(o),
+    // An xrun would otherwise destroy the stream; naudiodon then only logs it.
+    closeOnError: false,
+    // Two queued blocks each way: naudiodon's default, the smallest that does not stall.
+    maxQueue: 2,
+  };
+}
+
+/** Native constructor errors ("Format not supported: Invalid sample rate") become one actionable sentence. */
+function create<S>(make: () => S, o: StreamOptions, what: string): S {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const why = firstLine(e instanceof Error ? e.message : String(e));
+    throw new UserError(
+      `cannot open audio ${what} on device ${o.deviceId} at ${o.sampleRate} Hz, ${o.channels} channel(s), ` +
+        `${o.framesPerBlock}-frame blocks (${why}); check \`picomp devices\` for what it supports`,
+    );
+  }
+}
+
+interface QuittableStream {
+  quit(cb?: () => void): void;
+  end?: () => void;
+  once(event: string, listener: () => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+function wrap<S extends QuittableStream>(stream: S, o: StreamOptions, hasOutput: boolean, hasInput: boolean): AudioStream<S> {
+  let closing: Promise<CloseResult> | undefined;
+  const close = (timeoutMs = 2000): Promise<CloseResult> => {
+    closing ??= new Promise<CloseResult>((resolve) => {
+      const timer = setTimeout(() => resolve('timed-out'), timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve('closed');
+      };
+      if (hasInput) {
+        // Keep draining captured blocks: a full input queue blocks the
+        // PortAudio callback, which then never consumes the last output.
+        stream.removeAllListeners('data');
+        stream.on('data', () => undefined);
+      }
+      if (hasOutput && stream.end) {
+        // naudiodon quits on 'finish' and then emits 'finished'; calling
+        // quit() as well would stop a stream it has already closed.
+        stream.once('finished', done);
+        stream.end();
+      } else {
+        stream.quit(done);
+      }
+    });
+    return closing;
+  };
+  return {
+    stream,
+    channels: o.channels,
+    sampleRate: o.sampleRate,
+    framesPerBlock: o.framesPerBlock,
+    bytesPerBlock: bytesPerBlock(o),
+    start: () => (stream as unknown as { start(): void }).start(),
+    close,
+  };
+}
+
+export interface DuplexOptions extends StreamOptions {
+  /** Playback device when it differs from the capture device (`deviceId`); same host API. */
+  readonly outputDeviceId?: number;
+}
+
+export function openDuplex(o: DuplexOptions): AudioStream<Naudiodon.IoStreamDuplex> {
+  checkOptions(o);
+  if (o.outputDeviceId !== undefined) checkOptions({ ...o, deviceId: o.outputDeviceId });
+  const n = loadNaudiodon();
+  const inOptions = naudiodonOptions(o);
+  const outOptions = { ...inOptions, deviceId: o.outputDeviceId ?? o.deviceId };
+  const s = create(() => n.AudioIO({ inOptions, outOptions }), o, 'input and output');
+  return wrap(s as Naudiodon.IoStreamDuplex & QuittableStream, o, true, true);
+}
+
+export function openInput(o: StreamOptions): AudioStream<Naudiodon.IoStreamRead> {
+  checkOptions(o);
+  const n = loadNaudiodon();
+  const s = create(() => n.AudioIO({ inOptions: naudiodonOptions(o) }), o, 'input');
+  return wrap(s as Naudiodon.IoStreamRead & QuittableStream, o, false, true);
+}
+
+export function openOutput(o: StreamOptions): AudioStream<Naudiodon.IoStreamWrite> {
+  checkOptions(o);
+  const n = loadNaudiodon();
+  const s = create(() => n.AudioIO({ outOptions: naudiodonOptions(o) }), o, 'output');
+  return wrap(s as Naudiodon.IoStreamWrite & QuittableStream, o, true, false);
+}
