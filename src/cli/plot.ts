@@ -18,8 +18,12 @@ export interface LevelTrace {
   grDb: Float32Array;
 }
 
-/** Most points a trace keeps per series: enough detail, still a quick, small SVG. */
-export const MAX_PLOT_POINTS = 4000;
+/**
+ * Most points a trace keeps per series: about three per horizontal pixel of
+ * the 620-pixel time charts, so thinning hides nothing, and the SVG of a
+ * long render stays small and quick to draw.
+ */
+export const MAX_PLOT_POINTS = 2000;
 /** Levels below this are drawn at it: silence would otherwise stretch the axis to −200 dB. */
 export const PLOT_FLOOR_DB = -72;
 const TRANSFER_MIN_DB = -60;
@@ -67,6 +71,23 @@ export class LevelTraceRecorder {
       this.outPeak = Math.max(this.outPeak, peakOf(output, i, n));
       this.levelFill += n;
       i += n;
+      if (this.levelFill === this.hopFrames) this.closeLevelHop();
+    }
+  }
+
+  /**
+   * For callers that already metered the block (the MeterBank's peaks): the
+   * input and output sample peaks (linear) of the next `frames` frames.
+   * Cheaper than push(), at the price of block rather than hop resolution.
+   */
+  pushPeaks(inputPeak: number, outputPeak: number, frames: number): void {
+    let left = frames;
+    while (left > 0) {
+      const n = Math.min(left, this.hopFrames - this.levelFill);
+      if (inputPeak > this.inPeak) this.inPeak = inputPeak;
+      if (outputPeak > this.outPeak) this.outPeak = outputPeak;
+      this.levelFill += n;
+      left -= n;
       if (this.levelFill === this.hopFrames) this.closeLevelHop();
     }
   }
@@ -136,8 +157,10 @@ function grow(a: Float32Array): Float32Array {
 
 function peakOf(chans: readonly Float32Array[], from: number, n: number): number {
   let m = 0;
-  for (const ch of chans) {
-    for (let i = from; i < from + n; i++) {
+  const end = from + n;
+  for (let c = 0; c < chans.length; c++) {
+    const ch = chans[c]!;
+    for (let i = from; i < end; i++) {
       const a = Math.abs(ch[i]!);
       // NaN fails the comparison and is skipped, like the meters do.
       if (a > m) m = a;

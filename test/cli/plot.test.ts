@@ -66,6 +66,15 @@ describe('render plot', () => {
       assert.deepEqual(Array.from(trace.grDb), [-6, -6]);
     });
 
+    it('pushPeaks() takes block peaks the caller already measured', () => {
+      const rec = new LevelTraceRecorder(FS, 2);
+      rec.pushPeaks(0.5, 0.25, 300);
+      rec.pushPeaks(0.1, 0.05, 300); // frames 300..599: ends hop 0, starts hop 1
+      const trace = rec.finish();
+      assert.deepEqual(Array.from(trace.inputDb), [gainToDb(0.5), gainToDb(0.1)].map(Math.fround));
+      assert.deepEqual(Array.from(trace.outputDb), [gainToDb(0.25), gainToDb(0.05)].map(Math.fround));
+    });
+
     it('records 0 dB gain reduction when none is pushed, and a final partial hop', () => {
       const rec = new LevelTraceRecorder(FS, 1);
       rec.push(constantBlock(1, 700, [0.5]), constantBlock(1, 700, [0.5]), 700);
@@ -88,8 +97,8 @@ describe('render plot', () => {
       }
       const trace = rec.finish();
       assert.equal(trace.inputDb.length, MAX_PLOT_POINTS);
-      assert.equal(trace.hopMs, 150);
-      const spikeAt = Math.floor((3000 * block + 1234) / (0.15 * FS));
+      assert.equal(trace.hopMs, 10 * Math.ceil(60000 / MAX_PLOT_POINTS));
+      const spikeAt = Math.floor((3000 * block + 1234) / ((trace.hopMs / 1000) * FS));
       assert.ok(Math.abs(trace.inputDb[spikeAt]! - gainToDb(0.9)) < 1e-4);
       assert.equal(trace.grDb[spikeAt], -12);
       assert.ok(Math.abs(trace.inputDb[spikeAt + 1]! - gainToDb(0.01)) < 1e-4);
