@@ -95,21 +95,23 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
 
 /** The users file, re-read when it changes so `picomp user add` applies without a restart. */
 function usersSource(path: string | null | undefined, log: Logger): () => Promise<UserRecord[]> {
-  let cache: { mtimeMs: number; users: UserRecord[] } | null = null;
+  let cache: { version: string; users: UserRecord[] } | null = null;
   return async () => {
     if (!path) return [];
-    let mtimeMs: number;
+    let version: string;
     try {
-      mtimeMs = (await stat(path)).mtimeMs;
+      // The file is replaced by rename on every change, so the inode tells a new version even within one mtime tick.
+      const s = await stat(path);
+      version = `${s.ino}:${s.mtimeMs}:${s.size}`;
     } catch {
       return [];
     }
-    if (cache && cache.mtimeMs === mtimeMs) return cache.users;
+    if (cache && cache.version === version) return cache.users;
     try {
-      cache = { mtimeMs, users: await readUsers(path) };
+      cache = { version, users: await readUsers(path) };
     } catch (e) {
       log.error(`${(e as Error).message} Nobody can log in until it is fixed.`);
-      cache = { mtimeMs, users: [] };
+      cache = { version, users: [] };
     }
     return cache.users;
   };
