@@ -1,0 +1,54 @@
+// The dashboard's picture of the unit. Everything the unit says on MQTT
+// comes in here and is sorted into two streams for the panels:
+//   output 1: the unit snapshot {unit, online, info, state, error}, sent
+//             when it changes and whenever a panel says "hello" (a panel
+//             that opens later must not wait for the next change);
+//   output 2: meter frames, passed straight through (20 per second);
+//   output 3: commands from the controls, as JSON for picomp/<unit>/set.
+const base = env.get('PICOMP_BASE_TOPIC') || 'picomp';
+const unit = env.get('PICOMP_UNIT') || '';
+const prefix = base + '/' + unit + '/';
+
+const snap = context.get('snapshot') || { unit, base, online: false, info: null, state: null, error: null };
+const publishSnapshot = () => {
+    context.set('snapshot', snap);
+    return [{ topic: 'picomp/unit', payload: snap }, null, null];
+};
+const parse = (p) => {
+    if (typeof p !== 'string') return p;
+    try { return JSON.parse(p); } catch (e) { return null; }
+};
+
+// From the panels.
+if (msg.topic === 'hello') return publishSnapshot();
+if (msg.topic === 'set') {
+    if (!msg.payload || typeof msg.payload !== 'object') return null;
+    return [null, null, { topic: prefix + 'set', payload: JSON.stringify(msg.payload), qos: 1, retain: false }];
+}
+
+// From the unit.
+if (typeof msg.topic !== 'string' || !msg.topic.startsWith(prefix)) return null;
+const leaf = msg.topic.slice(prefix.length);
+switch (leaf) {
+    case 'meters': {
+        const m = parse(msg.payload);
+        return m ? [null, { topic: 'picomp/meters', payload: m }, null] : null;
+    }
+    case 'availability':
+        snap.online = String(msg.payload).trim() === 'online';
+        node.status({ fill: snap.online ? 'green' : 'grey', shape: 'dot', text: unit + ' ' + (snap.online ? 'online' : 'offline') });
+        return publishSnapshot();
+    case 'info':
+        snap.info = parse(msg.payload);
+        return publishSnapshot();
+    case 'state':
+        snap.state = parse(msg.payload);
+        return publishSnapshot();
+    case 'error': {
+        const e = parse(msg.payload);
+        snap.error = { message: (e && e.error) || String(msg.payload), at: Date.now() };
+        return publishSnapshot();
+    }
+    default:
+        return null;
+}
