@@ -1,0 +1,18 @@
+/**
+ * Input hygiene (SPEC §2.6). Anything that is not a finite, normal float32
+ * becomes 0 before it can touch filter or detector state: a single NaN
+ * would otherwise poison every recursive state forever, and denormals make
+ * some CPUs (the Pi's included) crawl.
+ */
+
+/** Smallest positive normal float32, 2^-126. */
+export const FLT_MIN_NORMAL = 1.1754943508222875e-38;
+/** Largest finite float32. */
+export const FLT_MAX = 3.4028234663852886e38;
+
+/** x itself when it is a finite normal float32 magnitude (or 0), else 0. */
+export function sanitizeSample(x: number): number {
+  const a = x < 0 ? -x : x;
+  // Written so NaN fails the comparison and lands on 0.
+  return a >= FLT_MIN_NORMAL && a <= FLT_MAX ? x : 0;
+}

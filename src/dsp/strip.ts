@@ -1,0 +1,503 @@
+/**
+ * The compressor strip: the whole DSP chain of one unit as one Kernel.
+ * docs/dsp.md gives the chain with its formulas; the comments here say why
+ * the code is shaped the way it is.
+ *
+ * Work is done in sub-blocks of at most CHUNK frames, each in a few tight
+ * passes over Float64Array scratch (allocated in prepare()):
+ *   A. per channel: sanitize → delay ring; × input gain → sidechain HPF →
+ *      RMS history → level
+ *   B. link the channel levels (max / mean), or keep them per channel
+ *   C. per gain lane: gain computer → branching attack/release smoother →
+ *      wet/dry/makeup into one linear gain per frame
+ *   D. per channel: delayed signal × gain; then the linked limiter, the
+ *      bypass crossfade and the final clamp, written as float32.
+ * Channel-major passes keep each loop on one or two arrays; smoothed
+ * parameters are rendered once per sub-block into per-frame buffers.
+ */
+import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
+import { staticGainDb, autoMakeupDb } from './gain-computer.js';
+import type { MeterBank } from './meters.js';
+import { PARAMS, PARAM_COUNT, PARAM_INDEX as P, defaultParams } from '../params/schema.js';
+import { encodeParams } from '../params/vector.js';
+import { sanitizeSample } from './sanitize.js';
+import { DB_PER_LOG2, LOG2_PER_DB, fastExp2 } from './gain.js';
+import { LinearRamp, PARAM_RAMP_MS } from './smoother.js';
+import { BiquadState, biquadProcess, butterworthHighpass } from './biquad.js';
+import { RmsWindow, RMS_WINDOW_MAX_MS } from './level-detector.js';
+import { DelayLines } from './delay-line.js';
+import { LimiterGain, float32SafeLimit } from './limiter.js';
+
+/** Frames per internal sub-block (also the HPF coefficient update period). */
+export const CHUNK = 128;
+export const LOOKAHEAD_MAX_MS = 20;
+/** Length of the bypass, lookahead and link-mode crossfades. */
+export const CROSSFADE_MS = 20;
+
+/** Link enum indices (schema option order: max, average, none). */
+const LINK_MAX = 0, LINK_NONE = 2;
+/** Below −240 dB the level is silence: no log of it is ever taken. */
+const LEVEL_FLOOR = 1e-12;
+
+/** The value of parameter i in v, forced into its schema range (defensive: the vector is validated upstream). */
+function paramValue(v: Float64Array, i: number): number {
+  const def = PARAMS[i]!;
+  const x = v[i]!;
+  switch (def.kind) {
+    case 'number': return Number.isFinite(x) ? Math.min(def.max, Math.max(def.min, x)) : def.default;
+    case 'bool': return x ? 1 : 0;
+    case 'enum': return x >= 0 && x < def.options.length ? Math.floor(x) : (def.options as readonly string[]).indexOf(def.default);
+  }
+}
+
+export class CompressorStrip implements Kernel {
+  private readonly params = new Float64Array(PARAM_COUNT);
+  private prepared = false;
+  private sampleRate = 48000;
+  private channels = 0;
+
+  // Smoothed parameters (dB, ratio, fraction), see SPEC §2.3.
+  private readonly inGainDb = new LinearRamp(0, CHUNK);
+  private readonly thresholdDb = new LinearRamp(-18, CHUNK);
+  private readonly ratio = new LinearRamp(4, CHUNK);
+  private readonly kneeDb = new LinearRamp(6, CHUNK);
+  /** makeup + auto makeup, one ramp so toggling auto makeup glides too. */
+  private readonly makeupDb = new LinearRamp(0, CHUNK);
+  private readonly mix = new LinearRamp(1, CHUNK);
+  private readonly ceilingDb = new LinearRamp(-1, CHUNK);
+  private readonly bypass = new LinearRamp(0, CHUNK);
+  private readonly hpfWet = new LinearRamp(0, CHUNK);
+  private readonly hpfLog2Hz = new LinearRamp(Math.log2(100), CHUNK);
+
+  private readonly inGainLin = new Float64Array(CHUNK);
+  private readonly limits = new Float64Array(CHUNK);
+  private limitsDirty = true;
+  private makeupLin = 1;
+  private skipBelow = LEVEL_FLOOR;
+
+  private attackCoeff = 0;
+  private releaseCoeff = 0;
+  private detectorRms = false;
+  private link = LINK_MAX;
+  private limiterOn = true;
+  private rmsWindowFrames = 1;
+
+  private hpfRunning = false;
+  private readonly hpfCoeffs = new Float64Array(5);
+  private hpfState = new BiquadState(0);
+
+  private rms: RmsWindow[] = [];
+  private delay = new DelayLines(0, 0, 0);
+  private tapFrom = 0;
+  private tapTo = 0;
+  private tapPending = -1;
+  private tapFadeLeft = 0;
+  private crossfadeFrames = 1;
+
+  /** Smoothed gain reduction (dB ≤ 0) per lane; lane 0 is the linked one. */
+  private grState = new Float64Array(0);
+  private linkOffsets = new Float64Array(0);
+  private linkFadeLeft = 0;
+
+  private readonly limiter = new LimiterGain();
+
+  // Scratch, CHUNK frames each.
+  private det: Float64Array[] = [];
+  private gains: Float64Array[] = [];
+  private delayed: Float64Array[] = [];
+  private wet: Float64Array[] = [];
+  private readonly level = new Float64Array(CHUNK);
+  private readonly raw = new Float64Array(CHUNK);
+  private readonly grTrace = new Float64Array(CHUNK);
+  private readonly peaks = new Float64Array(CHUNK);
+  private readonly limiterGains = new Float64Array(CHUNK);
+  private laneMinGr = new Float64Array(0);
+
+  constructor(params?: Float64Array) {
+    if (params) this.params.set(params.subarray(0, PARAM_COUNT));
+    else encodeParams(defaultParams(), this.params);
+  }
+
+  prepare(spec: ProcessSpec): void {
+    const fs = spec.sampleRate, nch = spec.channels;
+    this.sampleRate = fs;
+    this.channels = nch;
+    const rampFrames = (PARAM_RAMP_MS / 1000) * fs;
+    for (const r of this.ramps()) r.setRampFrames(rampFrames);
+    this.crossfadeFrames = Math.max(1, Math.round((CROSSFADE_MS / 1000) * fs));
+    this.hpfState = new BiquadState(nch);
+    const rmsMax = Math.ceil((RMS_WINDOW_MAX_MS / 1000) * fs);
+    this.rms = Array.from({ length: nch }, () => new RmsWindow(rmsMax));
+    this.delay = new DelayLines(nch, Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs), CHUNK);
+    this.grState = new Float64Array(nch);
+    this.linkOffsets = new Float64Array(nch);
+    const scratch = (): Float64Array[] => Array.from({ length: nch }, () => new Float64Array(CHUNK));
+    this.det = scratch();
+    this.gains = scratch();
+    this.delayed = scratch();
+    this.wet = scratch();
+    this.laneMinGr = new Float64Array(nch);
+    this.limiter.prepare(fs);
+    this.prepared = true;
+    this.reset();
+  }
+
+  reset(): void {
+    if (!this.prepared) return;
+    this.hpfState.reset();
+    for (const r of this.rms) r.reset();
+    this.delay.reset();
+    this.grState.fill(0);
+    this.linkOffsets.fill(0);
+    this.linkFadeLeft = 0;
+    this.limiter.reset();
+    this.applyParams(true);
+  }
+
+  setParams(vector: Float64Array): void {
+    this.params.set(vector.subarray(0, PARAM_COUNT));
+    if (this.prepared) this.applyParams(false);
+  }
+
+  get latencyFrames(): number {
+    return this.tapTo;
+  }
+
+  private ramps(): LinearRamp[] {
+    return [this.inGainDb, this.thresholdDb, this.ratio, this.kneeDb, this.makeupDb, this.mix,
+      this.ceilingDb, this.bypass, this.hpfWet, this.hpfLog2Hz];
+  }
+
+  /** Turns the parameter vector into targets; `snap` jumps instead of gliding. */
+  private applyParams(snap: boolean): void {
+    const v = this.params, fs = this.sampleRate;
+    const get = (i: number): number => paramValue(v, i);
+    const to = (r: LinearRamp, x: number): void => (snap ? r.snap(x) : r.setTarget(x));
+
+    const thr = get(P.threshold), ratio = get(P.ratio);
+    to(this.inGainDb, get(P.input_gain));
+    to(this.thresholdDb, thr);
+    to(this.ratio, ratio);
+    to(this.kneeDb, get(P.knee));
+    to(this.makeupDb, get(P.makeup) + (get(P.auto_makeup) ? autoMakeupDb(thr, ratio) : 0));
+    to(this.mix, get(P.mix) / 100);
+    to(this.ceilingDb, get(P.ceiling));
+    to(this.bypass, get(P.bypass));
+    this.limiterOn = get(P.limiter) === 1;
+    this.limitsDirty = true;
+
+    this.attackCoeff = onePoleCoeff(get(P.attack), fs);
+    this.releaseCoeff = onePoleCoeff(get(P.release), fs);
+    this.detectorRms = get(P.detector) === 1;
+    const win = Math.max(1, Math.round((get(P.rms_window) / 1000) * fs));
+    if (snap || win !== this.rmsWindowFrames) {
+      this.rmsWindowFrames = win;
+      for (const r of this.rms) r.setWindowFrames(win);
+    }
+
+    this.applyLink(get(P.link), snap);
+    this.applyHpf(get(P.sidechain_hpf), snap);
+    this.applyLookahead(Math.round((get(P.lookahead) / 1000) * fs), snap);
+  }
+
+  private applyLink(mode: number, snap: boolean): void {
+    const old = this.link;
+    this.link = mode;
+    const g = this.grState, n = this.channels;
+    if (snap) { this.linkFadeLeft = 0; return; }
+    if (old === LINK_NONE && mode !== LINK_NONE) {
+      // One shared state from now on: start it at the deepest channel and
+      // glide the others' difference away, so no channel's gain jumps.
+      let deepest = 0;
+      for (let c = 0; c < n; c++) if (g[c]! < deepest) deepest = g[c]!;
+      for (let c = 0; c < n; c++) this.linkOffsets[c] = g[c]! - deepest;
+      g[0] = deepest;
+      this.linkFadeLeft = this.crossfadeFrames;
+    } else if (old !== LINK_NONE && mode === LINK_NONE) {
+      // Every channel continues from the gain it has right now.
+      const f = this.linkFadeLeft / this.crossfadeFrames;
+      for (let c = n - 1; c >= 0; c--) g[c] = g[0]! + this.linkOffsets[c]! * f;
+      this.linkFadeLeft = 0;
+    }
+  }
+
+  private applyHpf(hz: number, snap: boolean): void {
+    if (hz > 0) {
+      if (snap || !this.hpfRunning) {
+        // Start the filter at its final cutoff from rest and fade it in.
+        this.hpfLog2Hz.snap(Math.log2(hz));
+        butterworthHighpass(hz, this.sampleRate, this.hpfCoeffs);
+        this.hpfState.reset();
+        this.hpfRunning = true;
+      } else {
+        this.hpfLog2Hz.setTarget(Math.log2(hz));
+      }
+      if (snap) this.hpfWet.snap(1); else this.hpfWet.setTarget(1);
+    } else if (snap) {
+      this.hpfWet.snap(0);
+      this.hpfRunning = false;
+    } else {
+      this.hpfWet.setTarget(0);
+    }
+  }
+
+  private applyLookahead(frames: number, snap: boolean): void {
+    const d = Math.min(frames, Math.ceil((LOOKAHEAD_MAX_MS / 1000) * this.sampleRate));
+    if (snap) {
+      this.tapFrom = this.tapTo = d;
+      this.tapPending = -1;
+      this.tapFadeLeft = 0;
+    } else if (this.tapFadeLeft > 0) {
+      // One crossfade at a time: the newest request waits for this one.
+      this.tapPending = d;
+    } else if (d !== this.tapTo) {
+      this.tapFrom = this.tapTo;
+      this.tapTo = d;
+      this.tapFadeLeft = this.crossfadeFrames;
+    }
+  }
+
+  process(input: readonly Float32Array[], output: readonly Float32Array[], frames: number, meters?: MeterBank): void {
+    if (!this.prepared) throw new Error('CompressorStrip: prepare() before process()');
+    const nch = Math.min(this.channels, input.length, output.length);
+    const minGr = this.laneMinGr;
+    minGr.fill(0);
+    for (let off = 0; off < frames; off += CHUNK) this.processChunk(input, output, nch, off, Math.min(CHUNK, frames - off));
+    if (meters) {
+      const shared = this.link !== LINK_NONE;
+      for (let c = 0; c < nch; c++) meters.reportGainReduction(c, minGr[shared ? 0 : c]!);
+    }
+  }
+
+  private renderParams(n: number): void {
+    if (this.inGainDb.render(n)) {
+      const db = this.inGainDb.values, lin = this.inGainLin;
+      for (let i = 0; i < CHUNK; i++) lin[i] = dbToGain(db[i]!);
+    }
+    const thrChanged = this.thresholdDb.render(n);
+    const kneeChanged = this.kneeDb.render(n);
+    if (thrChanged || kneeChanged) {
+      // Levels below the knee's lower edge get no reduction: skip the log.
+      const t = this.thresholdDb.values, w = this.kneeDb.values;
+      let lowest = Infinity;
+      for (let i = 0; i < CHUNK; i++) lowest = Math.min(lowest, t[i]! - w[i]! / 2);
+      this.skipBelow = Math.max(LEVEL_FLOOR, dbToGain(lowest) * 0.999);
+    }
+    this.ratio.render(n);
+    if (this.makeupDb.render(n)) this.makeupLin = dbToGain(this.makeupDb.value);
+    this.mix.render(n);
+    this.bypass.render(n);
+    if (this.ceilingDb.render(n) || this.limitsDirty) {
+      const c = this.ceilingDb.values, lim = this.limits;
+      if (this.limiterOn) for (let i = 0; i < CHUNK; i++) lim[i] = float32SafeLimit(dbToGain(c[i]!));
+      else lim.fill(Infinity);
+      this.limitsDirty = !this.ceilingDb.constant;
+    }
+    if (this.hpfRunning) {
+      this.hpfWet.render(n);
+      if (this.hpfLog2Hz.ramping) butterworthHighpass(2 ** this.hpfLog2Hz.advance(n), this.sampleRate, this.hpfCoeffs);
+    }
+  }
+
+  private processChunk(input: readonly Float32Array[], output: readonly Float32Array[], nch: number, off: number, n: number): void {
+    this.renderParams(n);
+    const linked = this.link !== LINK_NONE;
+
+    // A. Sidechain and level per channel.
+    const ring = this.delay.rings, mask = this.delay.mask, w = this.delay.writePos;
+    const gIn = this.inGainLin, gInConst = this.inGainDb.constant, g0 = gIn[0]!;
+    const hpfWet = this.hpfWet.values, hpfFading = this.hpfRunning && !this.hpfWet.constant;
+    for (let c = 0; c < nch; c++) {
+      const x = input[c]!, r = ring[c]!, d = this.det[c]!;
+      if (gInConst) {
+        for (let i = 0; i < n; i++) {
+          const s = sanitizeSample(x[off + i]!);
+          r[(w + i) & mask] = s;
+          d[i] = s * g0;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const s = sanitizeSample(x[off + i]!);
+          r[(w + i) & mask] = s;
+          d[i] = s * gIn[i]!;
+        }
+      }
+      if (this.hpfRunning) {
+        if (hpfFading) {
+          const raw = this.raw;
+          raw.set(d.subarray(0, n));
+          biquadProcess(this.hpfCoeffs, this.hpfState, c, d, n);
+          for (let i = 0; i < n; i++) d[i] = raw[i]! + hpfWet[i]! * (d[i]! - raw[i]!);
+        } else {
+          biquadProcess(this.hpfCoeffs, this.hpfState, c, d, n);
+        }
+      }
+      this.rms[c]!.push(d, n, this.detectorRms);
+      if (!this.detectorRms) for (let i = 0; i < n; i++) { const v = d[i]!; d[i] = v < 0 ? -v : v; }
+    }
+    if (this.hpfRunning && this.hpfWet.constant && this.hpfWet.value === 0) this.hpfRunning = false;
+
+    // B + C. Link, then gain computer and smoothing per lane.
+    const minGr = this.laneMinGr;
+    const fading = linked && this.linkFadeLeft > 0;
+    if (linked) {
+      let level = this.det[0]!;
+      if (nch > 1) {
+        level = this.level;
+        const d0 = this.det[0]!;
+        for (let i = 0; i < n; i++) level[i] = d0[i]!;
+        if (this.link === LINK_MAX) {
+          for (let c = 1; c < nch; c++) {
+            const d = this.det[c]!;
+            for (let i = 0; i < n; i++) if (d[i]! > level[i]!) level[i] = d[i]!;
+          }
+        } else {
+          for (let c = 1; c < nch; c++) {
+            const d = this.det[c]!;
+            for (let i = 0; i < n; i++) level[i] += d[i]!;
+          }
+          const inv = 1 / nch;
+          for (let i = 0; i < n; i++) level[i] *= inv;
+        }
+      }
+      const m = this.gainLane(level, 0, n, fading);
+      if (m < minGr[0]!) minGr[0] = m;
+      if (fading) this.linkFadeGains(nch, n);
+    } else {
+      for (let c = 0; c < nch; c++) {
+        const m = this.gainLane(this.det[c]!, c, n, false);
+        if (m < minGr[c]!) minGr[c] = m;
+      }
+    }
+    const singleLane = linked && !fading;
+
+    // D. Signal path: delayed input × gain, limiter, bypass, clamp.
+    this.readDelayed(nch, n);
+    const limiterActive = this.limiterOn || this.limiter.gain < 1;
+    const bp = this.bypass.values, bypassActive = !(this.bypass.constant && this.bypass.value === 0);
+    const limits = this.limits, peaks = this.peaks, lg = this.limiterGains;
+    if (limiterActive) peaks.fill(0, 0, n);
+    for (let c = 0; c < nch; c++) {
+      const G = this.gains[singleLane ? 0 : c]!, xd = this.delayed[c]!;
+      if (limiterActive) {
+        const y = this.wet[c]!;
+        for (let i = 0; i < n; i++) {
+          const v = xd[i]! * G[i]!;
+          y[i] = v;
+          const a = v < 0 ? -v : v;
+          if (a > peaks[i]!) peaks[i] = a;
+        }
+      } else {
+        const out = output[c]!;
+        for (let i = 0; i < n; i++) {
+          let v = xd[i]! * G[i]!;
+          if (bypassActive) v += bp[i]! * (xd[i]! - v);
+          out[off + i] = v > 1 ? 1 : v < -1 ? -1 : v;
+        }
+      }
+    }
+    if (limiterActive) {
+      this.limiter.compute(peaks, limits, lg, n);
+      for (let c = 0; c < nch; c++) {
+        const y = this.wet[c]!, xd = this.delayed[c]!, out = output[c]!;
+        for (let i = 0; i < n; i++) {
+          let v = y[i]! * lg[i]!;
+          const lim = limits[i]!;
+          if (v > lim) v = lim; else if (v < -lim) v = -lim;
+          if (bypassActive) v += bp[i]! * (xd[i]! - v);
+          out[off + i] = v > 1 ? 1 : v < -1 ? -1 : v;
+        }
+      }
+    }
+    this.delay.advance(n);
+  }
+
+  /**
+   * Gain computer + smoothing for one lane: fills gains[lane] with the
+   * linear gain to apply (input gain, wet/dry mix and makeup folded in) and
+   * returns the deepest smoothed reduction of the sub-block.
+   */
+  private gainLane(level: Float64Array, lane: number, n: number, trace: boolean): number {
+    const G = this.gains[lane]!, gr = this.grTrace;
+    const thr = this.thresholdDb.values, ratio = this.ratio.values, knee = this.kneeDb.values;
+    const mk = this.makeupDb.values, mix = this.mix.values, gIn = this.inGainLin;
+    const mkSteady = this.makeupDb.constant, mkLin = this.makeupLin;
+    const skip = this.skipBelow, aA = this.attackCoeff, aR = this.releaseCoeff;
+    let y = this.grState[lane]!;
+    let deepest = 0;
+    for (let i = 0; i < n; i++) {
+      const x = level[i]!;
+      let target = 0;
+      if (x > skip) {
+        target = staticGainDb(Math.log2(x) * DB_PER_LOG2, thr[i]!, ratio[i]!, knee[i]!);
+        // Rounding at the knee edges can give +0.0…; a zero-width knee hit
+        // exactly at threshold gives 0/0. Neither may become gain.
+        if (!(target < 0)) target = 0;
+      }
+      // Branching smoother in dB: attack while reduction deepens, release
+      // while it recovers; the two never mix, so attack never slows release.
+      if (target < y) y = target + aA * (y - target);
+      else {
+        y = target + aR * (y - target);
+        if (target === 0 && y > -1e-9) y = 0;
+      }
+      if (y < deepest) deepest = y;
+      if (trace) gr[i] = y;
+      const m = mix[i]!;
+      const gw = y === 0 && mkSteady ? mkLin : fastExp2((y + mk[i]!) * LOG2_PER_DB);
+      G[i] = gIn[i]! * (m * gw + 1 - m);
+    }
+    this.grState[lane] = y;
+    return deepest;
+  }
+
+  /** During a none → linked change: each channel glides from its own gain to the shared one. */
+  private linkFadeGains(nch: number, n: number): void {
+    const gr = this.grTrace, mk = this.makeupDb.values, mix = this.mix.values, gIn = this.inGainLin;
+    const total = this.crossfadeFrames;
+    for (let c = 0; c < nch; c++) {
+      const G = this.gains[c]!, offset = this.linkOffsets[c]!;
+      let left = this.linkFadeLeft;
+      for (let i = 0; i < n; i++) {
+        if (left > 0) left--;
+        const m = mix[i]!;
+        const gw = fastExp2((gr[i]! + offset * (left / total) + mk[i]!) * LOG2_PER_DB);
+        G[i] = gIn[i]! * (m * gw + 1 - m);
+      }
+    }
+    this.linkFadeLeft = Math.max(0, this.linkFadeLeft - n);
+  }
+
+  /** delayed[c] = the raw input `tap` frames ago, crossfading between taps after a lookahead change. */
+  private readDelayed(nch: number, n: number): void {
+    const ring = this.delay.rings, mask = this.delay.mask, w = this.delay.writePos;
+    if (this.tapFadeLeft > 0) {
+      const total = this.crossfadeFrames, from = this.tapFrom, to = this.tapTo;
+      for (let c = 0; c < nch; c++) {
+        const r = ring[c]!, xd = this.delayed[c]!;
+        let left = this.tapFadeLeft;
+        for (let i = 0; i < n; i++) {
+          if (left > 0) left--;
+          const f = 1 - left / total;
+          const a = r[(w + i - from) & mask]!, b = r[(w + i - to) & mask]!;
+          xd[i] = a + f * (b - a);
+        }
+      }
+      this.tapFadeLeft = Math.max(0, this.tapFadeLeft - n);
+      if (this.tapFadeLeft === 0) {
+        this.tapFrom = to;
+        if (this.tapPending >= 0 && this.tapPending !== to) {
+          this.tapTo = this.tapPending;
+          this.tapFadeLeft = total;
+        }
+        this.tapPending = -1;
+      }
+    } else {
+      const d = this.tapTo;
+      for (let c = 0; c < nch; c++) {
+        const r = ring[c]!, xd = this.delayed[c]!;
+        for (let i = 0; i < n; i++) xd[i] = r[(w + i - d) & mask]!;
+      }
+    }
+  }
+}
