@@ -147,11 +147,13 @@ export async function startUnitClient(opts: UnitClientOptions): Promise<UnitClie
       client.publishAsync(t.state, JSON.stringify(stateDocument(state.snapshot)), retained),
     ];
     if (opts.haDiscovery) {
-      for (const m of discoveryMessages({
+      const version = (opts.info() as { version?: unknown }).version;
+      const docs = discoveryMessages({
         baseTopic: opts.baseTopic, unitId: opts.unitId, prefix: opts.haPrefix,
         presetNames: state.presets().map((p) => p.name),
-        ...(typeof (opts.info() as { version?: unknown }).version === 'string' ? { version: (opts.info() as { version: string }).version } : {}),
-      })) pubs.push(client.publishAsync(m.topic, JSON.stringify(m.payload), retained));
+        ...(typeof version === 'string' ? { version } : {}),
+      });
+      for (const m of docs) pubs.push(client.publishAsync(m.topic, JSON.stringify(m.payload), retained));
     }
     await Promise.all(pubs);
   };

@@ -226,6 +226,15 @@ for (const kind of BROKERS) {
       }
     });
 
+    it('publishes a gentle level summary for Home Assistant sensors', async function () {
+      const m = await probe.onTopic(t.levels, 5000, probe.messages.length);
+      const doc = JSON.parse(m.text) as Record<string, number>;
+      assert.deepEqual(Object.keys(doc).sort(), ['gr', 'in_peak', 'out_peak']);
+      assert.ok(doc.gr! <= 0 && doc.gr! >= -9, 'the deepest gain reduction of the second');
+      assert.equal(doc.out_peak, -3, 'the loudest channel');
+      assert.equal(m.retain, false);
+    });
+
     describe('rejects bad commands with exactly one error and no change', function () {
       for (const [what, suffix, payload] of BAD_INPUTS) {
         it(what, async function () {
