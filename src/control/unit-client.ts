@@ -173,8 +173,18 @@ export async function startUnitClient(opts: UnitClientOptions): Promise<UnitClie
 
   // ---- meters: sent only while connected, never queued.
   const levels = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, seen: false };
+  let meterFailureLogged = false;
   const meterTimer = setInterval(() => {
-    const frame = opts.meters.read();
+    let frame: MeterReading | null;
+    try {
+      frame = opts.meters.read();
+    } catch (e) {
+      // A meter glitch must not take the control plane (or the process) down with it.
+      if (!meterFailureLogged) log.error(`reading the meters failed: ${(e as Error).message}; meters are skipped until it works again.`);
+      meterFailureLogged = true;
+      return;
+    }
+    meterFailureLogged = false;
     if (!frame) return;
     if (opts.haDiscovery) {
       levels.gr = Math.min(levels.gr, ...frame.gr);

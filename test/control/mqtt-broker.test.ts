@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
@@ -58,6 +61,60 @@ describe('embedded MQTT broker', function () {
     const b2 = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', allowAnonymous: true, log: local });
     await b2.close();
     assert.equal(local.lines.filter((l) => l.startsWith('warn:')).length, 0);
+  });
+
+  it('listens with TLS when given a certificate and key', async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'picomp-tls-'));
+    try {
+      const certFile = join(dir, 'cert.pem'), keyFile = join(dir, 'key.pem');
+      await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+        '-addext', 'subjectAltName=DNS:localhost', '-keyout', keyFile, '-out', certFile]);
+      const b = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', allowAnonymous: true, tls: { certFile, keyFile, port: 0 }, log: memoryLogger() });
+      try {
+        assert.ok(b.tlsPort !== null && b.tlsPort > 0);
+        const c = await mqtt.connectAsync(`mqtts://localhost:${b.tlsPort}`, { ca: await readFile(certFile), reconnectPeriod: 0 });
+        await c.endAsync();
+      } finally {
+        await b.close();
+      }
+      await assert.rejects(
+        startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', allowAnonymous: true, tls: { certFile: join(dir, 'missing.pem'), keyFile, port: 0 }, log: memoryLogger() }),
+        (e: Error) => isUserError(e) && /TLS certificate/.test(e.message),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('delivers group commands to the units of that group only', async function () {
+    const b = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', allowAnonymous: true, log: memoryLogger() });
+    const units: { state: UnitState; stop: () => Promise<void> }[] = [];
+    try {
+      for (const [unitId, groups] of [['lab-a', ['lab']], ['hall-b', ['hall']]] as const) {
+        const state = await UnitState.load({ stateDir: null, log: memoryLogger() });
+        const u = await startUnitClient({
+          url: b.url, baseTopic: 'picomp', unitId, groups, state, log: memoryLogger(), haDiscovery: false,
+          info: () => ({}), meters: { rateHz: 5, read: () => null },
+        });
+        units.push({ state, stop: () => u.stop() });
+      }
+      const probe = await Probe.connect(b.url);
+      try {
+        await probe.subscribe(['picomp/+/state']);
+        await probe.publish('picomp/group/lab/set/ratio', '6');
+        await probe.next((m) => m.topic === 'picomp/lab-a/state' && JSON.parse(m.text).ratio === 6);
+        // hall-b ignored it: a command to its own group is the fence.
+        await probe.publish('picomp/group/hall/set', '{"knee": 1}');
+        await probe.next((m) => m.topic === 'picomp/hall-b/state' && JSON.parse(m.text).knee === 1);
+        assert.equal(units[1]!.state.params.ratio, 4);
+        assert.equal(units[0]!.state.params.knee, 6);
+      } finally {
+        await probe.close();
+      }
+    } finally {
+      for (const u of units) await u.stop();
+      await b.close();
+    }
   });
 
   describe('with a unit attached', function () {
