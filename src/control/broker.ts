@@ -3,7 +3,7 @@
  * meeting point: TCP, WebSocket for browsers, optional TLS; users and
  * roles from the users file; limits so one bad client cannot hurt others.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
@@ -61,6 +61,12 @@ const identities = new WeakMap<Client, Identity>();
 const OPEN: Identity = { name: 'anonymous', role: 'admin' };
 const ANONYMOUS_VIEWER: Identity = { name: 'anonymous', role: 'viewer' };
 const SERVICE_NAME = '$picomp-engine';
+
+/** Compares digests, so neither length nor content leaks through timing. */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -153,7 +159,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       }
       const pw = password?.toString('utf8') ?? '';
       if (service && username === service.username) {
-        if (pw === service.password) { identities.set(client, { name: SERVICE_NAME, role: 'admin' }); done(null, true); }
+        if (sameSecret(pw, service.password)) { identities.set(client, { name: SERVICE_NAME, role: 'admin' }); done(null, true); }
         else refuse(`wrong password for "${username}".`);
         return;
       }

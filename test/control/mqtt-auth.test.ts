@@ -18,6 +18,7 @@ import { UnitState } from '../../src/control/unit-state.js';
 import { usersFile } from '../../src/control/state-dir.js';
 import { allSetTopic, unitTopics } from '../../src/control/topics.js';
 import { readUsers, upsertUser, verifyPassword } from '../../src/control/users.js';
+import { isUserError } from '../../src/errors.js';
 import { memoryLogger } from '../../src/log.js';
 import { Probe } from '../helpers/mosquitto.js';
 
@@ -89,6 +90,15 @@ describe('MQTT users and roles', function () {
     await assert.rejects(mqtt.connectAsync(broker.url, { username: 'mallory', password: 'whatever1', reconnectPeriod: 0 }), /Bad username or password/i);
     await assert.rejects(mqtt.connectAsync(broker.url, { reconnectPeriod: 0 }), /Bad username or password/i);
     await assert.rejects(mqtt.connectAsync(broker.url, { username: broker.serviceAccount!.username, password: 'guess', reconnectPeriod: 0 }), /Bad username or password/i);
+  });
+
+  it('makes a unit with refused credentials fail to start with a sentence', async function () {
+    const state = await UnitState.load({ stateDir: null, log: memoryLogger() });
+    await assert.rejects(startUnitClient({
+      url: broker.url, username: 'vera', password: 'not-her-password',
+      baseTopic: 'picomp', unitId: 'room-9', state, log: memoryLogger(), haDiscovery: false,
+      info: () => ({}), meters: { rateHz: 5, read: () => null },
+    }), (e: Error) => isUserError(e) && /refused the unit's credentials/.test(e.message));
   });
 
   it('lets a viewer watch, drops its set and changes nothing', async function () {

@@ -329,6 +329,33 @@ describe('MQTT unit client and a Mosquitto that goes away', function () {
     }
   });
 
+  it('starts without a reachable broker and connects once there is one', async function () {
+    const late = await Mosquitto.start();
+    await late.kill();
+    const unitId = `early-${process.pid}`;
+    const log = memoryLogger();
+    const state = await UnitState.load({ stateDir: null, log });
+    const unit = await startUnitClient({
+      url: late.url, baseTopic: 'picomp', unitId, state, log, haDiscovery: false,
+      info: () => ({}), meters: { rateHz: 5, read: () => null },
+    });
+    try {
+      assert.equal(unit.connected, false);
+      assert.ok(log.lines.some((l) => l.startsWith('warn:') && l.includes('keeps retrying')));
+      await late.restart();
+      const probe = await Probe.connect(late.url);
+      try {
+        await probe.subscribe(unitTopics('picomp', unitId).availability);
+        await probe.next((m) => m.text === 'online', 10_000);
+      } finally {
+        await probe.close();
+      }
+    } finally {
+      await unit.stop();
+      await late.stop();
+    }
+  });
+
   it('publishes offline on a clean stop', async function () {
     const unitId = `stopped-${process.pid}`;
     const t = unitTopics('picomp', unitId);
