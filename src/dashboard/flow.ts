@@ -39,6 +39,14 @@ function source(rel: string): string {
 }
 
 /**
+ * A function's code as the browser gets it: comment lines are dropped, so
+ * only a change of the formula itself calls for a rebuilt flow.
+ */
+export function formulaSource(fn: (...a: number[]) => number): string {
+  return fn.toString().split('\n').filter((l) => !/^\s*\/\//.test(l)).join('\n');
+}
+
+/**
  * Copies the unit's own gain-computer functions into the curve panel, so
  * the picture and the audio engine use one formula (SPEC §2.1, §2.4).
  */
@@ -47,7 +55,7 @@ function injectFormulas(vue: string): string {
   return vue.replace(/\/\* @inject (\w+) \*\/ null/g, (_m, name: string) => {
     const fn = fns[name];
     if (!fn) throw new Error(`curve.vue asks for unknown formula ${name}`);
-    return fn.toString();
+    return formulaSource(fn);
   });
 }
 
