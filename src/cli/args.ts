@@ -8,13 +8,33 @@ import type { ParseArgsOptions } from './param-flags.js';
 
 export function parseCommandArgs(command: string, argv: string[], options: ParseArgsOptions, allowPositionals = true): { values: Record<string, unknown>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({ args: joinNegativeValues(argv, options), options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
     return { values: values as Record<string, unknown>, positionals };
   } catch (e) {
     // Node's messages are long and mention internals; keep the useful part.
     const msg = (e as Error).message.split('. ')[0]!.replace(/^Unknown option '([^']+)'.*$/, 'unknown option $1');
-    throw new UserError(`${command}: ${msg}; see picomp ${command} --help.`);
+    throw new UserError(`${msg}; see picomp ${command} --help.`);
   }
+}
+
+/**
+ * `--threshold -30` → `--threshold=-30`: parseArgs would otherwise take
+ * "-30" for an option, and negative dB values are everywhere here.
+ */
+function joinNegativeValues(argv: string[], options: ParseArgsOptions): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : null;
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 /** Parses a positive integer flag within [min, max]. */

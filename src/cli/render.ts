@@ -180,5 +180,5 @@ async function createWriter(path: string, opts: { sampleRate: number; channels: 
 /** "threshold −18 dBFS, ratio 4:1, …": the plot's title. */
 function describeParams(p: ParamValues): string {
   const shown = PARAM_NAMES.filter((n) => ['threshold', 'ratio', 'knee', 'attack', 'release', 'makeup'].includes(n));
-  return shown.map((n) => `${n} ${p[n]}`).join(', ');
+  return shown.map((n) => (n === 'makeup' && p.auto_makeup ? `makeup ${p[n]} + auto` : `${n} ${p[n]}`)).join(', ');
 }

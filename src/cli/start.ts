@@ -14,6 +14,7 @@ import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.j
 import { resolveStartOptions, START_SETTINGS, type StartOptions } from './start-options.js';
 import { version } from './version.js';
 import { existsSync } from 'node:fs';
+import type { RunningKnobs } from '../knobs/knob-controller.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
 
@@ -141,12 +142,11 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       stoppers.push(() => broker.close());
       brokerUrl = broker.url;
       if (broker.serviceAccount) credentials = broker.serviceAccount;
-      log.info(`MQTT broker on port ${broker.mqttPort}` + (broker.wsPort ? `, WebSocket on ${broker.wsPort}` : '') + '.');
     }
 
-    let knobs: { stop(): Promise<void>; updateMeters(frame: { gr: number[]; clip_out: number[] }): void } | null = null;
+    let knobs: RunningKnobs | null = null;
     if (opts.knobs) {
-      const { startKnobs } = await import('../knobs/start-knobs.js');
+      const { startKnobs } = await import('../knobs/knob-controller.js');
       knobs = await startKnobs(opts.knobs, state, log);
       stoppers.push(() => knobs!.stop());
     }

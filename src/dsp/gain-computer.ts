@@ -4,8 +4,10 @@
  */
 export function staticCurveDb(inputDb: number, thresholdDb: number, ratio: number, kneeDb: number): number {
   const over = inputDb - thresholdDb;
-  if (2 * over < -kneeDb) return inputDb;
-  if (2 * over > kneeDb) return thresholdDb + over / ratio;
+  // The knee formula meets both lines exactly at ±W/2, so the boundaries may
+  // go either way; taking them here keeps a hard knee (W = 0) off 0/0.
+  if (2 * over <= -kneeDb) return inputDb;
+  if (2 * over >= kneeDb) return thresholdDb + over / ratio;
   // Inside the knee (only reached when kneeDb > 0).
   const k = over + kneeDb / 2;
   return inputDb + ((1 / ratio - 1) * k * k) / (2 * kneeDb);

@@ -284,7 +284,7 @@ export class DrumLoopSource implements Source {
   readonly bpm: number;
   private readonly levelDb: number;
   private readonly seed: number;
-  private bar = new Float32Array(0);
+  private bar: Float32Array = new Float32Array(0);
   private position = 0;
 
   constructor(opts: { bpm?: number; levelDb?: number; seed?: number } = {}) {

@@ -94,7 +94,8 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
       ...meterFrame(this.#readBank),
       xruns: this.#xrunsBefore + health.xruns,
       cpu: Math.round(health.cpuPercent * 100) / 100,
-      latency_ms: Math.round(((health.latencyFrames / health.sampleRate) * 1000 + this.info.deviceLatencyMs) * 100) / 100,
+      // Lookahead plus the device's queues, as the audio layer counts them.
+      latency_ms: Math.round((health.latencyFrames / health.sampleRate) * 100000) / 100,
       sample_rate: health.sampleRate,
       block_size: health.blockFrames,
     };

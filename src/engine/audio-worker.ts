@@ -12,7 +12,7 @@ import { GeneratorNode, HostSource, LoopingBufferSource } from './nodes.js';
 import { createGenerator } from '../dsp/generators.js';
 import { readWavFile } from '../io/wav-reader.js';
 import type { GraphNode } from './graph.js';
-import type { FromWorker, ToWorker, WorkerConfig } from './worker-protocol.js';
+import type { FromWorker, InputSpec, OutputSpec, ToWorker, WorkerConfig } from './worker-protocol.js';
 import { isUserError } from '../errors.js';
 
 const config = workerData as WorkerConfig;
@@ -22,8 +22,8 @@ const say = (msg: FromWorker): void => port.postMessage(msg);
 /** Something that drives the runner and can be stopped. */
 export interface Driver { stop(): Promise<void> }
 
-async function buildSource(): Promise<GraphNode> {
-  const { input, channels } = config;
+async function buildSource(input: InputSpec): Promise<GraphNode> {
+  const { channels } = config;
   if (input.kind === 'demo') return new GeneratorNode(createGenerator('demo'), channels, 'demo');
   if (input.kind === 'file') {
     const { channels: recording } = await readWavFile(input.path);
@@ -60,21 +60,27 @@ function runClocked(runner: BlockRunner): Driver {
 }
 
 async function main(): Promise<void> {
-  const source = await buildSource();
+  let input: InputSpec = config.input, output: OutputSpec = config.output, note: string | null = null;
+  if (input.kind === 'auto' || output.kind === 'auto') {
+    // Only now is naudiodon loaded; if it cannot be, auto falls back to demo → null.
+    const { resolveAuto } = await import('./device-driver.js');
+    ({ input, output, note } = resolveAuto(input, output));
+  }
+  const source = await buildSource(input);
   const runner = new BlockRunner(source, config.channels, config.sampleRate, config.blockFrames, config.paramsBuffer, config.metersBuffer);
   let driver: Driver;
-  const inputName = config.input.kind === 'file' ? `file:${config.input.path}` : config.input.kind;
-  if (config.input.kind !== 'device' && config.output.kind === 'null') {
+  const inputName = input.kind === 'file' ? `file:${input.path}` : input.kind;
+  if (input.kind !== 'device' && output.kind === 'null') {
     driver = runClocked(runner);
     say({ type: 'ready', info: {
       input: inputName, output: 'null', sampleRate: config.sampleRate, blockFrames: config.blockFrames,
-      channels: config.channels, deviceLatencyMs: 0, note: null,
+      channels: config.channels, deviceLatencyMs: 0, note,
     } });
   } else {
     const { runOnDevice } = await import('./device-driver.js');
-    const started = await runOnDevice(config, runner, source, (message) => say({ type: 'device-error', message }));
+    const started = await runOnDevice({ ...config, input, output }, runner, source, (message: string) => say({ type: 'device-error', message }));
     driver = started.driver;
-    say({ type: 'ready', info: started.info });
+    say({ type: 'ready', info: { ...started.info, note } });
   }
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'stop') {

@@ -19,7 +19,10 @@ function rangeError(def: ParamDef, got: string): string {
 }
 
 function show(raw: unknown): string {
-  if (typeof raw === 'string') return raw === '' ? 'an empty value' : JSON.stringify(raw);
+  if (typeof raw === 'string') {
+    if (raw === '') return 'an empty value';
+    return /^[+-]?[\d.]+(e[+-]?\d+)?$/i.test(raw.trim()) ? raw.trim() : JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw);
+  }
   if (raw === null) return 'null';
   if (Array.isArray(raw)) return 'a list';
   if (typeof raw === 'object') return 'an object';
