@@ -55,6 +55,11 @@ export interface AudioStream<S> {
   readonly bytesPerBlock: number;
   start(): void;
   /**
+   * PortAudio input/output under- and overflows since the stream opened
+   * (counted in the audio callback; added by picomp's naudiodon patch).
+   */
+  xruns(): number;
+  /**
    * Stops the device exactly once. Idempotent. Resolves 'timed-out' when the
    * device stopped calling back (e.g. unplugged) and the stream had to be left behind.
    */
@@ -179,7 +184,8 @@ function naudiodonOptions(o: StreamOptions): Naudiodon.AudioOptions {
     // Spelled this way in naudiodon. One block exactly: each native read then
     // waits for one captured block, which is what the duplex loop needs.
     highwaterMark: bytesPerBlock(o),
-    // An xrun would otherwise destroy the stream; naudiodon then only logs it.
+    // An xrun would otherwise destroy the stream; naudiodon then only logs
+    // it, and AudioStream.xruns() counts it.
     closeOnError: false,
     // Two queued blocks each way: naudiodon's default, the smallest that does not stall.
     maxQueue: 2,
@@ -241,6 +247,7 @@ function wrap<S extends QuittableStream>(stream: S, o: StreamOptions, hasOutput:
     framesPerBlock: o.framesPerBlock,
     bytesPerBlock: bytesPerBlock(o),
     start: () => (stream as unknown as { start(): void }).start(),
+    xruns: () => (stream as unknown as { xruns?: () => number }).xruns?.() ?? 0,
     close,
   };
 }

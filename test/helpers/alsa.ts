@@ -70,6 +70,16 @@ export function bufferToFloat32(b: Buffer): Float32Array {
   return out;
 }
 
+/**
+ * Frames of silence before the first non-zero sample: on this rig, the
+ * playback latency (PortAudio's priming) when the signal starts non-zero.
+ * Returns -1 when everything is silent.
+ */
+export function leadingSilenceFrames(out: Float32Array, channels: number): number {
+  const first = out.findIndex((v) => v !== 0);
+  return first < 0 ? -1 : Math.floor(first / channels);
+}
+
 export function createAlsaTestRig(options: AlsaTestRigOptions): AlsaTestRig {
   const dir = mkdtempSync(join(tmpdir(), 'picomp-alsa-'));
   const configPath = join(dir, 'asound.conf');

@@ -47,6 +47,7 @@ export type Reply =
       readonly chunkBytes?: number[];
       readonly bytesPerBlock?: number;
       readonly close?: CloseResult;
+      readonly xruns?: number;
     }
   | { readonly ok: false; readonly userError: boolean; readonly error: string };
 
@@ -98,9 +99,10 @@ function record(
       captured.push(chunk);
       onBlock(chunk);
       if (captured.length === blocks) {
+        const xruns = s.xruns();
         void s.close().then((close) => {
           writeFileSync(capturePath, Buffer.concat(captured));
-          resolve({ ok: true, blocks: captured.length, chunkBytes: [...sizes], bytesPerBlock: s.bytesPerBlock, close });
+          resolve({ ok: true, blocks: captured.length, chunkBytes: [...sizes], bytesPerBlock: s.bytesPerBlock, close, xruns });
         });
       }
     });

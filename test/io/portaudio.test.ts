@@ -16,6 +16,7 @@ import {
   bufferToFloat32,
   createAlsaTestRig,
   float32ToBuffer,
+  leadingSilenceFrames,
   runInAlsaChild,
   type AlsaTestRig,
 } from '../helpers/alsa.js';
@@ -44,11 +45,10 @@ function ok(reply: Reply): Extract<Reply, { ok: true }> {
   return reply;
 }
 
-/** Frames of leading silence before the first non-zero sample. */
-function leadingSilenceFrames(out: Float32Array, channels: number): number {
-  const first = out.findIndex((v) => v !== 0);
-  assert.ok(first >= 0, 'output is all silence');
-  return Math.floor(first / channels);
+function playbackLatencyFrames(out: Float32Array, channels: number): number {
+  const frames = leadingSilenceFrames(out, channels);
+  assert.ok(frames >= 0, 'output is all silence');
+  return frames;
 }
 
 function assertSamplesEqual(actual: Float32Array, expected: Float32Array, what: string): void {
@@ -131,7 +131,7 @@ describe('naudiodon on the system PortAudio', function () {
     assert.equal(reply.blocks, 100);
     assert.equal(reply.close, 'closed');
     const out = rig.readOutput();
-    const latency = leadingSilenceFrames(out, channels);
+    const latency = playbackLatencyFrames(out, channels);
     assert.equal(latency % framesPerBlock, 0, `priming of ${latency} frames is not whole blocks`);
     assertSamplesEqual(out.subarray(latency * channels), signal, 'played');
   });
@@ -170,9 +170,10 @@ describe('naudiodon on the system PortAudio', function () {
       // The highWaterMark trap: every chunk must be exactly one block.
       assert.deepEqual(reply.chunkBytes, [framesPerBlock * channels * 4]);
       assert.equal(reply.close, 'closed');
+      assert.equal(reply.xruns, 0);
       assertSamplesEqual(bufferToFloat32(readFileSync(capturePath)), signal, 'captured');
       const out = rig.readOutput();
-      const latency = leadingSilenceFrames(out, channels);
+      const latency = playbackLatencyFrames(out, channels);
       assert.equal(latency % framesPerBlock, 0, `latency of ${latency} frames is not whole blocks`);
       assertSamplesEqual(out.subarray(latency * channels), signal, 'looped');
     });
