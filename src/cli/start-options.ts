@@ -14,6 +14,10 @@ import type { ParamValues } from '../params/schema.js';
 import type { InputSpec, OutputSpec } from '../engine/worker-protocol.js';
 import { UserError } from '../errors.js';
 import { intFlag } from './args.js';
+import { UNIT_ID_PATTERN } from '../control/topics.js';
+
+/** Ids that would collide with the topics addressing many units at once. */
+export const RESERVED_UNIT_IDS: readonly string[] = ['all', 'group'];
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 
 export interface StartOptions {
@@ -146,9 +150,13 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   const bool = (n: StartSetting, def: boolean): boolean => (merged.has(n) ? merged.get(n) as boolean : def);
 
   const unitId = str('unit') ?? unitIdFromHostname();
-  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(unitId)) {
+  if (!UNIT_ID_PATTERN.test(unitId)) {
     throw new UserError(`--unit must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
   }
+  if (RESERVED_UNIT_IDS.includes(unitId)) {
+    throw new UserError(`--unit cannot be "${unitId}": ${baseTopicHint} is reserved for commands to many units.`);
+  }
+  const baseTopicHint = `${str('base-topic') ?? 'picomp'}/${unitId}/set`;
   const baseTopic = str('base-topic') ?? 'picomp';
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(baseTopic)) {
     throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(baseTopic)}.`);

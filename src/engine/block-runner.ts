@@ -58,8 +58,9 @@ export class BlockRunner {
   #pickUpParams(): void {
     const seq = this.#params.readIfChanged(this.#vector, this.#paramSeq);
     if (seq !== this.#paramSeq) {
+      const first = this.#paramSeq === -1;
       this.#paramSeq = seq;
-      this.chain.setParams(this.#vector);
+      this.chain.setParams(this.#vector, first);
     }
   }
 }

@@ -29,9 +29,14 @@ export class CompressorChain {
     this.graph.prepare({ ...spec, channels: this.channels });
   }
 
-  /** Takes a parameter vector (PARAM_INDEX layout); the strip smooths the change. */
-  setParams(vector: Float64Array): void {
+  /**
+   * Takes a parameter vector (PARAM_INDEX layout). The strip glides to it;
+   * `immediate` starts there instead (start-up values, a render's settings),
+   * so the first samples are not a fade from the defaults.
+   */
+  setParams(vector: Float64Array, immediate = false): void {
     this.strip.setParams(vector);
+    if (immediate) this.strip.reset();
   }
 
   /** Processes one block; the returned channels are valid until the next call. */

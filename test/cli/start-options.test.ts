@@ -32,6 +32,7 @@ describe('picomp start options', () => {
   const bad: [string, Record<string, unknown>, string | null, RegExp][] = [
     ['a block out of range', { block: '7' }, null, /--block must be a whole number from 32 to 1024/],
     ['a bad unit id', { unit: 'My Unit' }, null, /--unit must be lowercase/],
+    ['a reserved unit id', { unit: 'all' }, null, /--unit cannot be "all"/],
     ['a bad sample rate', { 'sample-rate': '44k' }, null, /sample-rate must be a whole number/],
     ['an unknown config key', {}, 'loudness: 3\n', /unknown setting "loudness"/],
     ['a bad parameter in the config file', {}, 'params:\n  ratio: 50\n', /ratio must be 1 to 20/],
