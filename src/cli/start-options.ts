@@ -154,9 +154,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     throw new UserError(`--unit must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
   }
   if (RESERVED_UNIT_IDS.includes(unitId)) {
-    throw new UserError(`--unit cannot be "${unitId}": ${baseTopicHint} is reserved for commands to many units.`);
+    throw new UserError(`--unit cannot be "${unitId}": ${str('base-topic') ?? 'picomp'}/${unitId}/… is reserved for commands to many units.`);
   }
-  const baseTopicHint = `${str('base-topic') ?? 'picomp'}/${unitId}/set`;
   const baseTopic = str('base-topic') ?? 'picomp';
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(baseTopic)) {
     throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(baseTopic)}.`);
