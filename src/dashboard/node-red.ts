@@ -35,6 +35,8 @@ export interface DashboardOptions {
 export interface RunningDashboard {
   /** The dashboard page, e.g. http://127.0.0.1:1880/dashboard/ */
   readonly url: string;
+  /** Settles when Node-RED has exited, for whatever reason (stop() or a crash). */
+  readonly exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -144,6 +146,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
       else log.debug(`node-red: ${l}`);
     }
   };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
 
@@ -154,7 +157,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGTERM');
         // Node-RED closes its flows (and MQTT connections) on SIGTERM; a
         // hung close must not hang our shutdown.
@@ -173,6 +175,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     await stop();
     throw e;
   }
-  log.info(`dashboard at ${url} (Node-RED, pid ${child.pid})`);
-  return { url, stop };
+  log.debug(`dashboard at ${url} (Node-RED, pid ${child.pid})`);
+  return { url, exited, stop };
 }
