@@ -140,12 +140,12 @@ export async function runOnDevice(config: WorkerConfig, runner: BlockRunner, sou
     fill();
   }
   stream.stream.on('error', (e: unknown) => {
-    const message = (e as Error)?.message ?? String(e);
-    // Over- and underruns are reported as errors with closeOnError off: count them.
-    if (/underflow|overflow|xrun/i.test(message)) runner.xruns++;
-    else if (!failed) { failed = true; onDeviceError(`audio device error: ${message}.`); }
+    if (!failed) { failed = true; onDeviceError(`audio device error: ${(e as Error)?.message ?? String(e)}.`); }
   });
   const watchdog = setInterval(() => {
+    // PortAudio's own under/overflow count (see hardware/portaudio.md), read
+    // here rather than per block: it is a call into the native side.
+    runner.xruns = stream.xruns();
     if (!failed && Date.now() - lastCallback > WATCHDOG_MS) {
       failed = true;
       onDeviceError(`the audio device stopped delivering audio for ${WATCHDOG_MS / 1000} s (unplugged?).`);

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+}
+
+interface Unit { child: ChildProcess; port: number; stderr: () => string; exited: Promise<number | null> }
+
+async function startUnit(stateDir: string, extra: string[] = []): Promise<Unit> {
+  const port = await freePort();
+  const ws = await freePort();
+  const child = spawn(process.execPath, [CLI, 'start', '--unit', 'lab-1', '--mqtt-port', String(port), '--ws-port', String(ws),
+    '--listen', '127.0.0.1', '--state-dir', stateDir, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const deadline = Date.now() + 20_000;
+  while (!/running picomp/.test(err)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`unit did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, port, stderr: () => err, exited };
+}
+
+/** The next retained state document of lab-1 on a fresh subscription. */
+async function retainedState(port: number): Promise<Record<string, unknown>> {
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
+  try {
+    return await new Promise((resolve) => {
+      c.on('message', (_t, p) => resolve(JSON.parse(p.toString()) as Record<string, unknown>));
+      void c.subscribeAsync('picomp/lab-1/state');
+    });
+  } finally { await c.endAsync(); }
+}
+
+describe('picomp start (whole process)', () => {
+  let dir: string;
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'picomp-start-')); });
+  after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  it('says in one line that it runs the demo into null when no device exists', async () => {
+    const unit = await startUnit(join(dir, 'a'), ['--input', 'auto', '--output', 'auto']);
+    unit.child.kill('SIGTERM');
+    assert.equal(await unit.exited, 0);
+    const lines = unit.stderr().split('\n').filter((l) => /demo/.test(l));
+    assert.equal(lines.length, 1, unit.stderr());
+    assert.match(lines[0]!, /demo → null .*paced in real time/);
+  });
+
+  it('persists run-time changes across SIGTERM and restores them at the next start', async () => {
+    const stateDir = join(dir, 'b');
+    const unit = await startUnit(stateDir);
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${unit.port}`);
+    const echoed = new Promise<void>((resolve) => {
+      c.on('message', (_t, p) => { if ((JSON.parse(p.toString()) as { threshold: number }).threshold === -33) resolve(); });
+    });
+    await c.subscribeAsync('picomp/lab-1/state');
+    await c.publishAsync('picomp/lab-1/set', JSON.stringify({ threshold: -33, detector: 'rms' }));
+    await echoed;
+    await c.endAsync();
+    unit.child.kill('SIGTERM');
+    assert.equal(await unit.exited, 0, unit.stderr());
+    const saved = JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as { params: Record<string, unknown> };
+    assert.deepEqual(saved.params, { threshold: -33, detector: 'rms' });
+
+    const again = await startUnit(stateDir);
+    const state = await retainedState(again.port);
+    assert.equal(state.threshold, -33);
+    assert.equal(state.detector, 'rms');
+    again.child.kill('SIGINT');
+    assert.equal(await again.exited, 0);
+  });
+
+  it('reports a corrupt state file and starts from defaults', async () => {
+    const stateDir = join(dir, 'c');
+    await import('node:fs/promises').then((fs) => fs.mkdir(stateDir, { recursive: true }));
+    await writeFile(join(stateDir, 'state.json'), '{ not json');
+    const unit = await startUnit(stateDir);
+    assert.match(unit.stderr(), /state\.json is unusable \(it is not valid JSON\); starting from defaults/);
+    assert.equal((await retainedState(unit.port)).threshold, -18);
+    unit.child.kill('SIGTERM');
+    assert.equal(await unit.exited, 0);
+  });
+
+  it('a port already in use is one clear line and exit code 2', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
+    const child = spawn(process.execPath, [CLI, 'start', '--unit', 'lab-2', '--mqtt-port', String(port), '--ws-port', '0',
+      '--listen', '127.0.0.1', '--state-dir', join(dir, 'd')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const code = await new Promise((r) => child.once('exit', r));
+    blocker.close();
+    assert.equal(code, 2, err);
+    assert.match(err, new RegExp(`port ${port} is already in use`));
+    assert.doesNotMatch(err, /\n\s+at /);
+  });
+});
