@@ -14,7 +14,7 @@ import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.j
 import { resolveStartOptions, START_SETTINGS, type StartOptions } from './start-options.js';
 import { version } from './version.js';
 import { existsSync } from 'node:fs';
-import type { RunningKnobs } from '../knobs/knob-controller.js';
+import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
 
@@ -106,7 +106,9 @@ export interface RunningDevice {
 }
 
 /** Starts every part of the device; exported so tests can run a whole unit in-process. */
-export async function startDevice(opts: StartOptions, flags: Partial<Record<string, unknown>>, log: Logger): Promise<RunningDevice> {
+export async function startDevice(opts: StartOptions, flags: Partial<Record<string, unknown>>, log: Logger,
+  /** Where the knobs find GPIO and input devices; only tests point it elsewhere. */
+  knobEnv: KnobEnvironment = {}): Promise<RunningDevice> {
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stoppers.reverse()) await stop().catch((e: Error) => log.error(`while stopping: ${e.message}`));
@@ -147,7 +149,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     let knobs: RunningKnobs | null = null;
     if (opts.knobs) {
       const { startKnobs } = await import('../knobs/knob-controller.js');
-      knobs = await startKnobs(opts.knobs, state, log);
+      knobs = await startKnobs(opts.knobs, state, log, knobEnv);
       stoppers.push(() => knobs!.stop());
     }
 
