@@ -7,6 +7,11 @@
  * real history already there: the level is exact from the first sample
  * after the change instead of restarting from silence.
  *
+ * In peak mode only the squares are stored: the running sum is what costs
+ * (a dependent add and a read-back per sample), and nothing reads it then.
+ * The sum is marked stale and rebuilt from the ring (≤ 300 ms of adds,
+ * once) when the level is next wanted.
+ *
  * A running sum in Float64 drifts by rounding (and could go a hair below
  * zero after loud-then-silent passages), so it is recomputed from the ring
  * every RECOMPUTE_FRAMES and clamped at 0 before the square root.
@@ -24,6 +29,8 @@ export class RmsWindow {
   /** Window length N in frames. */
   windowFrames = 1;
   private sinceRecompute = 0;
+  /** True while `sum` does not match the ring (squares went in without it). */
+  stale = false;
 
   constructor(maxWindowFrames: number) {
     let size = 1;
@@ -37,6 +44,7 @@ export class RmsWindow {
     this.pos = 0;
     this.sum = 0;
     this.sinceRecompute = 0;
+    this.stale = false;
   }
 
   /** Changes N (clamped to 1..max) and recomputes the sum from history. */
@@ -51,6 +59,7 @@ export class RmsWindow {
     for (let k = 1; k <= this.windowFrames; k++) s += r[(this.pos - k) & m]!;
     this.sum = s;
     this.sinceRecompute = 0;
+    this.stale = false;
   }
 
   /**
@@ -59,6 +68,7 @@ export class RmsWindow {
    */
   push(buf: Float64Array, frames: number, toLevel: boolean): void {
     const r = this.ring, m = this.mask, n = this.windowFrames;
+    if (toLevel && this.stale) this.recompute();
     let pos = this.pos, sum = this.sum;
     if (toLevel) {
       const invN = 1 / n;
@@ -71,18 +81,18 @@ export class RmsWindow {
         const ms = sum * invN;
         buf[i] = ms > 0 ? Math.sqrt(ms) : 0;
       }
+      this.pos = pos;
+      this.sum = sum;
+      this.sinceRecompute += frames;
+      if (this.sinceRecompute >= RECOMPUTE_FRAMES) this.recompute();
     } else {
       for (let i = 0; i < frames; i++) {
         const x = buf[i]!;
-        const sq = x * x;
-        sum += sq - r[(pos - n) & m]!;
-        r[pos] = sq;
+        r[pos] = x * x;
         pos = (pos + 1) & m;
       }
+      this.pos = pos;
+      this.stale = true;
     }
-    this.pos = pos;
-    this.sum = sum;
-    this.sinceRecompute += frames;
-    if (this.sinceRecompute >= RECOMPUTE_FRAMES) this.recompute();
   }
 }

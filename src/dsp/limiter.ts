@@ -31,7 +31,8 @@ export function float32SafeLimit(ceilingGain: number): number {
 export class LimiterGain {
   /** Current limiter gain, linear, in (0, 1]. */
   gain = 1;
-  private releaseCoeff = 0;
+  /** Read by the strip's fused loop, which inlines compute(). */
+  releaseCoeff = 0;
 
   prepare(sampleRate: number): void {
     this.releaseCoeff = onePoleCoeff(LIMITER_RELEASE_MS, sampleRate);

@@ -14,14 +14,21 @@
  *      bypass crossfade and the final clamp, written as float32.
  * Channel-major passes keep each loop on one or two arrays; smoothed
  * parameters are rendered once per sub-block into per-frame buffers.
+ *
+ * That general path costs ~12 passes per sub-block. The state the strip
+ * spends nearly all its life in (stereo, linked, peak detector, no HPF, no
+ * lookahead, no ramp or crossfade under way) instead takes fastChunk():
+ * one fused per-frame loop doing the same floating-point operations in the
+ * same order, so both paths give bit-identical output (a test holds them
+ * to that on random settings and parameter changes).
  */
 import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
-import { staticGainDb, autoMakeupDb } from './gain-computer.js';
+import { autoMakeupDb } from './gain-computer.js';
 import type { MeterBank } from './meters.js';
 import { PARAMS, PARAM_COUNT, PARAM_INDEX as P, defaultParams } from '../params/schema.js';
 import { encodeParams } from '../params/vector.js';
 import { sanitizeSample } from './sanitize.js';
-import { DB_PER_LOG2, LOG2_PER_DB, fastExp2 } from './gain.js';
+import { DB_PER_LOG2, LOG2_PER_DB, fastExp2, fastLog2 } from './gain.js';
 import { LinearRamp, PARAM_RAMP_MS } from './smoother.js';
 import { BiquadState, biquadProcess, butterworthHighpass } from './biquad.js';
 import { RmsWindow, RMS_WINDOW_MAX_MS } from './level-detector.js';
@@ -36,8 +43,12 @@ export const CROSSFADE_MS = 20;
 
 /** Link enum indices (schema option order: max, average, none). */
 const LINK_MAX = 0, LINK_NONE = 2;
-/** Below −240 dB the level is silence: no log of it is ever taken. */
-const LEVEL_FLOOR = 1e-12;
+/**
+ * Added to every detector level: keeps its log finite in silence and inside
+ * fastLog2's table range. At −187 dBFS it moves no level that can reach a
+ * knee (≥ −72 dBFS) by more than 2e-5 dB.
+ */
+const LEVEL_FLOOR = 2 ** -31;
 
 /** The value of parameter i in v, forced into its schema range (defensive: the vector is validated upstream). */
 function paramValue(v: Float64Array, i: number): number {
@@ -48,6 +59,38 @@ function paramValue(v: Float64Array, i: number): number {
     case 'bool': return x ? 1 : 0;
     case 'enum': return x >= 0 && x < def.options.length ? Math.floor(x) : (def.options as readonly string[]).indexOf(def.default);
   }
+}
+
+/*
+ * Branch-free helpers. On audio, comparisons of sample magnitudes or of
+ * target against state go either way at random, and V8 compiles ternaries
+ * and Math.max/min to branches: each misprediction costs ≈ 5 ns, more than
+ * a log2. Math.abs is a single andpd, so these are built on it. Both strip
+ * paths use them, so they agree bit for bit.
+ */
+
+/** max(a, b) to within one rounding. */
+function max2(a: number, b: number): number {
+  return 0.5 * (a + b + Math.abs(a - b));
+}
+
+/**
+ * SPEC §2.1 as a gain change (output − input, dB, ≤ 0) of a level (linear,
+ * > 0), written without branches: u is the level in dB above the knee's
+ * lower edge, p = max(u, 0), k = min(p, W); the knee contributes
+ * kneeCoef·k² and the straight part slope·(p − k), with slope = 1/R − 1 and
+ * kneeCoef = slope/(2W) (0 for a hard knee). Below the knee p = k = 0
+ * exactly, so the result is exactly 0 there.
+ */
+function gainChangeDb(level: number, thresholdDb: number, kneeDb: number, slope: number, kneeCoef: number): number {
+  const u = fastLog2(level) * DB_PER_LOG2 - thresholdDb + 0.5 * kneeDb;
+  const p = 0.5 * (u + Math.abs(u));
+  const k = 0.5 * (p + kneeDb - Math.abs(p - kneeDb));
+  return kneeCoef * k * k + slope * (p - k);
+}
+
+function kneeCoefOf(slope: number, kneeDb: number): number {
+  return kneeDb > 0 ? slope / (2 * kneeDb) : 0;
 }
 
 export class CompressorStrip implements Kernel {
@@ -73,7 +116,6 @@ export class CompressorStrip implements Kernel {
   private readonly limits = new Float64Array(CHUNK);
   private limitsDirty = true;
   private makeupLin = 1;
-  private skipBelow = LEVEL_FLOOR;
 
   private attackCoeff = 0;
   private releaseCoeff = 0;
@@ -112,6 +154,9 @@ export class CompressorStrip implements Kernel {
   private readonly peaks = new Float64Array(CHUNK);
   private readonly limiterGains = new Float64Array(CHUNK);
   private laneMinGr = new Float64Array(0);
+
+  /** False forces the general path everywhere (for the fast/general equality test). */
+  useFastPath = true;
 
   constructor(params?: Float64Array) {
     if (params) this.params.set(params.subarray(0, PARAM_COUNT));
@@ -262,11 +307,107 @@ export class CompressorStrip implements Kernel {
     const nch = Math.min(this.channels, input.length, output.length);
     const minGr = this.laneMinGr;
     minGr.fill(0);
-    for (let off = 0; off < frames; off += CHUNK) this.processChunk(input, output, nch, off, Math.min(CHUNK, frames - off));
+    for (let off = 0; off < frames; off += CHUNK) {
+      const n = Math.min(CHUNK, frames - off);
+      if (nch === 2 && this.useFastPath && this.steady()) {
+        this.fastChunk(input, output, off, n);
+      } else this.processChunk(input, output, nch, off, n);
+    }
     if (meters) {
       const shared = this.link !== LINK_NONE;
       for (let c = 0; c < nch; c++) meters.reportGainReduction(c, minGr[shared ? 0 : c]!);
     }
+  }
+
+  /**
+   * True when a sub-block may take fastChunk(): nothing is ramping or
+   * crossfading, so renderParams() would have nothing to do, and the chain
+   * reduces to linked peak detection without HPF or delay.
+   */
+  private steady(): boolean {
+    return this.link !== LINK_NONE && this.linkFadeLeft === 0 && !this.detectorRms && !this.hpfRunning
+      && this.tapTo === 0 && this.tapFadeLeft === 0 && !this.limitsDirty
+      && this.inGainDb.constant && this.thresholdDb.constant && this.ratio.constant && this.kneeDb.constant
+      && this.makeupDb.constant && this.mix.constant && this.ceilingDb.constant && this.bypass.constant;
+  }
+
+  /**
+   * The steady stereo case as one pass per frame. Every expression mirrors
+   * processChunk()/gainLane()/LimiterGain.compute() operation for operation
+   * (including the RMS history's squares and the delay ring, which must stay current
+   * for a later switch of detector or lookahead); only the per-frame
+   * buffers and the repeated passes are gone.
+   */
+  private fastChunk(input: readonly Float32Array[], output: readonly Float32Array[], off: number, n: number): void {
+    const xL = input[0]!, xR = input[1]!, oL = output[0]!, oR = output[1]!;
+    const mask = this.delay.mask, w = this.delay.writePos;
+    const rL = this.delay.rings[0]!, rR = this.delay.rings[1]!;
+    const hL = this.rms[0]!, hR = this.rms[1]!;
+    const qL = hL.ring, qR = hR.ring, qm = hL.mask;
+    let pL = hL.pos, pR = hR.pos;
+    const g0 = this.inGainLin[0]!, average = this.link !== LINK_MAX;
+    const thr = this.thresholdDb.value, knee = this.kneeDb.value;
+    const slope = 1 / this.ratio.value - 1, kneeCoef = kneeCoefOf(slope, knee);
+    const mkDb = this.makeupDb.value, mkLin = this.makeupLin, m = this.mix.value;
+    const aR = this.releaseCoeff, aD = 0.5 * (this.attackCoeff - aR);
+    const limiterActive = this.limiterOn || this.limiter.gain < 1;
+    const lim = this.limits[0]!, aLim = this.limiter.releaseCoeff;
+    const bp = this.bypass.value, bypassActive = bp !== 0;
+    const T = this.raw, Gs = this.gains[0]!, A = this.delayed[0]!, B = this.delayed[1]!;
+    for (let i = 0; i < n; i++) {
+      const a = sanitizeSample(xL[off + i]!), b = sanitizeSample(xR[off + i]!);
+      rL[(w + i) & mask] = a;
+      rR[(w + i) & mask] = b;
+      A[i] = a; B[i] = b;
+      const da = a * g0, db = b * g0;
+      qL[pL] = da * da;
+      pL = (pL + 1) & qm;
+      qR[pR] = db * db;
+      pR = (pR + 1) & qm;
+      const ea = Math.abs(da), eb = Math.abs(db);
+      const x = average ? (ea + eb) * 0.5 : max2(ea, eb);
+      T[i] = gainChangeDb(x + LEVEL_FLOOR, thr, knee, slope, kneeCoef);
+    }
+    let y = this.grState[0]!, lg = this.limiter.gain, deepest = 0;
+    for (let i = 0; i < n; i++) {
+      let target = T[i]!;
+      if (!(target <= 0)) target = 0;
+      const d = y - target;
+      y = target + aR * d + aD * (d + Math.abs(d));
+      if (y > -1e-9 && target === 0) y = 0;
+      if (y < deepest) deepest = y;
+      const gw = y === 0 ? mkLin : fastExp2((y + mkDb) * LOG2_PER_DB);
+      Gs[i] = g0 * (m * gw + 1 - m);
+    }
+    for (let i = 0; i < n; i++) {
+      const a = A[i]!, b = B[i]!, G = Gs[i]!;
+      let vL = a * G, vR = b * G;
+      if (limiterActive) {
+        const pa = Math.abs(vL), pb = Math.abs(vR);
+        // Below the ceiling with the limiter at rest nothing below changes anything.
+        if (pa > lim || pb > lim || lg !== 1) {
+          const p = max2(pa, pb);
+          const need = p > lim ? lim / p : 1;
+          if (need < lg) lg = need;
+          else {
+            lg = need + aLim * (lg - need);
+            if (lg > 0.999999999 && need === 1) lg = 1;
+          }
+          vL *= lg; vR *= lg;
+          if (vL > lim) vL = lim; else if (vL < -lim) vL = -lim;
+          if (vR > lim) vR = lim; else if (vR < -lim) vR = -lim;
+        }
+      }
+      if (bypassActive) { vL += bp * (a - vL); vR += bp * (b - vR); }
+      oL[off + i] = vL > 1 ? 1 : vL < -1 ? -1 : vL;
+      oR[off + i] = vR > 1 ? 1 : vR < -1 ? -1 : vR;
+    }
+    hL.pos = pL; hL.stale = true;
+    hR.pos = pR; hR.stale = true;
+    this.grState[0] = y;
+    this.limiter.gain = lg;
+    if (deepest < this.laneMinGr[0]!) this.laneMinGr[0] = deepest;
+    this.delay.advance(n);
   }
 
   private renderParams(n: number): void {
@@ -274,15 +415,8 @@ export class CompressorStrip implements Kernel {
       const db = this.inGainDb.values, lin = this.inGainLin;
       for (let i = 0; i < CHUNK; i++) lin[i] = dbToGain(db[i]!);
     }
-    const thrChanged = this.thresholdDb.render(n);
-    const kneeChanged = this.kneeDb.render(n);
-    if (thrChanged || kneeChanged) {
-      // Levels below the knee's lower edge get no reduction: skip the log.
-      const t = this.thresholdDb.values, w = this.kneeDb.values;
-      let lowest = Infinity;
-      for (let i = 0; i < CHUNK; i++) lowest = Math.min(lowest, t[i]! - w[i]! / 2);
-      this.skipBelow = Math.max(LEVEL_FLOOR, dbToGain(lowest) * 0.999);
-    }
+    this.thresholdDb.render(n);
+    this.kneeDb.render(n);
     this.ratio.render(n);
     if (this.makeupDb.render(n)) this.makeupLin = dbToGain(this.makeupDb.value);
     this.mix.render(n);
@@ -333,7 +467,7 @@ export class CompressorStrip implements Kernel {
         }
       }
       this.rms[c]!.push(d, n, this.detectorRms);
-      if (!this.detectorRms) for (let i = 0; i < n; i++) { const v = d[i]!; d[i] = v < 0 ? -v : v; }
+      if (!this.detectorRms) for (let i = 0; i < n; i++) d[i] = Math.abs(d[i]!);
     }
     if (this.hpfRunning && this.hpfWet.constant && this.hpfWet.value === 0) this.hpfRunning = false;
 
@@ -349,7 +483,7 @@ export class CompressorStrip implements Kernel {
         if (this.link === LINK_MAX) {
           for (let c = 1; c < nch; c++) {
             const d = this.det[c]!;
-            for (let i = 0; i < n; i++) if (d[i]! > level[i]!) level[i] = d[i]!;
+            for (let i = 0; i < n; i++) level[i] = max2(level[i]!, d[i]!);
           }
         } else {
           for (let c = 1; c < nch; c++) {
@@ -384,8 +518,7 @@ export class CompressorStrip implements Kernel {
         for (let i = 0; i < n; i++) {
           const v = xd[i]! * G[i]!;
           y[i] = v;
-          const a = v < 0 ? -v : v;
-          if (a > peaks[i]!) peaks[i] = a;
+          peaks[i] = max2(peaks[i]!, Math.abs(v));
         }
       } else {
         const out = output[c]!;
@@ -422,25 +555,22 @@ export class CompressorStrip implements Kernel {
     const thr = this.thresholdDb.values, ratio = this.ratio.values, knee = this.kneeDb.values;
     const mk = this.makeupDb.values, mix = this.mix.values, gIn = this.inGainLin;
     const mkSteady = this.makeupDb.constant, mkLin = this.makeupLin;
-    const skip = this.skipBelow, aA = this.attackCoeff, aR = this.releaseCoeff;
+    const aR = this.releaseCoeff, aD = 0.5 * (this.attackCoeff - aR);
     let y = this.grState[lane]!;
     let deepest = 0;
     for (let i = 0; i < n; i++) {
-      const x = level[i]!;
-      let target = 0;
-      if (x > skip) {
-        target = staticGainDb(Math.log2(x) * DB_PER_LOG2, thr[i]!, ratio[i]!, knee[i]!);
-        // Rounding at the knee edges can give +0.0…; a zero-width knee hit
-        // exactly at threshold gives 0/0. Neither may become gain.
-        if (!(target < 0)) target = 0;
-      }
-      // Branching smoother in dB: attack while reduction deepens, release
-      // while it recovers; the two never mix, so attack never slows release.
-      if (target < y) y = target + aA * (y - target);
-      else {
-        y = target + aR * (y - target);
-        if (target === 0 && y > -1e-9) y = 0;
-      }
+      const slope = 1 / ratio[i]! - 1, w = knee[i]!;
+      let target = gainChangeDb(level[i]! + LEVEL_FLOOR, thr[i]!, w, slope, kneeCoefOf(slope, w));
+      // Rounding in the branch-free curve can give +0.0…; it may never become gain.
+      if (!(target <= 0)) target = 0;
+      // Branching smoother in dB: attack (aA) while reduction deepens
+      // (y > target), release (aR) while it recovers; the two never mix, so
+      // attack never slows release. aR·d + ½(aA − aR)(d + |d|) is aA·d for
+      // d > 0 and aR·d otherwise, without a branch.
+      const d = y - target;
+      y = target + aR * d + aD * (d + Math.abs(d));
+      // Finish the asymptote, so an idle strip is exactly transparent.
+      if (y > -1e-9 && target === 0) y = 0;
       if (y < deepest) deepest = y;
       if (trace) gr[i] = y;
       const m = mix[i]!;
