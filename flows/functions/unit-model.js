@@ -4,7 +4,9 @@
 //             when it changes and whenever a panel says "hello" (a panel
 //             that opens later must not wait for the next change);
 //   output 2: meter frames, passed straight through (20 per second);
-//   output 3: commands from the controls, as JSON for picomp/<unit>/set.
+//   output 3: commands from the controls, as JSON for picomp/<unit>/set;
+//   output 4: meter frames thinned to 4 per second, for panels that show
+//             figures rather than motion (each message to the browser costs).
 const base = env.get('PICOMP_BASE_TOPIC') || 'picomp';
 const unit = env.get('PICOMP_UNIT') || '';
 const prefix = base + '/' + unit + '/';
@@ -12,7 +14,7 @@ const prefix = base + '/' + unit + '/';
 const snap = context.get('snapshot') || { unit, base, online: false, info: null, state: null, error: null };
 const publishSnapshot = () => {
     context.set('snapshot', snap);
-    return [{ topic: 'picomp/unit', payload: snap }, null, null];
+    return [{ topic: 'picomp/unit', payload: snap }, null, null, null];
 };
 const parse = (p) => {
     if (typeof p !== 'string') return p;
@@ -23,7 +25,7 @@ const parse = (p) => {
 if (msg.topic === 'hello') return publishSnapshot();
 if (msg.topic === 'set') {
     if (!msg.payload || typeof msg.payload !== 'object') return null;
-    return [null, null, { topic: prefix + 'set', payload: JSON.stringify(msg.payload), qos: 1, retain: false }];
+    return [null, null, { topic: prefix + 'set', payload: JSON.stringify(msg.payload), qos: 1, retain: false }, null];
 }
 
 // From the unit.
@@ -32,7 +34,12 @@ const leaf = msg.topic.slice(prefix.length);
 switch (leaf) {
     case 'meters': {
         const m = parse(msg.payload);
-        return m ? [null, { topic: 'picomp/meters', payload: m }, null] : null;
+        if (!m) return null;
+        const frame = { topic: 'picomp/meters', payload: m };
+        const now = Date.now();
+        const slow = now - (context.get('slowAt') || 0) >= 250;
+        if (slow) context.set('slowAt', now);
+        return [null, frame, null, slow ? frame : null];
     }
     case 'availability':
         snap.online = String(msg.payload).trim() === 'online';

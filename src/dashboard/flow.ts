@@ -151,12 +151,13 @@ export function buildDashboardFlow(): FlowNode[] {
     },
     {
       id: model, type: 'function', z: tab, name: 'unit model', func: source('functions/unit-model.js'),
-      outputs: 3, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
-      outputLabels: ['unit snapshot', 'meters', 'commands'],
+      outputs: 4, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
+      outputLabels: ['unit snapshot', 'meters (20 Hz)', 'commands', 'meters (4 Hz)'],
       wires: [
         [tpl('health'), tpl('controls'), tpl('curve'), tpl('history')],
-        [tpl('health'), tpl('meters'), tpl('curve'), tpl('history')],
+        [tpl('meters'), tpl('curve'), tpl('history')],
         [mqttOut],
+        [tpl('health')],
       ],
     },
     {
