@@ -9,6 +9,7 @@ const HELP = `Usage: picomp <command> [options]
 
 Commands:
   start      run the device: audio engine, MQTT broker (and dashboard with --dashboard)
+  dashboard  run only the Node-RED dashboard for a unit
   render     process a WAV file with the device's exact DSP
   devices    list the audio devices PortAudio sees
   params     list every parameter with its range and meaning
@@ -21,6 +22,7 @@ type Runner = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Runner>> = {
   start: async () => (await import('./start.js')).runStart,
+  dashboard: async () => (await import('./dashboard-command.js')).runDashboard,
   render: async () => (await import('./render.js')).runRender,
   devices: async () => (await import('./devices.js')).runDevices,
   params: async () => (await import('./params-command.js')).runParams,

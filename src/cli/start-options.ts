@@ -179,7 +179,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     meterRateHz: int('meter-rate', 20, 1, 60),
     haDiscovery: bool('ha-discovery', true),
     dashboard: bool('dashboard', false),
-    dashboardPort: int('dashboard-port', 1880, 0, 65535),
+    dashboardPort: int('dashboard-port', 1880, 1, 65535),
     stateDir: str('state-dir') ?? defaultStateDir(env),
     listenHost: str('listen') ?? '0.0.0.0',
     allowAnonymous: bool('allow-anonymous', true),

@@ -14,6 +14,13 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DASHBOARD_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
 
+/**
+ * Warnings Node-RED prints at every start for choices made here on
+ * purpose (projects off; credentials hold only ${ENV} references, so there
+ * is nothing to encrypt): shown only at debug level.
+ */
+const EXPECTED_WARNINGS = [/Projects disabled/, /Using unencrypted credentials/];
+
 export interface DashboardOptions {
   /** HTTP port of the dashboard (0 is not allowed: Node-RED cannot report a picked port). */
   readonly port: number;
@@ -142,7 +149,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     for (const line of text.split('\n')) {
       const l = line.trim();
       if (!l) continue;
-      if (/\[(error|warn)\]/i.test(l)) log.warn(`node-red: ${l.replace(/^\d+ \w+ \d+:\d+:\d+ - /, '')}`);
+      if (EXPECTED_WARNINGS.some((re) => re.test(l))) log.debug(`node-red: ${l}`);
+      else if (/\[(error|warn)\]/i.test(l)) log.warn(`node-red: ${l.replace(/^\d+ \w+ \d+:\d+:\d+ - /, '')}`);
       else log.debug(`node-red: ${l}`);
     }
   };

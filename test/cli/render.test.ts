@@ -126,7 +126,7 @@ describe('picomp render', () => {
   }
 
   it('every command answers --help', async () => {
-    for (const cmd of ['render', 'start', 'params', 'presets', 'devices', 'user']) {
+    for (const cmd of ['render', 'start', 'dashboard', 'params', 'presets', 'devices', 'user']) {
       const r = await picomp([cmd, '--help'], dir);
       assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`Usage:\\s+picomp ${cmd}`));
