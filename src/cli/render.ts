@@ -130,7 +130,7 @@ export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
     const source = new HostSource(channels);
     const chain = new CompressorChain(source, channels);
     chain.prepare({ sampleRate, maxBlockFrames: blockFrames });
-    chain.setParams(encodeParams(opts.params));
+    chain.setParams(encodeParams(opts.params), true);
     const latency = chain.latencyFrames;
     const recorder = opts.plotPath ? new LevelTraceRecorder(sampleRate, channels) : null;
     // The plot takes its levels from the meter bank (no second scan of the

@@ -78,7 +78,11 @@ export class WavWriter {
     return writer;
   }
 
-  /** Appends `frames` frames from the start of each channel of `block`. */
+  /**
+   * Appends `frames` frames from the start of each channel of `block`.
+   * `block` is encoded before the first await, so the caller may refill it
+   * as soon as this returns; the next write() must wait for this one.
+   */
   async write(block: readonly Float32Array[], frames: number): Promise<void> {
     const fh = this.fh;
     if (!fh || this.done) throw new Error('WavWriter.write() after finish() or abort()');
@@ -98,7 +102,7 @@ export class WavWriter {
     this.dataBytes += byteCount;
   }
 
-  /** Fixes the header sizes, flushes to disk and renames the temp file to the target path. */
+  /** Fixes the header sizes, closes and renames the temp file to the target path. */
   async finish(): Promise<void> {
     const fh = this.fh;
     if (!fh || this.done) throw new Error('WavWriter.finish() called twice or after abort()');
@@ -121,7 +125,11 @@ export class WavWriter {
         view.setUint32(0, this.dataBytes / this.blockAlign, true);
         await fh.write(sizes, 0, 4, this.headerBytes - 12);
       }
-      await fh.sync();
+      // No fsync: the temp file + rename already means a failed or killed
+      // render never leaves a partial OUT. fsync would add only durability
+      // across a power cut or kernel crash — for a file the user can render
+      // again — and cost ~2.5 s of a 10-minute render here (ffmpeg and sox
+      // do not sync either).
       await fh.close();
       this.fh = undefined;
       await rename(this.tmpPath, this.path);
