@@ -1,0 +1,176 @@
+/**
+ * `npm run bench`: every figure of SPEC §5 this repository can measure
+ * here, as one table. Each section is guarded: a missing tool (ffmpeg,
+ * chromium) or a part still being written says "skipped: why" and the run
+ * goes on. BENCH_QUICK=1 shortens the soak; BENCH_SECONDS sets it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchKernel, benchFfmpegKernel } from './dsp-kernel.js';
+import { DrumLoopSource } from '../src/dsp/generators.js';
+import { WavWriter } from '../src/io/wav-writer.js';
+import { AudioEngine } from '../src/engine/audio-engine.js';
+import { defaultParams } from '../src/params/schema.js';
+import { createLogger } from '../src/log.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const SOAK_SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 10 : 60));
+const RENDER_MINUTES = Number(process.env.BENCH_RENDER_MINUTES ?? 10);
+const RENDER_REPS = QUICK ? 2 : 3;
+const SAMPLE_RATE = 48000;
+const here = dirname(fileURLToPath(import.meta.url));
+const MAIN_JS = resolve(here, '../src/cli/main.js');
+
+type Row = [section: string, figure: string, value: string];
+const rows: Row[] = [];
+const add = (section: string, figure: string, value: string): void => { rows.push([section, figure, value]); print([section, figure, value]); };
+const fmt = (x: number, digits = 1): string => x.toFixed(digits);
+
+function print(r: Row): void {
+  process.stdout.write(`${r[0].padEnd(10)} ${r[1].padEnd(58)} ${r[2]}\n`);
+}
+
+async function section(name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    add(name, 'skipped', `${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolveRun, reject) => {
+    const t0 = process.hrtime.bigint();
+    execFile(cmd, args, { maxBuffer: 1 << 20 }, (err, _out, stderr) => {
+      if (err) reject(new Error(`${cmd} failed: ${stderr || err.message}`));
+      else resolveRun(Number(process.hrtime.bigint() - t0) / 1e9);
+    });
+  });
+}
+
+function hasCommand(cmd: string): Promise<boolean> {
+  return new Promise((ok) => execFile(cmd, ['-version'], (err) => ok(!err)));
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** A music-like float WAV: the demo drum loop (transients over a bed, peaks at −3 dBFS). */
+async function makeInput(path: string, seconds: number): Promise<void> {
+  const src = new DrumLoopSource({ levelDb: -3 });
+  const block = 65536;
+  src.prepare({ sampleRate: SAMPLE_RATE, channels: 2, maxBlockFrames: block });
+  const bufs = [new Float32Array(block), new Float32Array(block)];
+  const writer = await WavWriter.create(path, { sampleRate: SAMPLE_RATE, channels: 2, format: 'float32' });
+  for (let left = seconds * SAMPLE_RATE; left > 0; left -= block) {
+    const n = Math.min(block, left);
+    src.process(bufs, n);
+    await writer.write(bufs, n);
+  }
+  await writer.finish();
+}
+
+async function kernelSection(): Promise<void> {
+  const strip = await benchKernel();
+  for (const r of strip) add('kernel', `${r.label} (ns/stereo frame)`, fmt(r.nsPerFrame));
+  const ff = await benchFfmpegKernel();
+  if (!ff) { add('kernel', 'ffmpeg acompressor', 'skipped: ffmpeg not found'); return; }
+  add('kernel', 'ffmpeg acompressor, same signal (ns/stereo frame)', fmt(ff.nsPerFrame));
+  add('kernel', 'ratio picomp default / ffmpeg (< 1 = picomp faster)', fmt(strip[0]!.nsPerFrame / ff.nsPerFrame, 2));
+}
+
+async function renderSection(): Promise<void> {
+  if (!(await hasCommand('ffmpeg'))) { add('render', 'skipped', 'ffmpeg not found'); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'picomp-bench-render-'));
+  try {
+    const inWav = join(dir, 'in.wav');
+    await makeInput(inWav, RENDER_MINUTES * 60);
+    add('render', `input: ${RENDER_MINUTES} min 48 kHz stereo float32 WAV`, `${fmt(statSync(inWav).size / 1e6, 0)} MB`);
+    const ours: number[] = [], theirs: number[] = [];
+    for (let k = 0; k < RENDER_REPS; k++) {
+      // Interleaved, so drift in the machine's load hits both alike.
+      ours.push(await run(process.execPath, [MAIN_JS, 'render', inWav, join(dir, 'out.wav')]));
+      theirs.push(await run('ffmpeg', ['-y', '-v', 'error', '-i', inWav, '-af', 'acompressor', '-c:a', 'pcm_f32le', join(dir, 'out2.wav')]));
+    }
+    add('render', `picomp render, wall s (min / median of ${RENDER_REPS})`, `${fmt(Math.min(...ours), 2)} / ${fmt(median(ours), 2)}`);
+    add('render', `ffmpeg -af acompressor, wall s (min / median of ${RENDER_REPS})`, `${fmt(Math.min(...theirs), 2)} / ${fmt(median(theirs), 2)}`);
+    add('render', 'ratio picomp / ffmpeg, medians (< 1 = picomp faster)', fmt(median(ours) / median(theirs), 2));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function engineSection(): Promise<void> {
+  const log = createLogger('bench', 'warn');
+  const rss0 = process.memoryUsage().rss;
+  const engine = await AudioEngine.start({
+    input: { kind: 'demo' }, output: { kind: 'null' }, sampleRate: SAMPLE_RATE, blockFrames: 128, channels: 2,
+    meterRateHz: 20, params: defaultParams(), log,
+  } as Parameters<typeof AudioEngine.start>[0]);
+  try {
+    // Let the JIT and the first meter periods settle before measuring.
+    await new Promise((r) => setTimeout(r, 1000));
+    engine.readMeters();
+    const cpu0 = process.cpuUsage(), t0 = process.hrtime.bigint();
+    const cpus: number[] = [];
+    let xruns = 0;
+    const rssStart = process.memoryUsage().rss;
+    const end = Date.now() + SOAK_SECONDS * 1000;
+    while (Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+      const m = engine.readMeters();
+      if (m) { cpus.push(m.cpu); xruns = m.xruns; }
+    }
+    const used = process.cpuUsage(cpu0);
+    const wall = Number(process.hrtime.bigint() - t0) / 1000;
+    const share = ((used.user + used.system) / wall) * 100;
+    const mean = cpus.reduce((a, b) => a + b, 0) / Math.max(1, cpus.length);
+    add('engine', `soak ${SOAK_SECONDS} s, demo → null, 48 kHz stereo block 128`, `${cpus.length} meter periods`);
+    add('engine', 'DSP time, % of block budget (mean / max)', `${fmt(mean, 2)} / ${fmt(Math.max(0, ...cpus), 2)}`);
+    add('engine', 'xruns', String(xruns));
+    add('engine', 'process CPU, % of one core (SPEC: < 5)', fmt(share, 2));
+    add('engine', 'RSS MB (before start / soak start / soak end)', `${fmt(rss0 / 1e6, 0)} / ${fmt(rssStart / 1e6, 0)} / ${fmt(process.memoryUsage().rss / 1e6, 0)}`);
+  } finally {
+    await engine.stop();
+  }
+}
+
+async function optional<T>(path: string, name: string): Promise<T | null> {
+  try {
+    const mod = (await import(path)) as Record<string, unknown>;
+    return (mod[name] as T | undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function mqttSection(): Promise<void> {
+  const fn = await optional<() => Promise<{ p50Ms: number; p99Ms: number; n: number }>>('./mqtt-latency.js', 'benchSetEcho');
+  if (!fn) { add('mqtt', 'skipped', 'bench/mqtt-latency.ts not built'); return; }
+  const r = await fn();
+  add('mqtt', `set → state echo, loopback, n = ${r.n} (ms p50 / p99; SPEC p99 < 20)`, `${fmt(r.p50Ms, 2)} / ${fmt(r.p99Ms, 2)}`);
+}
+
+async function dashboardSection(): Promise<void> {
+  const fn = await optional<(s?: number) => Promise<Record<string, number>>>('./dashboard.js', 'benchDashboard');
+  if (!fn) { add('dashboard', 'skipped', 'bench/dashboard.ts not built'); return; }
+  const r = await fn(QUICK ? 10 : 60);
+  for (const [k, v] of Object.entries(r)) if (typeof v === 'number') add('dashboard', k, fmt(v, 2));
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`picomp bench: node ${process.version}, ${process.platform}/${process.arch}${QUICK ? ', quick' : ''}\n`);
+  await section('kernel', kernelSection);
+  await section('render', renderSection);
+  await section('engine', engineSection);
+  await section('mqtt', mqttSection);
+  await section('dashboard', dashboardSection);
+}
+
+main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
