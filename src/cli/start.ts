@@ -69,7 +69,7 @@ export async function runStart(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       device.log.info(`${signal} received, stopping.`);
-      void device.stop().then(resolve);
+      void device.stop().then(() => { device.log.info('stopped; state saved.'); resolve(); });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
