@@ -11,6 +11,7 @@ Commands:
   start      run the device: audio engine, MQTT broker (and dashboard with --dashboard)
   dashboard  run only the Node-RED dashboard for a unit
   render     process a WAV file with the device's exact DSP
+  generate   write a teaching signal (demo drums, tone bursts, sweep, noise) to a WAV file
   devices    list the audio devices PortAudio sees
   params     list every parameter with its range and meaning
   presets    list built-in and user presets
@@ -24,6 +25,7 @@ const commands: Record<string, () => Promise<Runner>> = {
   start: async () => (await import('./start.js')).runStart,
   dashboard: async () => (await import('./dashboard-command.js')).runDashboard,
   render: async () => (await import('./render.js')).runRender,
+  generate: async () => (await import('./generate-command.js')).runGenerate,
   devices: async () => (await import('./devices.js')).runDevices,
   params: async () => (await import('./params-command.js')).runParams,
   presets: async () => (await import('./presets-command.js')).runPresets,

@@ -14,7 +14,7 @@ import { CompressorChain } from '../engine/chain.js';
 import { HostSource } from '../engine/nodes.js';
 import { WavReader } from '../io/wav-reader.js';
 import { WavWriter } from '../io/wav-writer.js';
-import type { SampleFormat } from '../io/wav-format.js';
+import { SAMPLE_FORMATS, type SampleFormat } from '../io/wav-format.js';
 import { LevelTraceRecorder, renderPlotSvg } from './plot.js';
 import { gainToDb, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 import { UserError } from '../errors.js';
@@ -23,7 +23,7 @@ import { parseCommandArgs, intFlag } from './args.js';
 import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
 import { Progress } from './progress.js';
 
-const FORMATS: readonly SampleFormat[] = ['int16', 'int24', 'int32', 'float32'];
+const FORMATS = SAMPLE_FORMATS;
 
 export const renderHelp = `Usage: picomp render IN.wav OUT.wav [parameters] [options]
 
