@@ -349,7 +349,7 @@ export class CompressorStrip implements Kernel {
     const thr = this.thresholdDb.value, knee = this.kneeDb.value;
     const slope = 1 / this.ratio.value - 1, kneeCoef = kneeCoefOf(slope, knee);
     const mkDb = this.makeupDb.value, mkLin = this.makeupLin, m = this.mix.value;
-    const aR = this.releaseCoeff, aD = 0.5 * (this.attackCoeff - aR);
+    const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
     const limiterActive = this.limiterOn || this.limiter.gain < 1;
     const lim = this.limits[0]!, aLim = this.limiter.releaseCoeff;
     const bp = this.bypass.value, bypassActive = bp !== 0;
@@ -373,7 +373,7 @@ export class CompressorStrip implements Kernel {
       let target = T[i]!;
       if (!(target <= 0)) target = 0;
       const d = y - target;
-      y = target + aR * d + aD * (d + Math.abs(d));
+      y = target + aS * d + aD * Math.abs(d);
       if (y > -1e-9 && target === 0) y = 0;
       if (y < deepest) deepest = y;
       const gw = y === 0 ? mkLin : fastExp2((y + mkDb) * LOG2_PER_DB);
@@ -555,7 +555,7 @@ export class CompressorStrip implements Kernel {
     const thr = this.thresholdDb.values, ratio = this.ratio.values, knee = this.kneeDb.values;
     const mk = this.makeupDb.values, mix = this.mix.values, gIn = this.inGainLin;
     const mkSteady = this.makeupDb.constant, mkLin = this.makeupLin;
-    const aR = this.releaseCoeff, aD = 0.5 * (this.attackCoeff - aR);
+    const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
     let y = this.grState[lane]!;
     let deepest = 0;
     for (let i = 0; i < n; i++) {
@@ -565,10 +565,11 @@ export class CompressorStrip implements Kernel {
       if (!(target <= 0)) target = 0;
       // Branching smoother in dB: attack (aA) while reduction deepens
       // (y > target), release (aR) while it recovers; the two never mix, so
-      // attack never slows release. aR·d + ½(aA − aR)(d + |d|) is aA·d for
-      // d > 0 and aR·d otherwise, without a branch.
+      // attack never slows release. With aD = ½(aA − aR), aS = aR + aD:
+      // aS·d + aD·|d| is aA·d for d > 0 and aR·d otherwise, without a
+      // branch, and only three operations deep on y's chain from frame to frame.
       const d = y - target;
-      y = target + aR * d + aD * (d + Math.abs(d));
+      y = target + aS * d + aD * Math.abs(d);
       // Finish the asymptote, so an idle strip is exactly transparent.
       if (y > -1e-9 && target === 0) y = 0;
       if (y < deepest) deepest = y;

@@ -84,6 +84,15 @@ export function decodeInterleaved(
       out[0]!.set(src, outOffset);
       return;
     }
+    if (channels === 2) {
+      // The common case in one pass over the bytes instead of one per channel.
+      const l = out[0]!, r = out[1]!;
+      for (let i = 0, s = 0; i < frames; i++, s += 2) {
+        l[outOffset + i] = src[s]!;
+        r[outOffset + i] = src[s + 1]!;
+      }
+      return;
+    }
     for (let c = 0; c < channels; c++) {
       const dst = out[c]!;
       for (let i = 0, s = c; i < frames; i++, s += channels) dst[outOffset + i] = src[s]!;
@@ -160,6 +169,14 @@ export function encodeInterleaved(
     const dst = new Float32Array(buf, base, n);
     if (channels === 1) {
       dst.set(input[0]!.subarray(inOffset, inOffset + frames));
+      return;
+    }
+    if (channels === 2) {
+      const l = input[0]!, r = input[1]!;
+      for (let i = 0, d = 0; i < frames; i++, d += 2) {
+        dst[d] = l[inOffset + i]!;
+        dst[d + 1] = r[inOffset + i]!;
+      }
       return;
     }
     for (let c = 0; c < channels; c++) {
