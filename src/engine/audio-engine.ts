@@ -61,7 +61,7 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     this.#readBank = new MeterBank(opts.channels);
     this.#retryMs = opts.retryDelayMs ?? 1000;
     this.setParams(opts.params);
-    this.setMeterRate(opts.meterRateHz);
+    this.#meters.requestPeriod();
   }
 
   /** Starts the worker and resolves once audio runs (or rejects with the reason). */
@@ -80,14 +80,16 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     this.#params.write(encodeParams(values));
   }
 
-  setMeterRate(hz: number): void {
-    this.#meters.periodFrames = this.opts.sampleRate / hz;
-  }
-
-  /** The latest meter period, or null if none completed since the last call. */
+  /**
+   * The meter period that ended at the previous call (null if audio has
+   * not closed it yet, e.g. a stalled device), and starts the next one:
+   * call it at the meter rate.
+   */
   readMeters(): MeterReading | null {
     const health = this.#meters.read(this.#readBank);
-    if (!health || health.period === this.#lastPeriod) return null;
+    const fresh = health !== null && health.period !== this.#lastPeriod;
+    if (fresh || !this.#meters.periodRequested) this.#meters.requestPeriod();
+    if (!fresh) return null;
     this.#lastPeriod = health.period;
     this.#lastXruns = health.xruns;
     return {

@@ -40,7 +40,7 @@ export class BlockRunner {
     this.#busyMs += performance.now() - started;
     this.#budgetMs += (frames / this.sampleRate) * 1000;
     const bank = this.chain.meters;
-    if (bank.frames >= this.#meters.periodFrames) {
+    if (this.#meters.periodRequested) {
       const h = this.#health;
       h.xruns = this.xruns;
       h.cpuPercent = this.#budgetMs > 0 ? (this.#busyMs / this.#budgetMs) * 100 : 0;

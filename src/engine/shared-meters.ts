@@ -1,9 +1,11 @@
 /**
- * Meter figures crossing from the audio layer to the user layer. The
- * audio side publishes one snapshot per meter period under a sequence
- * lock and never waits; the user side copies the latest snapshot,
- * retrying if it raced a publish. Control words written by the user side
- * (the meter period) sit in the same buffer.
+ * Meter figures crossing from the audio layer to the user layer. The user
+ * side decides when a meter period ends: it raises a request flag, and the
+ * audio side, at its next block boundary, publishes what it gathered since
+ * the previous request under a sequence lock and starts afresh. Periods
+ * are therefore contiguous and exactly as long as the user side's reading
+ * interval (no period skipped or merged by two clocks drifting), and
+ * neither side ever waits for the other.
  */
 import type { MeterBank } from '../dsp/meters.js';
 
@@ -23,7 +25,7 @@ export interface EngineHealth {
 }
 
 export class SharedMeters {
-  readonly #ctl: Int32Array;      // [0] seq, [1] period frames requested by the user layer
+  readonly #ctl: Int32Array;      // [0] seq, [1] 1 while the user layer waits for a period to close
   readonly #data: Float64Array;
 
   static bytesFor(channels: number): number {
@@ -47,9 +49,11 @@ export class SharedMeters {
     return this.#fields;
   }
 
-  /** User layer: how many frames one meter period spans. */
-  set periodFrames(frames: number) { Atomics.store(this.#ctl, 1, Math.max(1, Math.round(frames))); }
-  get periodFrames(): number { return Atomics.load(this.#ctl, 1); }
+  /** User layer: ends the current meter period at the audio layer's next block. */
+  requestPeriod(): void { Atomics.store(this.#ctl, 1, 1); }
+
+  /** Audio layer: true when the user layer asked for the period to close. */
+  get periodRequested(): boolean { return Atomics.load(this.#ctl, 1) === 1; }
 
   /** Audio layer: publishes the bank's figures and the health figures. */
   publish(bank: MeterBank, health: EngineHealth): void {
@@ -64,6 +68,7 @@ export class SharedMeters {
       for (let c = 0; c < n; c++) d[GLOBALS + a * n + c] = src[c]!;
     }
     Atomics.add(this.#ctl, 0, 1);
+    Atomics.store(this.#ctl, 1, 0);
   }
 
   /**
