@@ -44,9 +44,9 @@ export const CROSSFADE_MS = 20;
 /** Link enum indices (schema option order: max, average, none). */
 const LINK_MAX = 0, LINK_NONE = 2;
 /**
- * Added to every detector level: keeps its log finite in silence and inside
- * fastLog2's table range. At −187 dBFS it moves no level that can reach a
- * knee (≥ −72 dBFS) by more than 2e-5 dB.
+ * Added to every detector level, so silence has a defined level
+ * (−187 dBFS) rather than fastLog2's −1023 octaves. It moves no level that
+ * can reach a knee (≥ −72 dBFS) by more than 2e-5 dB.
  */
 const LEVEL_FLOOR = 2 ** -31;
 
