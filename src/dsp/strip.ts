@@ -155,6 +155,16 @@ export class CompressorStrip implements Kernel {
   private readonly limiterGains = new Float64Array(CHUNK);
   private laneMinGr = new Float64Array(0);
 
+  /**
+   * Frames the fast path advanced the RMS rings past without writing their
+   * squares, all at input gain squaresGain. They are written from the
+   * delay ring (which holds the same sanitized input) before the general
+   * path next runs, so the history is exactly what per-frame writes would
+   * have left; the fast path saves two stores and two multiplies a frame.
+   */
+  private squaresOwed = 0;
+  private squaresGain = 1;
+
   /** False forces the general path everywhere (for the fast/general equality test). */
   useFastPath = true;
 
@@ -173,7 +183,10 @@ export class CompressorStrip implements Kernel {
     this.hpfState = new BiquadState(nch);
     const rmsMax = Math.ceil((RMS_WINDOW_MAX_MS / 1000) * fs);
     this.rms = Array.from({ length: nch }, () => new RmsWindow(rmsMax));
-    this.delay = new DelayLines(nch, Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs), CHUNK);
+    // Long enough for the lookahead and for the RMS history the fast path
+    // leaves to be rebuilt from it (see squaresOwed).
+    const lookMax = Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs);
+    this.delay = new DelayLines(nch, Math.max(lookMax, rmsMax), CHUNK);
     this.grState = new Float64Array(nch);
     this.linkOffsets = new Float64Array(nch);
     const scratch = (): Float64Array[] => Array.from({ length: nch }, () => new Float64Array(CHUNK));
@@ -192,6 +205,7 @@ export class CompressorStrip implements Kernel {
     this.hpfState.reset();
     for (const r of this.rms) r.reset();
     this.delay.reset();
+    this.squaresOwed = 0;
     this.grState.fill(0);
     this.linkOffsets.fill(0);
     this.linkFadeLeft = 0;
@@ -201,7 +215,10 @@ export class CompressorStrip implements Kernel {
 
   setParams(vector: Float64Array): void {
     this.params.set(vector.subarray(0, PARAM_COUNT));
-    if (this.prepared) this.applyParams(false);
+    if (!this.prepared) return;
+    // A new RMS window recomputes its sum from the ring at once.
+    if (this.squaresOwed > 0) this.paySquares();
+    this.applyParams(false);
   }
 
   get latencyFrames(): number {
@@ -347,8 +364,6 @@ export class CompressorStrip implements Kernel {
     const mask = this.delay.mask, w = this.delay.writePos;
     const rL = this.delay.rings[0]!, rR = this.delay.rings[1]!;
     const hL = this.rms[0]!, hR = this.rms[1]!;
-    const qL = hL.ring, qR = hR.ring, qm = hL.mask;
-    let pL = hL.pos, pR = hR.pos;
     const g0 = this.inGainLin[0]!, average = this.link !== LINK_MAX;
     const thr = this.thresholdDb.value, knee = this.kneeDb.value;
     const slope = 1 / this.ratio.value - 1, kneeCoef = kneeCoefOf(slope, knee);
@@ -363,10 +378,6 @@ export class CompressorStrip implements Kernel {
       rL[(w + i) & mask] = a;
       rR[(w + i) & mask] = b;
       const da = a * g0, db = b * g0;
-      qL[pL] = da * da;
-      pL = (pL + 1) & qm;
-      qR[pR] = db * db;
-      pR = (pR + 1) & qm;
       const ea = Math.abs(da), eb = Math.abs(db);
       const x = average ? (ea + eb) * 0.5 : max2(ea, eb);
       T[i] = gainChangeDb(x + LEVEL_FLOOR, thr, knee, slope, kneeCoef);
@@ -404,8 +415,10 @@ export class CompressorStrip implements Kernel {
       oL[off + i] = vL > 1 ? 1 : vL < -1 ? -1 : vL;
       oR[off + i] = vR > 1 ? 1 : vR < -1 ? -1 : vR;
     }
-    hL.pos = pL; hL.stale = true;
-    hR.pos = pR; hR.stale = true;
+    hL.pos = (hL.pos + n) & hL.mask; hL.stale = true;
+    hR.pos = (hR.pos + n) & hR.mask; hR.stale = true;
+    this.squaresOwed = Math.min(this.squaresOwed + n, hL.mask);
+    this.squaresGain = g0;
     this.grState[0] = y;
     this.limiter.gain = lg;
     if (deepest < this.laneMinGr[0]!) this.laneMinGr[0] = deepest;
@@ -435,7 +448,22 @@ export class CompressorStrip implements Kernel {
     }
   }
 
+  /** Writes the RMS-ring squares the fast path skipped (it only ever runs on two channels). */
+  private paySquares(): void {
+    const owed = this.squaresOwed, g = this.squaresGain;
+    this.squaresOwed = 0;
+    const dm = this.delay.mask, w = this.delay.writePos;
+    for (let c = 0; c < 2; c++) {
+      const h = this.rms[c]!, r = this.delay.rings[c]!, q = h.ring, qm = h.mask, p = h.pos;
+      for (let j = 1; j <= owed; j++) {
+        const d = r[(w - j) & dm]! * g;
+        q[(p - j) & qm] = d * d;
+      }
+    }
+  }
+
   private processChunk(input: readonly Float32Array[], output: readonly Float32Array[], nch: number, off: number, n: number): void {
+    if (this.squaresOwed > 0) this.paySquares();
     this.renderParams(n);
     const linked = this.link !== LINK_NONE;
 
