@@ -372,6 +372,9 @@ export class CompressorStrip implements Kernel {
     const limiterActive = this.limiterOn || this.limiter.gain < 1;
     const lim = this.limits[0]!, aLim = this.limiter.releaseCoeff;
     const bp = this.bypass.value, bypassActive = bp !== 0;
+    // With the limiter on and no bypass blend, |v| ≤ ceiling < 1 already:
+    // the final ±1 clamp could not change anything, so it is skipped.
+    const clampOut = !this.limiterOn || bypassActive;
     const T = this.raw;
     for (let i = 0; i < n; i++) {
       const a = sanitizeSample(xL[off + i]!), b = sanitizeSample(xR[off + i]!);
@@ -412,8 +415,12 @@ export class CompressorStrip implements Kernel {
         }
       }
       if (bypassActive) { vL += bp * (a - vL); vR += bp * (b - vR); }
-      oL[off + i] = vL > 1 ? 1 : vL < -1 ? -1 : vL;
-      oR[off + i] = vR > 1 ? 1 : vR < -1 ? -1 : vR;
+      if (clampOut) {
+        vL = vL > 1 ? 1 : vL < -1 ? -1 : vL;
+        vR = vR > 1 ? 1 : vR < -1 ? -1 : vR;
+      }
+      oL[off + i] = vL;
+      oR[off + i] = vR;
     }
     hL.pos = (hL.pos + n) & hL.mask; hL.stale = true;
     hR.pos = (hR.pos + n) & hR.mask; hR.stale = true;
