@@ -43,12 +43,6 @@ export const CROSSFADE_MS = 20;
 
 /** Link enum indices (schema option order: max, average, none). */
 const LINK_MAX = 0, LINK_NONE = 2;
-/**
- * Added to every detector level, so silence has a defined level
- * (−187 dBFS) rather than fastLog2's −1023 octaves. It moves no level that
- * can reach a knee (≥ −72 dBFS) by more than 2e-5 dB.
- */
-const LEVEL_FLOOR = 2 ** -31;
 
 /** The value of parameter i in v, forced into its schema range (defensive: the vector is validated upstream). */
 function paramValue(v: Float64Array, i: number): number {
@@ -75,18 +69,23 @@ function max2(a: number, b: number): number {
 }
 
 /**
- * SPEC §2.1 as a gain change (output − input, dB, ≤ 0) of a level (linear,
- * > 0), written without branches: u is the level in dB above the knee's
- * lower edge, p = max(u, 0), k = min(p, W); the knee contributes
- * kneeCoef·k² and the straight part slope·(p − k), with slope = 1/R − 1 and
- * kneeCoef = slope/(2W) (0 for a hard knee). Below the knee p = k = 0
- * exactly, so the result is exactly 0 there.
+ * SPEC §2.1 as a gain change (output − input, dB) of a level (linear, ≥ 0),
+ * written without branches: u is the level in dB above the knee's lower
+ * edge (edge = T − W/2), p = max(u, 0), q = max(p − W, 0) the part above
+ * the knee, k = p − q the part inside it; the knee contributes kneeCoef·k²
+ * and the straight part slope·q, with slope = 1/R − 1 and
+ * kneeCoef = slope/(2W) (0 for a hard knee). Below the knee p = q = k = 0
+ * exactly, so the result is exactly 0 there; and as q ≥ 0 and k ≥ 0
+ * exactly, it is never positive (no guard needed on the hot path).
+ * fastLog2(0) is −1023 octaves, so silence needs no floor.
  */
-function gainChangeDb(level: number, thresholdDb: number, kneeDb: number, slope: number, kneeCoef: number): number {
-  const u = fastLog2(level) * DB_PER_LOG2 - thresholdDb + 0.5 * kneeDb;
+function gainChangeDb(level: number, edgeDb: number, kneeDb: number, slope: number, kneeCoef: number): number {
+  const u = fastLog2(level) * DB_PER_LOG2 - edgeDb;
   const p = 0.5 * (u + Math.abs(u));
-  const k = 0.5 * (p + kneeDb - Math.abs(p - kneeDb));
-  return kneeCoef * k * k + slope * (p - k);
+  const o = p - kneeDb;
+  const q = 0.5 * (o + Math.abs(o));
+  const k = p - q;
+  return kneeCoef * k * k + slope * q;
 }
 
 function kneeCoefOf(slope: number, kneeDb: number): number {
@@ -366,7 +365,7 @@ export class CompressorStrip implements Kernel {
     const hL = this.rms[0]!, hR = this.rms[1]!;
     const g0 = this.inGainLin[0]!, average = this.link !== LINK_MAX;
     const thr = this.thresholdDb.value, knee = this.kneeDb.value;
-    const slope = 1 / this.ratio.value - 1, kneeCoef = kneeCoefOf(slope, knee);
+    const slope = 1 / this.ratio.value - 1, kneeCoef = kneeCoefOf(slope, knee), edge = thr - 0.5 * knee;
     const mkDb = this.makeupDb.value, mkLin = this.makeupLin, m = this.mix.value;
     const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
     const limiterActive = this.limiterOn || this.limiter.gain < 1;
@@ -383,12 +382,11 @@ export class CompressorStrip implements Kernel {
       const da = a * g0, db = b * g0;
       const ea = Math.abs(da), eb = Math.abs(db);
       const x = average ? (ea + eb) * 0.5 : max2(ea, eb);
-      T[i] = gainChangeDb(x + LEVEL_FLOOR, thr, knee, slope, kneeCoef);
+      T[i] = gainChangeDb(x, edge, knee, slope, kneeCoef);
     }
     let y = this.grState[0]!, lg = this.limiter.gain, deepest = 0;
     for (let i = 0; i < n; i++) {
-      let target = T[i]!;
-      if (!(target <= 0)) target = 0;
+      const target = T[i]!;
       const d = y - target;
       y = target + aS * d + aD * Math.abs(d);
       if (y > -1e-9 && target === 0) y = 0;
@@ -597,8 +595,9 @@ export class CompressorStrip implements Kernel {
     let deepest = 0;
     for (let i = 0; i < n; i++) {
       const slope = 1 / ratio[i]! - 1, w = knee[i]!;
-      let target = gainChangeDb(level[i]! + LEVEL_FLOOR, thr[i]!, w, slope, kneeCoefOf(slope, w));
-      // Rounding in the branch-free curve can give +0.0…; it may never become gain.
+      let target = gainChangeDb(level[i]!, thr[i]! - 0.5 * w, w, slope, kneeCoefOf(slope, w));
+      // Cannot happen for finite levels (see gainChangeDb); kept so nothing
+      // unforeseen can ever turn into gain or NaN state here.
       if (!(target <= 0)) target = 0;
       // Branching smoother in dB: attack (aA) while reduction deepens
       // (y > target), release (aR) while it recovers; the two never mix, so
