@@ -354,9 +354,9 @@ export class CompressorStrip implements Kernel {
    * Splitting there measured faster than one loop (the recurrence no longer
    * holds up the independent work) and faster than three (fewer scratch
    * stores). Every expression mirrors processChunk()/gainLane()/
-   * LimiterGain.compute() operation for operation, including the RMS
-   * history's squares and the delay ring, which must stay current for a
-   * later switch of detector or lookahead.
+   * LimiterGain.compute() operation for operation. The delay ring stays
+   * current for a later lookahead change; the RMS history's squares are
+   * owed and written from that ring when next needed (squaresOwed).
    */
   private fastChunk(input: readonly Float32Array[], output: readonly Float32Array[], off: number, n: number): void {
     const xL = input[0]!, xR = input[1]!, oL = output[0]!, oR = output[1]!;
