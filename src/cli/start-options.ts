@@ -34,6 +34,8 @@ export interface StartOptions {
   brokerUsername: string | null;
   brokerPassword: string | null;
   baseTopic: string;
+  /** Classroom groups whose `<base>/group/<g>/set` commands this unit obeys. */
+  groups: string[];
   meterRateHz: number;
   haDiscovery: boolean;
   dashboard: boolean;
@@ -51,7 +53,7 @@ export interface StartOptions {
 export const START_SETTINGS = {
   unit: 'string', input: 'string', output: 'string', 'sample-rate': 'int', block: 'int', channels: 'int',
   'mqtt-port': 'int', 'ws-port': 'int', broker: 'string', 'broker-username': 'string', 'broker-password': 'string',
-  'base-topic': 'string', 'meter-rate': 'int', 'ha-discovery': 'bool', dashboard: 'bool', 'dashboard-port': 'int',
+  'base-topic': 'string', groups: 'string', 'meter-rate': 'int', 'ha-discovery': 'bool', dashboard: 'bool', 'dashboard-port': 'int',
   'state-dir': 'string', listen: 'string', 'allow-anonymous': 'bool', 'tls-cert': 'string', 'tls-key': 'string', 'tls-port': 'int',
 } as const;
 export type StartSetting = keyof typeof START_SETTINGS;
@@ -160,6 +162,10 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(baseTopic)) {
     throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(baseTopic)}.`);
   }
+  const groups = (str('groups') ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
+  for (const g of groups) {
+    if (!UNIT_ID_PATTERN.test(g)) throw new UserError(`--groups takes names of lowercase letters, digits and dashes separated by commas (e.g. row-1,row-2), got ${JSON.stringify(g)}.`);
+  }
   const wsPort = int('ws-port', 9001, 0, 65535);
   const cert = str('tls-cert'), key = str('tls-key');
   if ((cert === undefined) !== (key === undefined)) throw new UserError('TLS needs both --tls-cert and --tls-key.');
@@ -176,6 +182,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     brokerUsername: str('broker-username') ?? null,
     brokerPassword: str('broker-password') ?? null,
     baseTopic,
+    groups,
     meterRateHz: int('meter-rate', 20, 1, 60),
     haDiscovery: bool('ha-discovery', true),
     dashboard: bool('dashboard', false),

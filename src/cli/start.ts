@@ -38,6 +38,7 @@ PICOMP_<NAME> environment variables; flags win):
   --broker-username U    credentials for --broker
   --broker-password P
   --base-topic T         MQTT base topic (default picomp)
+  --groups G1,G2         classroom groups: obey <base>/group/<g>/set as well as <base>/all/set
   --meter-rate N         meter messages per second, 1..60 (default 20)
   --ha-discovery BOOL    publish Home Assistant discovery (default true)
   --no-ha-discovery      same as --ha-discovery false
@@ -155,7 +156,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
 
     const { startUnitClient } = await import('../control/unit-client.js');
     const client = await startUnitClient({
-      url: brokerUrl, ...credentials, baseTopic: opts.baseTopic, unitId: opts.unitId, state,
+      url: brokerUrl, ...credentials, baseTopic: opts.baseTopic, unitId: opts.unitId, groups: opts.groups, state,
       info: () => ({
         version, unit: opts.unitId, sample_rate: engine.info.sampleRate, block_size: engine.info.blockFrames,
         channels: engine.info.channels, devices: { input: engine.info.input, output: engine.info.output },

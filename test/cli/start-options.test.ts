@@ -27,11 +27,14 @@ describe('picomp start options', () => {
     assert.deepEqual(o.input, { kind: 'auto' });
     assert.equal(o.sampleRate, 48000);
     assert.equal(o.wsPort, 9001);
+    assert.deepEqual(o.groups, []);
+    assert.deepEqual((await resolveStartOptions({ groups: 'row-1, row-2' }, {})).groups, ['row-1', 'row-2']);
   });
 
   const bad: [string, Record<string, unknown>, string | null, RegExp][] = [
     ['a block out of range', { block: '7' }, null, /--block must be a whole number from 32 to 1024/],
     ['a bad unit id', { unit: 'My Unit' }, null, /--unit must be lowercase/],
+    ['a bad group name', { groups: 'row-1,Row 2' }, null, /--groups takes names/],
     ['a reserved unit id', { unit: 'all' }, null, /--unit cannot be "all"/],
     ['a bad sample rate', { 'sample-rate': '44k' }, null, /sample-rate must be a whole number/],
     ['an unknown config key', {}, 'loudness: 3\n', /unknown setting "loudness"/],
