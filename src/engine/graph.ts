@@ -22,6 +22,13 @@ export interface GraphNode {
   process(inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void;
   /** Delay this node adds between its input and its output, in frames. */
   readonly latencyFrames: number;
+  /**
+   * A node that only observes (a meter tap): its output is its input, the
+   * same arrays, so nothing is copied. It must not write to them.
+   */
+  readonly passThrough?: boolean;
+  /** A source that fills buffers of its own (e.g. from a file): used as its outputs, not copied. */
+  ownOutputs?(): Float32Array[];
 }
 
 interface Slot {
@@ -67,11 +74,12 @@ export class Graph {
     for (const slot of this.#order) {
       const { node } = slot;
       node.prepare({ ...spec, channels: Math.max(node.inputChannels, node.outputChannels) });
-      slot.outputs = alloc(node.outputChannels);
       const only = slot.upstream.length === 1 ? slot.upstream[0]! : null;
       // A single upstream with matching channels is read in place: no copy.
       slot.mixes = !(only && only.outputChannels === node.inputChannels);
       slot.inputs = slot.mixes ? alloc(node.inputChannels) : this.#slots.get(only!)!.outputs;
+      slot.outputs = node.passThrough && node.inputChannels === node.outputChannels ? slot.inputs
+        : node.ownOutputs?.() ?? alloc(node.outputChannels);
     }
     this.#spec = spec;
   }

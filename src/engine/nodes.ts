@@ -9,7 +9,7 @@ import type { CompressorStrip } from '../dsp/strip.js';
 import type { MeterBank } from '../dsp/meters.js';
 import type { GraphNode } from './graph.js';
 
-/** A source whose samples the host writes into `buffers` before each block. */
+/** A source whose samples the host writes into `buffers` before each block (read in place by the graph). */
 export class HostSource implements GraphNode {
   readonly inputChannels = 0;
   readonly latencyFrames = 0;
@@ -18,10 +18,9 @@ export class HostSource implements GraphNode {
   prepare(spec: ProcessSpec): void {
     this.buffers = Array.from({ length: this.outputChannels }, () => new Float32Array(spec.maxBlockFrames));
   }
+  ownOutputs(): Float32Array[] { return this.buffers; }
   reset(): void { for (const b of this.buffers) b.fill(0); }
-  process(_inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void {
-    for (let c = 0; c < outputs.length; c++) outputs[c]!.set(this.buffers[c]!.subarray(0, frames));
-  }
+  process(): void { /* the host already wrote the block into `buffers` */ }
 }
 
 /** A teaching generator (sine, noise, bursts, sweep, demo drums) as a source. */
@@ -48,16 +47,16 @@ export class StripNode implements GraphNode {
   }
 }
 
-/** A pass-through that measures what flows by (SPEC §2.8), like an insert meter. */
+/** Measures what flows by (SPEC §2.8), like an insert meter; the signal passes untouched, uncopied. */
 export class MeterTapNode implements GraphNode {
   readonly latencyFrames = 0;
+  readonly passThrough = true;
   constructor(private readonly meters: MeterBank, private readonly side: 'in' | 'out', readonly inputChannels: number, readonly name = `${side} meter`) {}
   get outputChannels(): number { return this.inputChannels; }
   prepare(): void {}
   reset(): void {}
-  process(inputs: readonly Float32Array[], outputs: readonly Float32Array[], frames: number): void {
+  process(inputs: readonly Float32Array[], _outputs: readonly Float32Array[], frames: number): void {
     this.meters.tap(this.side, inputs, frames);
-    for (let c = 0; c < outputs.length; c++) outputs[c]!.set(inputs[c]!.subarray(0, frames));
   }
 }
 
