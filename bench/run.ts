@@ -111,7 +111,7 @@ async function engineSection(): Promise<void> {
   const rss0 = process.memoryUsage().rss;
   const engine = await AudioEngine.start({
     input: { kind: 'demo' }, output: { kind: 'null' }, sampleRate: SAMPLE_RATE, blockFrames: 128, channels: 2,
-    meterRateHz: 20, params: defaultParams(), log,
+    params: defaultParams(), log,
   } as Parameters<typeof AudioEngine.start>[0]);
   try {
     // Let the JIT and the first meter periods settle before measuring.
@@ -157,6 +157,14 @@ async function mqttSection(): Promise<void> {
   add('mqtt', `set → state echo, loopback, n = ${r.n} (ms p50 / p99; SPEC p99 < 20)`, `${fmt(r.p50Ms, 2)} / ${fmt(r.p99Ms, 2)}`);
 }
 
+async function mqttLoadSection(): Promise<void> {
+  const { benchMeterLoad } = await import('./mqtt-load.js');
+  const r = await benchMeterLoad(QUICK ? 10 : 60, 10);
+  add('mqtt', `meters with ${r.subscribers} subscribers over ${r.seconds} s: rate Hz (target 20)`, fmt(r.rateHz, 2));
+  add('mqtt', 'gap between meter messages, ms (p50 / p99 / max)', `${fmt(r.gapP50Ms, 1)} / ${fmt(r.gapP99Ms, 1)} / ${fmt(r.gapMaxMs, 1)}`);
+  add('mqtt', 'unit process CPU, % of one core (no subscribers / 10 subscribers)', `${fmt(r.unitCpuIdlePercent, 2)} / ${fmt(r.unitCpuLoadedPercent, 2)}`);
+}
+
 async function dashboardSection(): Promise<void> {
   const fn = await optional<(s?: number) => Promise<Record<string, number>>>('./dashboard.js', 'benchDashboard');
   if (!fn) { add('dashboard', 'skipped', 'bench/dashboard.ts not built'); return; }
@@ -170,6 +178,7 @@ async function main(): Promise<void> {
   await section('render', renderSection);
   await section('engine', engineSection);
   await section('mqtt', mqttSection);
+  await section('mqtt', mqttLoadSection);
   await section('dashboard', dashboardSection);
 }
 

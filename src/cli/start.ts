@@ -121,7 +121,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
 
     const engine = await AudioEngine.start({
       input: opts.input, output: opts.output, sampleRate: opts.sampleRate, blockFrames: opts.blockFrames,
-      channels: opts.channels, meterRateHz: opts.meterRateHz, params: state.params, log,
+      channels: opts.channels, params: state.params, log,
     });
     stoppers.push(() => engine.stop());
     state.on('change', (e) => engine.setParams(e.snapshot.params));

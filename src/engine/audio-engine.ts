@@ -22,7 +22,6 @@ export interface EngineOptions {
   sampleRate: number;
   blockFrames: number;
   channels: number;
-  meterRateHz: number;
   params: ParamValues;
   log: Logger;
   /** First retry delay after a device failure; doubles up to 30 s. */

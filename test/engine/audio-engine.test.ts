@@ -29,7 +29,7 @@ describe('real-time engine (worker thread, clock-paced)', () => {
   after(async () => { await rm(dir, { recursive: true, force: true }); });
 
   const start = (params: Partial<ParamValues>, input: Parameters<typeof AudioEngine.start>[0]['input'] = { kind: 'demo' }) =>
-    AudioEngine.start({ input, output: { kind: 'null' }, sampleRate: 48000, blockFrames: 128, channels: 2, meterRateHz: 50,
+    AudioEngine.start({ input, output: { kind: 'null' }, sampleRate: 48000, blockFrames: 128, channels: 2,
       params: { ...defaultParams(), ...params }, log: memoryLogger() });
 
   it('runs the demo into null and publishes meters with health figures', async () => {
