@@ -83,37 +83,41 @@ export async function runOnDevice(config: WorkerConfig, runner: BlockRunner, sou
   const output = config.output.kind === 'device' ? pick(config.output.device, 'output') : null;
   const opts = { channels, sampleRate, framesPerBlock: blockFrames, sampleFormat: 'float32' as const };
   const bytes = blockFrames * channels * 4;
+  // Every buffer and typed view the steady state touches is made here, once.
   const ring = Array.from({ length: OUTPUT_RING }, () => Buffer.alloc(bytes));
+  const ringViews = ring.map((b) => new Float32Array(b.buffer, b.byteOffset, blockFrames * channels));
   let ringAt = 0;
+  const captured = Buffer.alloc(bytes);
+  const capturedView = new Float32Array(captured.buffer, captured.byteOffset, blockFrames * channels);
   let lastCallback = Date.now();
   let failed = false;
 
   const hostSource = source instanceof HostSource ? source : null;
   const deinterleave = (buf: Buffer): number => {
     const frames = Math.min(blockFrames, Math.floor(buf.length / (4 * channels)));
-    const view = new Float32Array(buf.buffer, buf.byteOffset, frames * channels);
+    // One memcpy into our aligned buffer instead of a new view of naudiodon's.
+    buf.copy(captured, 0, 0, frames * channels * 4);
     const dst = hostSource!.buffers;
     for (let c = 0; c < channels; c++) {
       const d = dst[c]!;
-      for (let i = 0, j = c; i < frames; i++, j += channels) d[i] = view[j]!;
+      for (let i = 0, j = c; i < frames; i++, j += channels) d[i] = capturedView[j]!;
     }
     return frames;
   };
   const interleave = (block: readonly Float32Array[], frames: number): Buffer => {
     const out = ring[ringAt]!;
+    const view = ringViews[ringAt]!;
     ringAt = (ringAt + 1) % OUTPUT_RING;
-    const view = new Float32Array(out.buffer, out.byteOffset, blockFrames * channels);
     for (let c = 0; c < channels; c++) {
       const s = block[c]!;
       for (let i = 0, j = c; i < frames; i++, j += channels) view[j] = s[i]!;
     }
+    // Devices deliver whole blocks; a short one (never seen) costs a view.
     return frames === blockFrames ? out : out.subarray(0, frames * channels * 4);
   };
 
   let stream: AudioStream<NodeJS.EventEmitter & { write?(b: Buffer): boolean }>;
   if (input && output) {
-    // Byte offset must be float-aligned for the Float32Array view; naudiodon's
-    // Buffers are fresh allocations, so they are.
     stream = openDuplex({ ...opts, deviceId: input.id, outputDeviceId: output.id }) as never;
     stream.stream.on('data', (buf: Buffer) => {
       lastCallback = Date.now();
