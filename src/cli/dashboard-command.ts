@@ -19,8 +19,8 @@ Runs the Node-RED dashboard for one unit, connecting to its MQTT broker.
 Options (also PICOMP_<NAME> variables or keys of --config FILE):
   --unit ID              the unit to show (default: this machine's hostname)
   --broker URL           the unit's broker (default mqtt://127.0.0.1:1883)
-  --broker-username U    credentials for the broker
-  --broker-password P
+  --dashboard-username U the dashboard's MQTT user when the broker has users
+                         (password: PICOMP_DASHBOARD_PASSWORD or dashboard_password)
   --base-topic T         MQTT base topic (default picomp)
   --dashboard-port N     HTTP port (default 1880)
   --config FILE          settings file shared with picomp start
@@ -28,8 +28,8 @@ Options (also PICOMP_<NAME> variables or keys of --config FILE):
 
 export async function runDashboard(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('dashboard', normaliseBooleanFlags(argv), {
-    unit: { type: 'string' }, broker: { type: 'string' }, 'broker-username': { type: 'string' },
-    'broker-password': { type: 'string' }, 'base-topic': { type: 'string' }, 'dashboard-port': { type: 'string' },
+    unit: { type: 'string' }, broker: { type: 'string' }, 'dashboard-username': { type: 'string' },
+    'base-topic': { type: 'string' }, 'dashboard-port': { type: 'string' },
     config: { type: 'string' },
   }, false);
   if (values.help) { process.stdout.write(dashboardHelp + '\n'); return 0; }
@@ -44,7 +44,7 @@ export async function runDashboard(argv: string[]): Promise<number> {
   const dash = await startDashboard({
     port: opts.dashboardPort, mqttHost: broker.hostname, mqttPort: Number(broker.port || 1883),
     unitId: opts.unitId, baseTopic: opts.baseTopic,
-    ...(opts.brokerUsername ? { username: opts.brokerUsername, password: opts.brokerPassword ?? '' } : {}),
+    ...(opts.dashboardUsername ? { username: opts.dashboardUsername, password: opts.dashboardPassword ?? '' } : {}),
     log,
   });
   log.info(`dashboard for unit "${opts.unitId}" at ${dash.url}`);

@@ -33,6 +33,9 @@ export interface StartOptions {
   brokerUrl: string | null;
   brokerUsername: string | null;
   brokerPassword: string | null;
+  /** The dashboard's own MQTT login (an operator or viewer account), when the broker has users. */
+  dashboardUsername: string | null;
+  dashboardPassword: string | null;
   baseTopic: string;
   /** Classroom groups whose `<base>/group/<g>/set` commands this unit obeys. */
   groups: string[];
@@ -49,10 +52,14 @@ export interface StartOptions {
   knobs: unknown;
 }
 
-/** The settings a config file, PICOMP_* variable or flag may carry, by flag name. */
+/**
+ * The settings a config file, PICOMP_* variable or flag may carry, by flag
+ * name. A 'secret' is never a flag: the process list would show it.
+ */
 export const START_SETTINGS = {
   unit: 'string', input: 'string', output: 'string', 'sample-rate': 'int', block: 'int', channels: 'int',
-  'mqtt-port': 'int', 'ws-port': 'int', broker: 'string', 'broker-username': 'string', 'broker-password': 'string',
+  'mqtt-port': 'int', 'ws-port': 'int', broker: 'string', 'broker-username': 'string', 'broker-password': 'secret',
+  'dashboard-username': 'string', 'dashboard-password': 'secret',
   'base-topic': 'string', groups: 'string', 'meter-rate': 'int', 'ha-discovery': 'bool', dashboard: 'bool', 'dashboard-port': 'int',
   'state-dir': 'string', listen: 'string', 'allow-anonymous': 'bool', 'tls-cert': 'string', 'tls-key': 'string', 'tls-port': 'int',
 } as const;
@@ -141,7 +148,12 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   for (const name of Object.keys(START_SETTINGS) as StartSetting[]) {
     const envName = 'PICOMP_' + name.toUpperCase().replace(/-/g, '_');
     if (env[envName] !== undefined && env[envName] !== '') merged.set(name, settingFrom(env[envName], name, `environment variable ${envName}:`));
-    if (flags[name] !== undefined) merged.set(name, settingFrom(flags[name], name, `--${name}`));
+    if (flags[name] !== undefined) {
+      if (START_SETTINGS[name] === 'secret') {
+        throw new UserError(`--${name} would show the password to anyone listing processes; set ${envName} or ${name.replace(/-/g, '_')} in the config file instead.`);
+      }
+      merged.set(name, settingFrom(flags[name], name, `--${name}`));
+    }
   }
   const params = validatePartial(fileParams ?? {});
   if (!params.ok) throw new UserError(`config file ${configPath} params: ${params.error}`);
@@ -181,6 +193,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     brokerUrl: str('broker') ?? null,
     brokerUsername: str('broker-username') ?? null,
     brokerPassword: str('broker-password') ?? null,
+    dashboardUsername: str('dashboard-username') ?? null,
+    dashboardPassword: str('dashboard-password') ?? null,
     baseTopic,
     groups,
     meterRateHz: int('meter-rate', 20, 1, 60),
@@ -189,7 +203,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     dashboardPort: int('dashboard-port', 1880, 1, 65535),
     stateDir: str('state-dir') ?? defaultStateDir(env),
     listenHost: str('listen') ?? '0.0.0.0',
-    allowAnonymous: bool('allow-anonymous', true),
+    allowAnonymous: bool('allow-anonymous', false),
     tls: cert && key ? { certFile: cert, keyFile: key, port: int('tls-port', 8883, 0, 65535) } : null,
     config: params.value,
     knobs,

@@ -13,7 +13,6 @@ import { parseCommandArgs } from './args.js';
 import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
 import { resolveStartOptions, START_SETTINGS, type StartOptions } from './start-options.js';
 import { version } from './version.js';
-import { existsSync } from 'node:fs';
 import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
@@ -35,19 +34,21 @@ PICOMP_<NAME> environment variables; flags win):
   --ws-port N            embedded broker WebSocket port (default 9001)
   --listen HOST          address the embedded broker binds (default 0.0.0.0)
   --broker URL           use an external broker (mqtt://host:1883); no embedded one
-  --broker-username U    credentials for --broker
-  --broker-password P
+  --broker-username U    user for --broker (its password: PICOMP_BROKER_PASSWORD
+                         or broker_password in the config file, never a flag)
   --base-topic T         MQTT base topic (default picomp)
   --groups G1,G2         classroom groups: obey <base>/group/<g>/set as well as <base>/all/set
   --meter-rate N         meter messages per second, 1..60 (default 20)
   --ha-discovery BOOL    publish Home Assistant discovery (default true)
   --no-ha-discovery      same as --ha-discovery false
-  --allow-anonymous BOOL with a users file, let anonymous clients in as viewers
+  --allow-anonymous BOOL with a users file, let anonymous clients in as viewers (default false)
   --tls-cert FILE        TLS certificate for an mqtts listener (with --tls-key)
   --tls-key FILE
   --tls-port N           mqtts port (default 8883)
   --dashboard            also run the Node-RED dashboard
   --dashboard-port N     dashboard HTTP port (default 1880)
+  --dashboard-username U the dashboard's MQTT user when the broker has users
+                         (password: PICOMP_DASHBOARD_PASSWORD or dashboard_password)
   --state-dir DIR        where parameters, presets and users persist
                          (default ~/.local/state/picomp, or PICOMP_STATE_DIR)
   -h, --help             show this help
@@ -131,20 +132,21 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
 
     let brokerUrl: string;
     let credentials: { username?: string; password?: string } = {};
+    let usersRequired: (() => Promise<boolean>) | null = null;
     if (opts.brokerUrl) {
       brokerUrl = opts.brokerUrl;
       if (opts.brokerUsername) credentials = { username: opts.brokerUsername, password: opts.brokerPassword ?? '' };
     } else {
       const { startBroker } = await import('../control/broker.js');
-      const users = usersFile(opts.stateDir);
       const broker = await startBroker({
         mqttPort: opts.mqttPort, wsPort: opts.wsPort, host: opts.listenHost,
-        usersFile: existsSync(users) ? users : null, allowAnonymous: opts.allowAnonymous,
+        usersFile: usersFile(opts.stateDir), allowAnonymous: opts.allowAnonymous,
         ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, log,
       });
       stoppers.push(() => broker.close());
       brokerUrl = broker.url;
-      if (broker.serviceAccount) credentials = broker.serviceAccount;
+      credentials = broker.serviceAccount;
+      usersRequired = broker.usersRequired;
     }
 
     let knobs: RunningKnobs | null = null;
@@ -175,13 +177,18 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     stoppers.push(() => client.stop());
 
     let dashboardUrl: string | null = null;
-    if (opts.dashboard) {
+    if (opts.dashboard && !opts.dashboardUsername && usersRequired && await usersRequired()) {
+      // Anyone who can open the page acts with the dashboard's MQTT rights,
+      // so it never gets the unit's own admin account.
+      log.warn(`the dashboard is not started: the broker requires users, so give the dashboard its own (e.g. picomp user add dashboard --role operator --unit ${opts.unitId}) and set dashboard_username and PICOMP_DASHBOARD_PASSWORD.`);
+    } else if (opts.dashboard) {
       const { startDashboard } = await import('../dashboard/node-red.js');
       const url = new URL(brokerUrl);
       const dash = await startDashboard({
         port: opts.dashboardPort, mqttHost: url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname,
         mqttPort: Number(url.port || 1883), unitId: opts.unitId, baseTopic: opts.baseTopic,
-        ...credentials, log,
+        ...(opts.dashboardUsername ? { username: opts.dashboardUsername, password: opts.dashboardPassword ?? '' } : {}),
+        log,
       });
       stoppers.push(() => dash.stop());
       dashboardUrl = dash.url;

@@ -5,10 +5,16 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+/**
+ * `mode` applies from the file's creation, so a secret (0o600) is never
+ * readable by others, not even for a moment. `createDir` makes missing
+ * folders (state dirs); leave it off for paths a user typed.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array,
+  opts: { mode?: number; createDir?: boolean } = {}): Promise<void> {
+  if (opts.createDir ?? true) await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'w', 0o644);
+  const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
   try {
     await fh.writeFile(data);
     await fh.sync();

@@ -44,10 +44,12 @@ export interface RunningBroker {
   /** mqtt://host:port a local client can use. */
   readonly url: string;
   /**
-   * Credentials of the unit's own engine client when auth is on (an
-   * admin-like account that lives only in memory for this run), else null.
+   * Credentials of the unit's own engine client: an admin account that
+   * lives only in memory for this run, valid whatever the users file says.
    */
-  readonly serviceAccount: { readonly username: string; readonly password: string } | null;
+  readonly serviceAccount: { readonly username: string; readonly password: string };
+  /** Whether clients must log in right now (the users file has users, or cannot be read). */
+  usersRequired(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,8 @@ const identities = new WeakMap<Client, Identity>();
 
 const OPEN: Identity = { name: 'anonymous', role: 'admin' };
 const ANONYMOUS_VIEWER: Identity = { name: 'anonymous', role: 'viewer' };
+/** A client we have no record of (should not happen): may do nothing. */
+const NOBODY = null;
 const SERVICE_NAME = '$picomp-engine';
 
 /** Compares digests, so neither length nor content leaks through timing. */
@@ -99,27 +103,37 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
   });
 }
 
+/**
+ * What the users file says right now: no file or no users (the broker is
+ * open), users (log in required), or unreadable (nobody but the unit's own
+ * client gets in until it is fixed: a broken file must never open the door).
+ */
+type UsersState = { kind: 'open' } | { kind: 'users'; users: UserRecord[] } | { kind: 'locked' };
+
 /** The users file, re-read when it changes so `picomp user add` applies without a restart. */
-function usersSource(path: string | null | undefined, log: Logger): () => Promise<UserRecord[]> {
-  let cache: { version: string; users: UserRecord[] } | null = null;
+function usersSource(path: string | null | undefined, log: Logger): () => Promise<UsersState> {
+  let cache: { version: string; state: UsersState } | null = null;
   return async () => {
-    if (!path) return [];
+    if (!path) return { kind: 'open' };
     let version: string;
     try {
       // The file is replaced by rename on every change, so the inode tells a new version even within one mtime tick.
       const s = await stat(path);
       version = `${s.ino}:${s.mtimeMs}:${s.size}`;
-    } catch {
-      return [];
-    }
-    if (cache && cache.version === version) return cache.users;
-    try {
-      cache = { version, users: await readUsers(path) };
     } catch (e) {
-      log.error(`${(e as Error).message} Nobody can log in until it is fixed.`);
-      cache = { version, users: [] };
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'open' };
+      log.error(`cannot read the users file ${path} (${(e as Error).message}); only this unit's own client can connect until it is fixed.`);
+      return { kind: 'locked' };
     }
-    return cache.users;
+    if (cache && cache.version === version) return cache.state;
+    try {
+      const users = await readUsers(path);
+      cache = { version, state: users.length > 0 ? { kind: 'users', users } : { kind: 'open' } };
+    } catch (e) {
+      log.error(`${(e as Error).message} Only this unit's own client can connect until it is fixed.`);
+      cache = { version, state: { kind: 'locked' } };
+    }
+    return cache.state;
   };
 }
 
@@ -130,9 +144,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const maxClients = opts.maxClients ?? DEFAULT_MAX_CLIENTS;
   const log = opts.log;
   const users = usersSource(opts.usersFile, log);
-  // Auth is on when a users file exists at start; it is then re-read on change.
-  const authOn = (await users()).length > 0;
-  const service = authOn ? { username: SERVICE_NAME, password: randomBytes(24).toString('base64url') } : null;
+  // Decided per connection, so adding the first user takes effect at once.
+  const authAtStart = (await users()).kind !== 'open';
+  // The unit's own client always logs in with this in-memory account, so it
+  // keeps working whatever happens to the users file.
+  const service = { username: SERVICE_NAME, password: randomBytes(24).toString('base64url') };
 
   const broker = await Aedes.createBroker({
     maxTopicLevels: opts.maxTopicLevels ?? DEFAULT_MAX_TOPIC_LEVELS,
@@ -151,20 +167,21 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         done(Object.assign(new Error('too many clients'), { returnCode: 3 as const }), false);
         return;
       }
-      if (!authOn) { identities.set(client, OPEN); done(null, true); return; }
-      if (username === undefined) {
-        if (opts.allowAnonymous) { identities.set(client, ANONYMOUS_VIEWER); done(null, true); return; }
-        refuse('no user name given and anonymous access is off.');
-        return;
-      }
       const pw = password?.toString('utf8') ?? '';
-      if (service && username === service.username) {
+      if (username === service.username) {
         if (sameSecret(pw, service.password)) { identities.set(client, { name: SERVICE_NAME, role: 'admin' }); done(null, true); }
         else refuse(`wrong password for "${username}".`);
         return;
       }
-      users().then(async (list) => {
-        const user = list.find((u) => u.name === username);
+      users().then(async (state) => {
+        if (state.kind === 'open') { identities.set(client, OPEN); done(null, true); return; }
+        if (state.kind === 'locked') { refuse('the users file cannot be read, so nobody can log in until it is fixed.'); return; }
+        if (username === undefined) {
+          if (opts.allowAnonymous) { identities.set(client, ANONYMOUS_VIEWER); done(null, true); return; }
+          refuse('no user name given and anonymous access is off.');
+          return;
+        }
+        const user = state.users.find((u) => u.name === username);
         // Hash even for unknown names, so timing does not tell which names exist.
         const ok = user ? await verifyPassword(pw, user.password) : (await verifyPassword(pw, DUMMY_HASH), false);
         if (!user || !ok) { refuse(`wrong user name or password for "${username}".`); return; }
@@ -179,9 +196,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       }
       // client is null for wills published after their client left; those were checked at connect.
       if (client) {
-        const who = identities.get(client) ?? OPEN;
-        if (!mayPublish(who, baseTopic, packet.topic)) {
-          log.warn(`${who.role} "${who.name}" may not publish to ${packet.topic}; the message is dropped and the client disconnected.`);
+        const who = identities.get(client) ?? NOBODY;
+        if (!who || !mayPublish(who, baseTopic, packet.topic)) {
+          log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not publish to ${packet.topic}; the message is dropped and the client disconnected.`);
           done(new Error(`not authorized to publish to ${packet.topic}`));
           return;
         }
@@ -191,9 +208,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       done(null);
     },
     authorizeSubscribe: (client, sub, done) => {
-      const who = identities.get(client) ?? OPEN;
-      if (!maySubscribe(who, sub.topic)) {
-        log.warn(`${who.role} "${who.name}" may not subscribe to ${sub.topic}.`);
+      const who = identities.get(client) ?? NOBODY;
+      if (!who || !maySubscribe(who, sub.topic)) {
+        log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not subscribe to ${sub.topic}.`);
         done(null, null);
         return;
       }
@@ -249,15 +266,18 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       tlsPort = await listen(tlsServer, opts.tls.port, host, 'the TLS port setting');
     }
 
-    if (!authOn && !isLoopback(host)) {
+    if (!authAtStart && !isLoopback(host)) {
       log.warn(`the MQTT broker on port ${mqttPort} lets anyone on the network change this unit; add users with \`picomp user add\` to require passwords.`);
+    } else if (authAtStart && opts.allowAnonymous && !isLoopback(host)) {
+      log.warn(`anonymous clients on the network may watch this unit (as viewers); set allow_anonymous: false to require a login for that too.`);
     }
-    log.info(`MQTT broker listening on ${host}:${mqttPort}${wsPort !== null ? `, WebSocket on ${wsPort}` : ''}${tlsPort !== null ? `, TLS on ${tlsPort}` : ''}${authOn ? ', users required' : ''}.`);
+    log.info(`MQTT broker listening on ${host}:${mqttPort}${wsPort !== null ? `, WebSocket on ${wsPort}` : ''}${tlsPort !== null ? `, TLS on ${tlsPort}` : ''}${authAtStart ? ', users required' : ''}.`);
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     return {
       mqttPort, wsPort, tlsPort,
       url: `mqtt://${urlHost}:${mqttPort}`,
       serviceAccount: service,
+      usersRequired: async () => (await users()).kind !== 'open',
       close: closeAll,
     };
   } catch (e) {

@@ -4,7 +4,7 @@
  * written atomically and readable by its owner only.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { chmod, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { UNIT_ID_PATTERN } from './topics.js';
@@ -110,9 +110,8 @@ export async function readUsers(path: string): Promise<UserRecord[]> {
 
 export async function writeUsers(path: string, users: readonly UserRecord[]): Promise<void> {
   const doc: UsersDoc = { version: 1, users };
-  await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n');
   // Hashes are not passwords, but there is no reason to let others try to crack them.
-  await chmod(path, 0o600);
+  await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n', { mode: 0o600 });
 }
 
 /** Adds or replaces a user (same name → new password and role). */

@@ -27,7 +27,8 @@ describe('embedded MQTT broker', function () {
       assert.ok(b.mqttPort > 0);
       assert.ok(b.wsPort !== null && b.wsPort > 0 && b.wsPort !== b.mqttPort);
       assert.equal(b.url, `mqtt://127.0.0.1:${b.mqttPort}`);
-      assert.equal(b.serviceAccount, null, 'no users, no service account');
+      assert.ok(b.serviceAccount.username.length > 0, 'the unit always has its own account');
+      assert.equal(await b.usersRequired(), false, 'no users file: open');
     } finally {
       await b.close();
     }

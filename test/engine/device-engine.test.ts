@@ -35,6 +35,11 @@ function programme(): Float32Array[] {
 describe('real-time engine on a real ALSA device (naudiodon → PortAudio → ALSA file plugin)', () => {
   let dir: string;
   let rig: AlsaTestRig;
+  const running = new Set<import('node:child_process').ChildProcess>();
+  afterEach(() => {
+    for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    running.clear();
+  });
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'picomp-dev-'));
     const [l, r] = programme();
@@ -53,6 +58,7 @@ describe('real-time engine on a real ALSA device (naudiodon → PortAudio → AL
       '--ws-port', '0', '--listen', '127.0.0.1', '--state-dir', join(dir, 'state')];
     for (const [k, v] of Object.entries(settings)) args.push(`--${k}`, String(v));
     const child = spawn(process.execPath, [CLI, ...args], { env: rig.env, cwd: rig.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
     let err = '';
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -86,6 +92,7 @@ describe('real-time engine on a real ALSA device (naudiodon → PortAudio → AL
     const child = spawn(process.execPath, [CLI, 'start', '--unit', 'dev-2', '--input', 'No Such Interface', '--output', 'null',
       '--mqtt-port', String(port), '--ws-port', '0', '--listen', '127.0.0.1', '--state-dir', join(dir, 'state2')],
     { env: rig.env, cwd: rig.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
     let err = '';
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     const code = await new Promise((r) => child.once('exit', r));

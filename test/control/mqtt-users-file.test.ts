@@ -1,0 +1,51 @@
+/**
+ * The users file as it changes under a running broker: a broken file must
+ * lock the door (never open it), and the first user added while the unit
+ * runs must be required from the next connection on.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { startBroker, type RunningBroker } from '../../src/control/broker.js';
+import { usersFile } from '../../src/control/state-dir.js';
+import { upsertUser } from '../../src/control/users.js';
+import { memoryLogger } from '../../src/log.js';
+
+/** Connects once, without retrying: resolves 'ok' or the refusal. */
+async function tryConnect(url: string, opts: mqtt.IClientOptions = {}): Promise<'ok' | 'refused'> {
+  return new Promise((resolve) => {
+    const c = mqtt.connect(url, { ...opts, reconnectPeriod: 0, connectTimeout: 5000 });
+    c.once('connect', () => { c.end(true); resolve('ok'); });
+    c.once('error', () => { c.end(true); resolve('refused'); });
+  });
+}
+
+describe('MQTT users file changes under a running broker', () => {
+  let dir: string;
+  let broker: RunningBroker | null = null;
+  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'picomp-usersfile-')); });
+  afterEach(async () => { await broker?.close(); broker = null; await rm(dir, { recursive: true, force: true }); });
+
+  it('an unreadable users file refuses everyone but the unit itself', async () => {
+    await writeFile(usersFile(dir), '{"version": 1, "users": [');
+    const log = memoryLogger();
+    broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: usersFile(dir), allowAnonymous: true, log });
+    assert.equal(await broker.usersRequired(), true);
+    assert.equal(await tryConnect(broker.url), 'refused', 'anonymous');
+    assert.equal(await tryConnect(broker.url, { username: 'admin', password: 'whatever' }), 'refused', 'a guessed user');
+    assert.equal(await tryConnect(broker.url, { username: broker.serviceAccount.username, password: broker.serviceAccount.password }), 'ok');
+    assert.ok(log.lines.some((l) => /Only this unit's own client can connect until it is fixed/.test(l)), log.lines.join('\n'));
+  });
+
+  it('the first user added while running is required from the next connection on', async () => {
+    broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: usersFile(dir), allowAnonymous: false, log: memoryLogger() });
+    assert.equal(await tryConnect(broker.url), 'ok', 'open before any user exists');
+    await upsertUser(usersFile(dir), { name: 'tess', role: 'teacher', password: 'teacher-pass-1' });
+    assert.equal((await stat(usersFile(dir))).mode & 0o777, 0o600, 'the users file is private');
+    assert.equal(await broker.usersRequired(), true);
+    assert.equal(await tryConnect(broker.url), 'refused', 'anonymous after the first user');
+    assert.equal(await tryConnect(broker.url, { username: 'tess', password: 'teacher-pass-1' }), 'ok');
+  });
+});
