@@ -3,10 +3,12 @@
 //   output 1: the unit snapshot {unit, online, info, state, error}, sent
 //             when it changes and whenever a panel says "hello" (a panel
 //             that opens later must not wait for the next change);
-//   output 2: meter frames, passed straight through (20 per second);
-//   output 3: commands from the controls, as JSON for picomp/<unit>/set;
-//   output 4: meter frames thinned to 4 per second, for panels that show
-//             figures rather than motion (each message to the browser costs).
+//   output 2: meter frames, passed straight through (20 per second) to
+//             the Meters panel only: it hands each frame to the other panels
+//             inside the page. Every ui-template a message is wired to is one
+//             more socket message and store update in every browser, which
+//             cost more than all the drawing;
+//   output 3: commands from the controls, as JSON for picomp/<unit>/set.
 const base = env.get('PICOMP_BASE_TOPIC') || 'picomp';
 const unit = env.get('PICOMP_UNIT') || '';
 const prefix = base + '/' + unit + '/';
@@ -14,7 +16,7 @@ const prefix = base + '/' + unit + '/';
 const snap = context.get('snapshot') || { unit, base, online: false, info: null, state: null, error: null };
 const publishSnapshot = () => {
     context.set('snapshot', snap);
-    return [{ topic: 'picomp/unit', payload: snap }, null, null, null];
+    return [{ topic: 'picomp/unit', payload: snap }, null, null];
 };
 const parse = (p) => {
     if (typeof p !== 'string') return p;
@@ -25,7 +27,7 @@ const parse = (p) => {
 if (msg.topic === 'hello') return publishSnapshot();
 if (msg.topic === 'set') {
     if (!msg.payload || typeof msg.payload !== 'object') return null;
-    return [null, null, { topic: prefix + 'set', payload: JSON.stringify(msg.payload), qos: 1, retain: false }, null];
+    return [null, null, { topic: prefix + 'set', payload: JSON.stringify(msg.payload), qos: 1, retain: false }];
 }
 
 // From the unit.
@@ -35,11 +37,7 @@ switch (leaf) {
     case 'meters': {
         const m = parse(msg.payload);
         if (!m) return null;
-        const frame = { topic: 'picomp/meters', payload: m };
-        const now = Date.now();
-        const slow = now - (context.get('slowAt') || 0) >= 250;
-        if (slow) context.set('slowAt', now);
-        return [null, frame, null, slow ? frame : null];
+        return [null, { topic: 'picomp/meters', payload: m }, null];
     }
     case 'availability':
         snap.online = String(msg.payload).trim() === 'online';

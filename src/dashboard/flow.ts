@@ -132,7 +132,8 @@ export function buildDashboardFlow(): FlowNode[] {
     {
       id: nodeId('comment-how'), type: 'comment', z: tab, name: 'How this flow works (double-click)',
       info: 'MQTT in → "unit model" → panels. The model keeps the unit\'s last availability, info and state '
-        + 'and sends them to the panels as one snapshot; meter frames go straight through. '
+        + 'and sends them to the panels as one snapshot; meter frames go straight through to the Meters panel, '
+        + 'which shares each frame with the curve, history and health panels inside the page. '
         + 'Panels answer with "hello" (send me the snapshot) or "set" (a command), which the model '
         + 'publishes on picomp/<unit>/set.\n\nEach panel is a ui-template: open it to read how it draws.',
       x: 190, y: 40, wires: [],
@@ -151,13 +152,14 @@ export function buildDashboardFlow(): FlowNode[] {
     },
     {
       id: model, type: 'function', z: tab, name: 'unit model', func: source('functions/unit-model.js'),
-      outputs: 4, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
-      outputLabels: ['unit snapshot', 'meters (20 Hz)', 'commands', 'meters (4 Hz)'],
+      outputs: 3, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
+      outputLabels: ['unit snapshot', 'meters (20 Hz)', 'commands'],
+      // Meters go to one panel, which shares each frame with the others in
+      // the page: one socket message per frame instead of one per panel.
       wires: [
         [tpl('health'), tpl('controls'), tpl('curve'), tpl('history')],
-        [tpl('meters'), tpl('curve'), tpl('history')],
+        [tpl('meters')],
         [mqttOut],
-        [tpl('health')],
       ],
     },
     {

@@ -97,6 +97,22 @@ describe('dashboard flow file', () => {
     assert.ok(!curve.includes('@inject'));
   });
 
+  it('sends meter frames to one panel, which shares them with the others in the page', () => {
+    // Each ui-template a 20 Hz message is wired to is one more socket
+    // message and store update per frame in every browser.
+    const model = ofType('function').find((f) => f.name === 'unit model');
+    assert.ok(model);
+    const labels = model.outputLabels as string[];
+    const meterOut = labels.findIndex((l) => /^meters/.test(l));
+    assert.equal(labels.filter((l) => /^meters/.test(l)).length, 1, 'one meter output');
+    const targets = model.wires![meterOut]!;
+    assert.deepEqual(targets.map((id) => byId.get(id)?.name), ['Meters']);
+    assert.match(template('Meters'), /window\.picompMeters/);
+    for (const name of ['Transfer curve', 'Last 10 seconds', 'Unit']) {
+      assert.match(template(name), /window\.picompMeters/, `${name} listens on the page's meter bus`);
+    }
+  });
+
   it('is rebuilt deterministically', () => {
     assert.deepEqual(buildDashboardFlow(), buildDashboardFlow());
   });
