@@ -4,6 +4,7 @@
  * Vega-Lite, compiled to Vega and rendered headless to SVG, so the chart
  * is data plus a declarative spec rather than hand-drawn SVG.
  */
+import { numberMin } from '../params/schema.js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { staticGainDb, autoMakeupDb } from '../dsp/gain-computer.js';
@@ -26,7 +27,8 @@ export interface LevelTrace {
 export const MAX_PLOT_POINTS = 2000;
 /** Levels below this are drawn at it: silence would otherwise stretch the axis to −200 dB. */
 export const PLOT_FLOOR_DB = -72;
-const TRANSFER_MIN_DB = -60;
+/** The curve spans every threshold the schema allows. */
+const TRANSFER_MIN_DB = numberMin('threshold');
 const TRANSFER_STEP_DB = 0.25;
 
 const COLOURS = {

@@ -16,8 +16,11 @@
  * zero after loud-then-silent passages), so it is recomputed from the ring
  * every RECOMPUTE_FRAMES and clamped at 0 before the square root.
  */
+import { numberMax } from '../params/schema.js';
 
-export const RMS_WINDOW_MAX_MS = 300;
+
+/** The longest RMS window the schema allows: history is allocated for it. */
+export const RMS_WINDOW_MAX_MS = numberMax('rms_window');
 const RECOMPUTE_FRAMES = 1 << 16;
 
 export class RmsWindow {

@@ -52,16 +52,20 @@ export class MeterBank {
       for (; i + 1 < frames; i += 2) {
         const u = x[i]!, v = x[i + 1]!;
         const au = Math.abs(u), av = Math.abs(v);
-        p0 = p0 > au ? p0 : au;
-        p1 = p1 > av ? p1 : av;
-        s0 += u * u;
-        s1 += v * v;
+        // Written so a NaN loses every comparison: an input tap sees raw,
+        // unsanitised samples, and one bad sample must not blank the block.
+        p0 = au > p0 ? au : p0;
+        p1 = av > p1 ? av : p1;
+        const qu = u * u, qv = v * v;
+        s0 += qu < Infinity ? qu : 0;
+        s1 += qv < Infinity ? qv : 0;
       }
       if (i < frames) {
         const u = x[i]!;
         const au = Math.abs(u);
-        p0 = p0 > au ? p0 : au;
-        s0 += u * u;
+        p0 = au > p0 ? au : p0;
+        const qu = u * u;
+        s0 += qu < Infinity ? qu : 0;
       }
       const p = p0 > p1 ? p0 : p1;
       if (p >= 1) {

@@ -25,7 +25,7 @@
 import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
 import { autoMakeupDb } from './gain-computer.js';
 import type { MeterBank } from './meters.js';
-import { PARAMS, PARAM_COUNT, PARAM_INDEX as P, defaultParams } from '../params/schema.js';
+import { PARAMS, PARAM_COUNT, PARAM_INDEX as P, defaultParams, numberMax } from '../params/schema.js';
 import { encodeParams } from '../params/vector.js';
 import { sanitizeSample } from './sanitize.js';
 import { DB_PER_LOG2, LOG2_PER_DB, fastExp2, fastLog2 } from './gain.js';
@@ -37,7 +37,8 @@ import { LimiterGain, float32SafeLimit } from './limiter.js';
 
 /** Frames per internal sub-block (also the HPF coefficient update period). */
 export const CHUNK = 128;
-export const LOOKAHEAD_MAX_MS = 20;
+/** The longest lookahead the schema allows: the delay line is allocated for it. */
+export const LOOKAHEAD_MAX_MS = numberMax('lookahead');
 /** Length of the bypass, lookahead and link-mode crossfades. */
 export const CROSSFADE_MS = 20;
 

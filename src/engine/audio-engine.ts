@@ -163,10 +163,14 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     this.#xrunsBefore += this.#lastXruns;
     this.#lastXruns = 0;
     void failed.terminate();
+    this.emit('device-error', reason);
+    this.#scheduleRetry(reason);
+  }
+
+  #scheduleRetry(reason: string): void {
     const delay = this.#retryMs;
     this.#retryMs = Math.min(MAX_RETRY_MS, this.#retryMs * 2);
     this.opts.log.warn(`audio stopped: ${reason} Retrying in ${(delay / 1000).toFixed(1)} s.`);
-    this.emit('device-error', reason);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
       if (this.#stopping) return;
@@ -175,16 +179,10 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
         this.opts.log.info(`audio running again: ${info.input} → ${info.output}.`);
         this.emit('restarted', info);
       }, (e: Error) => {
+        // A restart that failed before audio ran: try again, through the same back-off.
         this.#worker = null;
-        this.#recover2(e.message);
+        if (!this.#stopping) this.#scheduleRetry(e.message);
       });
     }, delay);
-  }
-
-  #recover2(reason: string): void {
-    // A failed restart: schedule another, through the same back-off.
-    const placeholder = { terminate: async () => 0 } as unknown as Worker;
-    this.#worker = placeholder;
-    this.#recover(placeholder, reason);
   }
 }

@@ -88,7 +88,9 @@ export class LoopingBufferSource implements GraphNode {
       const n = Math.min(frames - done, length - this.#position);
       for (let c = 0; c < outputs.length; c++) {
         const src = this.recording[Math.min(c, this.recording.length - 1)]!;
-        outputs[c]!.set(src.subarray(this.#position, this.#position + n), done);
+        const dst = outputs[c]!;
+        // An index loop, not set(subarray()): a view per block is an allocation.
+        for (let i = 0, p = this.#position; i < n; i++, p++) dst[done + i] = src[p]!;
       }
       done += n;
       this.#position = (this.#position + n) % length;

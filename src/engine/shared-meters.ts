@@ -17,7 +17,7 @@ const GLOBALS = 7;
 export interface EngineHealth {
   /** Underruns/overruns reported by the device since start. */
   xruns: number;
-  /** DSP time as % of each block's real-time budget (deepest in the period). */
+  /** DSP time as % of the real-time budget, averaged over the period's blocks. */
   cpuPercent: number;
   latencyFrames: number;
   sampleRate: number;

@@ -149,6 +149,20 @@ export function defaultParams(): ParamValues {
   return values as ParamValues;
 }
 
+/** The largest value a numeric parameter may take (buffers are sized from it). */
+export function numberMax(name: ParamName): number {
+  const def = paramDef(name);
+  if (def.kind !== 'number') throw new Error(`${name} is not a numeric parameter`);
+  return def.max;
+}
+
+/** The smallest value a numeric parameter may take. */
+export function numberMin(name: ParamName): number {
+  const def = paramDef(name);
+  if (def.kind !== 'number') throw new Error(`${name} is not a numeric parameter`);
+  return def.min;
+}
+
 /** Index of each parameter in the numeric parameter vector. */
 export const PARAM_INDEX = Object.fromEntries(PARAMS.map((p, i) => [p.name, i])) as {
   readonly [K in ParamName]: number;
