@@ -50,9 +50,9 @@ describe('docker-compose.yml and Dockerfile', () => {
     assert.ok(nodeRed);
     assert.ok(nodeRed.ports?.includes('1880:1880'));
     assert.ok(nodeRed.volumes?.some((v) => v.startsWith('./flows:')), 'flows mounted');
-    assert.equal(nodeRed.environment?.PICOMP_MQTT_HOST, 'unit');
+    assert.equal(nodeRed.environment?.PICOMP_BROKER, 'mqtt://unit:1883');
     assert.ok(nodeRed.depends_on?.includes('unit'));
-    assert.deepEqual(nodeRed.command, ['node', 'dist/src/dashboard/main.js']);
+    assert.deepEqual(nodeRed.command, ['picomp', 'dashboard']);
   });
 
   it('has the classroom Mosquitto only under a profile', () => {
