@@ -120,12 +120,13 @@ async function engineSection(): Promise<void> {
     const cpu0 = process.cpuUsage(), t0 = process.hrtime.bigint();
     const cpus: number[] = [];
     let xruns = 0;
+    const gcs: number[] = [];
     const rssStart = process.memoryUsage().rss;
     const end = Date.now() + SOAK_SECONDS * 1000;
     while (Date.now() < end) {
       await new Promise((r) => setTimeout(r, 50));
       const m = engine.readMeters();
-      if (m) { cpus.push(m.cpu); xruns = m.xruns; }
+      if (m) { cpus.push(m.cpu); xruns = m.xruns; gcs.push(m.worker_gcs); }
     }
     const used = process.cpuUsage(cpu0);
     const wall = Number(process.hrtime.bigint() - t0) / 1000;
@@ -134,6 +135,7 @@ async function engineSection(): Promise<void> {
     add('engine', `soak ${SOAK_SECONDS} s, demo → null, 48 kHz stereo block 128`, `${cpus.length} meter periods`);
     add('engine', 'DSP time, % of block budget (mean / max)', `${fmt(mean, 2)} / ${fmt(Math.max(0, ...cpus), 2)}`);
     add('engine', 'xruns', String(xruns));
+    add('engine', 'garbage collections in the audio worker during the soak (target 0)', String(gcs.length > 1 ? gcs.at(-1)! - gcs[0]! : 0));
     add('engine', 'process CPU, % of one core (SPEC: < 5)', fmt(share, 2));
     add('engine', 'RSS MB (before start / soak start / soak end)', `${fmt(rss0 / 1e6, 0)} / ${fmt(rssStart / 1e6, 0)} / ${fmt(process.memoryUsage().rss / 1e6, 0)}`);
   } finally {

@@ -35,6 +35,8 @@ export interface MeterReading extends MeterFrame {
   latency_ms: number;
   sample_rate: number;
   block_size: number;
+  /** Garbage collections in the audio worker since it started. */
+  worker_gcs: number;
 }
 
 const MAX_RETRY_MS = 30_000;
@@ -99,6 +101,7 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
       latency_ms: Math.round((health.latencyFrames / health.sampleRate) * 100000) / 100,
       sample_rate: health.sampleRate,
       block_size: health.blockFrames,
+      worker_gcs: health.gcCount,
     };
   }
 

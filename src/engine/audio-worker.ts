@@ -6,7 +6,7 @@
  * trouble.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { BlockRunner } from './block-runner.js';
 import { GeneratorNode, HostSource, LoopingBufferSource } from './nodes.js';
 import { createGenerator } from '../dsp/generators.js';
@@ -73,6 +73,8 @@ async function main(): Promise<void> {
   }
   const source = await buildSource(input);
   const runner = new BlockRunner(source, config.channels, config.sampleRate, config.blockFrames, config.paramsBuffer, config.metersBuffer);
+  // Every collection in this thread is a sign something allocates per block.
+  new PerformanceObserver((list) => { runner.gcCount += list.getEntries().length; }).observe({ entryTypes: ['gc'] });
   let driver: Driver;
   const inputName = input.kind === 'file' ? `file:${input.path}` : input.kind;
   if (input.kind !== 'device' && output.kind === 'null') {

@@ -21,7 +21,9 @@ export class BlockRunner {
   /** Added to the lookahead when reporting latency (the device's own). */
   deviceLatencyFrames = 0;
   xruns = 0;
-  readonly #health = { xruns: 0, cpuPercent: 0, latencyFrames: 0, sampleRate: 0, blockFrames: 0 };
+  /** Counted by the worker's GC observer (a user-layer callback, not the block path). */
+  gcCount = 0;
+  readonly #health = { xruns: 0, cpuPercent: 0, latencyFrames: 0, sampleRate: 0, blockFrames: 0, gcCount: 0 };
 
   constructor(source: GraphNode, readonly channels: number, readonly sampleRate: number, readonly blockFrames: number,
     paramsBuffer: SharedArrayBuffer, metersBuffer: SharedArrayBuffer) {
@@ -47,6 +49,7 @@ export class BlockRunner {
       h.latencyFrames = this.chain.latencyFrames + this.deviceLatencyFrames;
       h.sampleRate = this.sampleRate;
       h.blockFrames = this.blockFrames;
+      h.gcCount = this.gcCount;
       this.#meters.publish(bank, h);
       bank.clear();
       this.#busyMs = 0;

@@ -11,8 +11,8 @@ import type { MeterBank } from '../dsp/meters.js';
 
 /** Per-channel figures, in MeterBank order. */
 const PER_CHANNEL = 7;
-/** frames, xruns, cpu %, latency frames, sample rate, block frames, period index. */
-const GLOBALS = 7;
+/** frames, xruns, cpu %, latency frames, sample rate, block frames, period index, worker GCs. */
+const GLOBALS = 8;
 
 export interface EngineHealth {
   /** Underruns/overruns reported by the device since start. */
@@ -22,6 +22,8 @@ export interface EngineHealth {
   latencyFrames: number;
   sampleRate: number;
   blockFrames: number;
+  /** Garbage collections in the audio worker since it started (0 in a clean steady state). */
+  gcCount: number;
 }
 
 export class SharedMeters {
@@ -60,7 +62,7 @@ export class SharedMeters {
     const d = this.#data;
     Atomics.add(this.#ctl, 0, 1);
     d[0] = bank.frames; d[1] = health.xruns; d[2] = health.cpuPercent; d[3] = health.latencyFrames;
-    d[4] = health.sampleRate; d[5] = health.blockFrames; d[6] = d[6]! + 1;
+    d[4] = health.sampleRate; d[5] = health.blockFrames; d[6] = d[6]! + 1; d[7] = health.gcCount;
     const n = this.channels;
     const arrays = this.#fieldsOf(bank);
     for (let a = 0; a < PER_CHANNEL; a++) {
@@ -81,7 +83,7 @@ export class SharedMeters {
       if ((before & 1) === 1) continue;
       const d = this.#data;
       const n = this.channels;
-      const health = { xruns: d[1]!, cpuPercent: d[2]!, latencyFrames: d[3]!, sampleRate: d[4]!, blockFrames: d[5]!, period: d[6]! };
+      const health = { xruns: d[1]!, cpuPercent: d[2]!, latencyFrames: d[3]!, sampleRate: d[4]!, blockFrames: d[5]!, period: d[6]!, gcCount: d[7]! };
       bank.frames = d[0]!;
       const arrays = this.#fieldsOf(bank);
       for (let a = 0; a < PER_CHANNEL; a++) {

@@ -53,10 +53,11 @@ describe('shared parameter and meter buffers', () => {
     bank.tap('in', [new Float32Array([0.5, -1]), new Float32Array([0.25, 0])], 2);
     bank.tap('out', [new Float32Array([0.1, 0.2]), new Float32Array([0, 0])], 2);
     bank.reportGainReduction(1, -6);
-    meters.publish(bank, { xruns: 2, cpuPercent: 1.5, latencyFrames: 64, sampleRate: 48000, blockFrames: 128 });
+    meters.publish(bank, { xruns: 2, cpuPercent: 1.5, latencyFrames: 64, sampleRate: 48000, blockFrames: 128, gcCount: 3 });
     const h = meters.read(out)!;
     assert.equal(h.period, 1);
     assert.equal(h.xruns, 2);
+    assert.equal(h.gcCount, 3);
     assert.equal(out.inPeak[0], 1);
     assert.equal(out.clipIn[0], 1);
     assert.equal(out.grDb[1], -6);
