@@ -10,8 +10,7 @@ import { encodeParams } from '../params/vector.js';
 import { loadPresets } from '../control/unit-state.js';
 import { defaultStateDir } from '../control/state-dir.js';
 import { writeFileAtomic } from '../control/atomic-file.js';
-import { CompressorChain } from '../engine/chain.js';
-import { HostSource } from '../engine/nodes.js';
+import { META_DEEPEST_GR, META_OUT_PEAK, META_PER_STEP, META_STEPS, RenderPipeline } from '../engine/render-pipeline.js';
 import { WavReader } from '../io/wav-reader.js';
 import { WavWriter } from '../io/wav-writer.js';
 import { SAMPLE_FORMATS, type SampleFormat } from '../io/wav-format.js';
@@ -101,14 +100,22 @@ export interface RenderOptions {
   format?: SampleFormat | undefined;
   plotPath?: string | undefined;
   progress?: boolean;
+  /** Frames per ring slot and file read/write (default 65536); for tests and tuning. */
+  slotFrames?: number;
 }
 
 /**
- * Frames per file read and write. The chain still runs in blocks of
- * `blockFrames`; bigger I/O blocks mean ~30× fewer thread-pool round trips
- * (1024-frame I/O left the process idle a third of the time).
+ * Frames per ring slot, which is also the file read and write size: big
+ * enough that the thread-pool round trips and the per-slot handshakes are
+ * few (1024-frame I/O left the process idle a third of the time), small
+ * enough that a slot stays in the caches between the threads.
  */
-const IO_FRAMES = 65536;
+const SLOT_FRAMES = 65536;
+/**
+ * Slots in the ring: the worker processes one while the next waits for it,
+ * and the main thread encodes the previous one and reads the one after.
+ */
+const SLOTS = 3;
 
 /** Marks a promise as handled now (it is awaited later), so an early failure elsewhere does not leave an unhandled rejection. */
 function later<T>(p: Promise<T>): Promise<T> {
@@ -116,96 +123,120 @@ function later<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-/** Renders a file; on any failure OUT is left as it was. */
+/**
+ * Renders a file; on any failure OUT is left as it was.
+ *
+ * Two threads, as on the device: a worker runs the chain
+ * (src/engine/render-worker.ts) while this thread reads and decodes the
+ * next slots and encodes and writes the finished ones; see
+ * src/engine/render-pipeline.ts. If the worker cannot start, the render
+ * fails with that reason (a broken install, not something to hide behind
+ * a slower single-threaded path).
+ */
 export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
   const reader = await WavReader.open(opts.inPath);
   const { sampleRate, channels, frames: totalFrames } = reader.info;
   let writer: WavWriter | null = null;
+  let pipeline: RenderPipeline | null = null;
   let pendingRead: Promise<number> = Promise.resolve(0);
+  let pendingWrite: Promise<void> | null = null;
   try {
     if (sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
       throw new UserError(`${opts.inPath} is at ${sampleRate} Hz; picomp works at ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} Hz (resample it first, e.g. with sox).`);
     }
     const blockFrames = opts.blockFrames ?? 1024;
-    const source = new HostSource(channels);
-    const chain = new CompressorChain(source, channels);
-    chain.prepare({ sampleRate, maxBlockFrames: blockFrames });
-    chain.setParams(encodeParams(opts.params), true);
-    const latency = chain.latencyFrames;
-    // The plot pulls in vega and vega-lite (≈ 0.2 s to load): only when asked for.
-    const plot = opts.plotPath ? await import('./plot.js') : null;
-    const recorder: LevelTraceRecorder | null = plot ? new plot.LevelTraceRecorder(sampleRate, channels) : null;
+    const slotFrames = opts.slotFrames ?? SLOT_FRAMES;
+    const slots = SLOTS;
     // The plot takes its levels from the meter bank (no second scan of the
     // samples), so with a plot the chain runs in blocks no longer than the
     // plot's 10 ms hop to keep that resolution.
-    const step = recorder ? Math.min(blockFrames, Math.max(16, Math.round(sampleRate / 100))) : blockFrames;
+    const step = opts.plotPath ? Math.min(blockFrames, Math.max(16, Math.round(sampleRate / 100))) : blockFrames;
     writer = await createWriter(opts.outPath, { sampleRate, channels, format: opts.format ?? reader.info.format });
+    const out = writer;
+    // The worker builds the chain while the plot module loads and the first slots are read.
+    pipeline = RenderPipeline.start({ slots, channels, slotFrames, sampleRate, blockFrames, step, params: encodeParams(opts.params) });
+    const pipe = pipeline;
+    const ring = pipe.ring;
+    // The plot pulls in vega and vega-lite (≈ 0.2 s to load): only when asked for.
+    const plot = opts.plotPath ? await import('./plot.js') : null;
+    const recorder: LevelTraceRecorder | null = plot ? new plot.LevelTraceRecorder(sampleRate, channels) : null;
     const progress = opts.progress ? new Progress('rendering', totalFrames) : null;
 
-    const ioIn = [0, 1].map(() => Array.from({ length: channels }, () => new Float32Array(IO_FRAMES)));
-    const ioOut = Array.from({ length: channels }, () => new Float32Array(IO_FRAMES));
-    let toSkip = latency;      // output frames still owed to the lookahead delay
-    let flushLeft = latency;   // silent frames still to push through at the end
+    let toSkip = -1;      // output frames still owed to the lookahead delay (-1: latency not known yet)
+    let flushLeft = -1;   // silent frames still to push through at the end
     let read = 0;
     let deepestGr = 0;
     let outPeak = 0;
-    const meters = chain.meters;
-    let current = 0;
-    let pendingWrite: Promise<void> | null = null;
-    pendingRead = later(reader.read(ioIn[0]!, IO_FRAMES));
-    for (;;) {
-      const inBuf = ioIn[current]!;
-      let n = await pendingRead;
-      if (n > 0) {
-        read += n;
-      } else {
-        if (flushLeft === 0) break;
-        n = Math.min(IO_FRAMES, flushLeft);
-        for (const b of inBuf) b.fill(0, 0, n);
-        flushLeft -= n;
-      }
-      // Read the next block while this one is processed.
-      current ^= 1;
-      pendingRead = later(reader.read(ioIn[current]!, IO_FRAMES));
+    let submitted = 0;    // slots handed to the worker so far (slot = count % slots)
+    let collected = 0;    // slots whose output has been written
+    let inputDone = false;
 
-      let outFill = 0;
-      for (let off = 0; off < n; off += step) {
-        const m = Math.min(step, n - off);
-        for (let c = 0; c < channels; c++) source.buffers[c]!.set(inBuf[c]!.subarray(off, off + m));
-        meters.clear();
-        const out = chain.process(m);
-        let blockGr = 0, blockIn = 0, blockOut = 0;
-        for (let c = 0; c < channels; c++) {
-          blockGr = Math.min(blockGr, meters.grDb[c]!);
-          blockIn = Math.max(blockIn, meters.inPeak[c]!);
-          blockOut = Math.max(blockOut, meters.outPeak[c]!);
+    /** Waits for the oldest slot's output, feeds the plot, and starts writing it. */
+    const collect = async (): Promise<void> => {
+      const s = collected % slots;
+      await pipe.output(s);
+      const n = ring.frames[s]!;
+      const meta = ring.meta[s]!;
+      outPeak = Math.max(outPeak, meta[META_OUT_PEAK]!);
+      deepestGr = Math.min(deepestGr, meta[META_DEEPEST_GR]!);
+      if (recorder) {
+        for (let off = 0, k = META_STEPS; off < n; off += step, k += META_PER_STEP) {
+          const m = Math.min(step, n - off);
+          recorder.pushPeaks(meta[k]!, meta[k + 1]!, m);
+          recorder.pushGainReduction(meta[k + 2]!, m);
         }
-        outPeak = Math.max(outPeak, blockOut);
-        deepestGr = Math.min(deepestGr, blockGr);
-        if (recorder) {
-          recorder.pushPeaks(blockIn, blockOut, m);
-          recorder.pushGainReduction(blockGr, m);
-        }
-        const skip = Math.min(toSkip, m);
-        toSkip -= skip;
-        for (let c = 0; c < channels; c++) ioOut[c]!.set(out[c]!.subarray(skip, m), outFill);
-        outFill += m - skip;
       }
-      // write() encodes ioOut before it returns, so ioOut may be refilled
-      // while the bytes go out; only one write is in flight at a time.
+      if (toSkip < 0) toSkip = await pipe.latency;
+      const skip = Math.min(toSkip, n);
+      toSkip -= skip;
+      // One write in flight at a time; write() encodes the slot before it
+      // returns, so the slot is free again as soon as it has been called.
       if (pendingWrite) await pendingWrite;
-      pendingWrite = outFill > 0 ? later(writer.write(ioOut, outFill)) : null;
-      progress?.update(read);
+      const outs = ring.outputs[s]!;
+      pendingWrite = n > skip ? later(out.write(skip === 0 ? outs : outs.map((o) => o.subarray(skip)), n - skip)) : null;
+      pipe.release(s);
+      collected++;
+    };
+
+    pendingRead = later(reader.read(ring.inputs[0]!, slotFrames));
+    for (;;) {
+      if (!inputDone) {
+        const s = submitted % slots;
+        let n = await pendingRead;
+        if (n > 0) {
+          read += n;
+          progress?.update(read);
+        } else {
+          if (flushLeft < 0) flushLeft = await pipe.latency;
+          n = Math.min(slotFrames, flushLeft);
+          flushLeft -= n;
+          if (n === 0) inputDone = true;
+          else for (const b of ring.inputs[s]!) b.fill(0, 0, n);
+        }
+        if (n > 0) { pipe.submit(s, n); submitted++; }
+      }
+      if (inputDone && collected === submitted) break;
+      // Collect only when the ring is full (or at the end): the worker keeps
+      // the other slots to chew on meanwhile.
+      if (inputDone || submitted - collected === slots) await collect();
+      if (!inputDone) pendingRead = later(reader.read(ring.inputs[submitted % slots]!, slotFrames));
     }
     if (pendingWrite) await pendingWrite;
+    pendingWrite = null;
+    // The worker exits while the file is finished.
+    const stopped = later(pipe.stop());
     progress?.done();
     if (opts.plotPath && plot && recorder) {
       const svg = await plot.renderPlotSvg(recorder.finish(), opts.params, describeParams(opts.params));
       await writeFileAtomic(opts.plotPath, svg);
     }
     await writer.finish();
+    await stopped;
     return { frames: read, sampleRate, channels, deepestGrDb: deepestGr, outputPeakDb: gainToDb(outPeak) };
   } catch (e) {
+    await pipeline?.kill();
+    // Let a write in flight land before the temp file is closed and removed.
+    await (pendingWrite as Promise<void> | null)?.catch(() => undefined);
     await writer?.abort().catch(() => undefined);
     throw e;
   } finally {
@@ -224,6 +255,10 @@ async function createWriter(path: string, opts: { sampleRate: number; channels: 
   }
 }
 
+/**
+ * Refuses, before any work, a file path whose folder does not exist or
+ * that names a folder: finding out after a long render would waste it.
+ */
 /** "threshold −18 dBFS, ratio 4:1, …": the plot's title. */
 function describeParams(p: ParamValues): string {
   const shown = PARAM_NAMES.filter((n) => ['threshold', 'ratio', 'knee', 'attack', 'release', 'makeup'].includes(n));
