@@ -3,14 +3,16 @@
  * Output is latency-compensated (same length and alignment as the input)
  * and written to a temporary file that is renamed only on success.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { defaultParams, PARAM_NAMES, type ParamValues } from '../params/schema.js';
 import { presetValues } from '../params/presets.js';
 import { encodeParams } from '../params/vector.js';
 import { loadPresets } from '../control/unit-state.js';
 import { defaultStateDir } from '../control/state-dir.js';
 import { writeFileAtomic } from '../control/atomic-file.js';
-import { META_DEEPEST_GR, META_OUT_PEAK, META_PER_STEP, META_STEPS, RenderPipeline } from '../engine/render-pipeline.js';
+import { META_DEEPEST_GR, META_PER_STEP, META_STEPS, RenderPipeline } from '../engine/render-pipeline.js';
+import { blockPeak } from '../dsp/meters.js';
 import { WavReader } from '../io/wav-reader.js';
 import { WavWriter } from '../io/wav-writer.js';
 import { SAMPLE_FORMATS, type SampleFormat } from '../io/wav-format.js';
@@ -77,6 +79,7 @@ export async function runRender(argv: string[]): Promise<number> {
   }
   params = { ...params, ...flags };
   const plotPath = values.plot as string | undefined;
+  if (plotPath !== undefined) await checkWritableTarget(plotPath, '--plot');
 
   const summary = await renderFile({
     inPath, outPath, params, blockFrames,
@@ -177,14 +180,20 @@ export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
       await pipe.output(s);
       const n = ring.frames[s]!;
       const meta = ring.meta[s]!;
-      outPeak = Math.max(outPeak, meta[META_OUT_PEAK]!);
+      const ins = ring.inputs[s]!, outs = ring.outputs[s]!;
       deepestGr = Math.min(deepestGr, meta[META_DEEPEST_GR]!);
+      // Levels are measured here, on this thread, while the worker runs the
+      // next slot's DSP: the same figures the chain's meter taps would give.
       if (recorder) {
         for (let off = 0, k = META_STEPS; off < n; off += step, k += META_PER_STEP) {
           const m = Math.min(step, n - off);
-          recorder.pushPeaks(meta[k]!, meta[k + 1]!, m);
-          recorder.pushGainReduction(meta[k + 2]!, m);
+          const stepOut = blockPeak(outs, off, off + m);
+          outPeak = Math.max(outPeak, stepOut);
+          recorder.pushPeaks(blockPeak(ins, off, off + m), stepOut, m);
+          recorder.pushGainReduction(meta[k]!, m);
         }
+      } else {
+        outPeak = Math.max(outPeak, blockPeak(outs, 0, n));
       }
       if (toSkip < 0) toSkip = await pipe.latency;
       const skip = Math.min(toSkip, n);
@@ -192,7 +201,6 @@ export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
       // One write in flight at a time; write() encodes the slot before it
       // returns, so the slot is free again as soon as it has been called.
       if (pendingWrite) await pendingWrite;
-      const outs = ring.outputs[s]!;
       pendingWrite = n > skip ? later(out.write(skip === 0 ? outs : outs.map((o) => o.subarray(skip)), n - skip)) : null;
       pipe.release(s);
       collected++;
@@ -259,6 +267,13 @@ async function createWriter(path: string, opts: { sampleRate: number; channels: 
  * Refuses, before any work, a file path whose folder does not exist or
  * that names a folder: finding out after a long render would waste it.
  */
+async function checkWritableTarget(path: string, flag: string): Promise<void> {
+  const folder = dirname(resolve(path));
+  const kind = await stat(folder).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
+  if (kind !== 'dir') throw new UserError(`${flag} ${path}: the folder ${folder} does not exist.`);
+  if (await stat(path).then((s) => s.isDirectory(), () => false)) throw new UserError(`${flag} ${path} is a folder; give a file name such as plot.svg.`);
+}
+
 /** "threshold −18 dBFS, ratio 4:1, …": the plot's title. */
 function describeParams(p: ParamValues): string {
   const shown = PARAM_NAMES.filter((n) => ['threshold', 'ratio', 'knee', 'attack', 'release', 'makeup'].includes(n));

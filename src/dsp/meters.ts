@@ -88,6 +88,26 @@ export class MeterBank {
   }
 }
 
+/**
+ * The sample peak (linear) of channels over frames [from, to): the same
+ * figure a tap's peak gives, for hosts that measure outside the chain.
+ * NaN is skipped; ±Inf counts (it is a clip).
+ */
+export function blockPeak(block: readonly Float32Array[], from: number, to: number): number {
+  let p0 = 0, p1 = 0;
+  for (let c = 0; c < block.length; c++) {
+    const x = block[c]!;
+    let i = from;
+    for (; i + 1 < to; i += 2) {
+      const au = Math.abs(x[i]!), av = Math.abs(x[i + 1]!);
+      p0 = au > p0 ? au : p0;
+      p1 = av > p1 ? av : p1;
+    }
+    if (i < to) { const au = Math.abs(x[i]!); p0 = au > p0 ? au : p0; }
+  }
+  return p0 > p1 ? p0 : p1;
+}
+
 /** The meter figures of one period, as published (SPEC §4 `meters`). */
 export interface MeterFrame {
   in_peak: number[];

@@ -16,13 +16,22 @@ export class CompressorChain {
   readonly sink: HostSink;
   readonly #stripNode: StripNode;
 
-  constructor(readonly source: GraphNode, readonly channels: number) {
+  /**
+   * `meterTaps: false` leaves out the input and output level taps (the
+   * strip still reports gain reduction): for a host that measures levels
+   * itself elsewhere, as the render's I/O thread does. The audio is the same.
+   */
+  constructor(readonly source: GraphNode, readonly channels: number, opts: { meterTaps?: boolean } = {}) {
     this.meters = new MeterBank(channels);
-    const inTap = new MeterTapNode(this.meters, 'in', channels);
     this.#stripNode = new StripNode(this.strip, this.meters, channels);
-    const outTap = new MeterTapNode(this.meters, 'out', channels);
     this.sink = new HostSink(channels);
-    this.graph.connect(source, inTap).connect(inTap, this.#stripNode).connect(this.#stripNode, outTap).connect(outTap, this.sink);
+    if (opts.meterTaps ?? true) {
+      const inTap = new MeterTapNode(this.meters, 'in', channels);
+      const outTap = new MeterTapNode(this.meters, 'out', channels);
+      this.graph.connect(source, inTap).connect(inTap, this.#stripNode).connect(this.#stripNode, outTap).connect(outTap, this.sink);
+    } else {
+      this.graph.connect(source, this.#stripNode).connect(this.#stripNode, this.sink);
+    }
   }
 
   prepare(spec: Omit<ProcessSpec, 'channels'>): void {

@@ -22,11 +22,14 @@ export const SLOT_OUTPUT = 2;
 /** Written by the main thread into every slot: the worker leaves its loop and exits. */
 export const SLOT_STOP = 3;
 
-/** Per-slot meta (Float64): the block's deepest GR (dB) and output peak (linear), then per step [in peak, out peak, GR dB]. */
+/**
+ * Per-slot meta (Float64): the slot's deepest GR (dB), then each step's
+ * deepest GR. Levels are not here: the main thread measures them on the
+ * slot's input and output, off the worker's critical path.
+ */
 export const META_DEEPEST_GR = 0;
-export const META_OUT_PEAK = 1;
-export const META_STEPS = 2;
-export const META_PER_STEP = 3;
+export const META_STEPS = 1;
+export const META_PER_STEP = 1;
 
 export interface RingLayout {
   slots: number;

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CompressorChain } from './chain.js';
 import { HostSource } from './nodes.js';
 import {
-  META_DEEPEST_GR, META_OUT_PEAK, META_PER_STEP, META_STEPS, RenderRing, SLOT_INPUT, SLOT_OUTPUT, SLOT_STOP,
+  META_DEEPEST_GR, META_PER_STEP, META_STEPS, RenderRing, SLOT_INPUT, SLOT_OUTPUT, SLOT_STOP,
   type FromRenderWorker, type RenderWorkerConfig,
 } from './render-pipeline.js';
 
@@ -17,7 +17,9 @@ const { channels, slots } = config.layout;
 const { step } = config;
 
 const source = new HostSource(channels);
-const chain = new CompressorChain(source, channels);
+// No meter taps here: they only measure, and the main thread measures the
+// slots itself while this thread does the DSP (the render's critical path).
+const chain = new CompressorChain(source, channels, { meterTaps: false });
 chain.prepare({ sampleRate: config.sampleRate, maxBlockFrames: config.blockFrames });
 // Immediate: a render starts at its settings, not with a glide from the defaults.
 chain.setParams(config.params, true);
@@ -31,30 +33,26 @@ const meters = chain.meters;
 const inputs = source.buffers;
 parentPort!.postMessage({ type: 'ready', latencyFrames: chain.latencyFrames } satisfies FromRenderWorker);
 
-/** Runs slot s through the chain in steps, as the single-threaded render did, and records the meters. */
+/** Runs slot s through the chain in steps, as the single-threaded render did, and records the gain reduction. */
 function processSlot(s: number): void {
   const n = ring.frames[s]!;
   const slotIn = ring.inputs[s]!, slotOut = ring.outputs[s]!, meta = ring.meta[s]!;
-  let deepestGr = 0, outPeak = 0, k = META_STEPS;
+  let deepestGr = 0, k = META_STEPS;
   for (let off = 0; off < n; off += step) {
     const m = Math.min(step, n - off);
     for (let c = 0; c < channels; c++) inputs[c]!.set(slotIn[c]!.subarray(off, off + m));
     meters.clear();
     const out = chain.process(m);
-    let blockGr = 0, blockIn = 0, blockOut = 0;
+    let blockGr = 0;
     for (let c = 0; c < channels; c++) {
       blockGr = Math.min(blockGr, meters.grDb[c]!);
-      blockIn = Math.max(blockIn, meters.inPeak[c]!);
-      blockOut = Math.max(blockOut, meters.outPeak[c]!);
       slotOut[c]!.set(out[c]!.subarray(0, m), off);
     }
-    meta[k] = blockIn; meta[k + 1] = blockOut; meta[k + 2] = blockGr;
+    meta[k] = blockGr;
     k += META_PER_STEP;
-    outPeak = Math.max(outPeak, blockOut);
     deepestGr = Math.min(deepestGr, blockGr);
   }
   meta[META_DEEPEST_GR] = deepestGr;
-  meta[META_OUT_PEAK] = outPeak;
 }
 
 const state = ring.state;

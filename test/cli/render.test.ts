@@ -105,6 +105,7 @@ describe('picomp render', () => {
     ['a bad --format', ['in.wav', 'x.wav', '--format', 'mp3'], /--format must be one of int16, int24, int32, float32/],
     ['a missing output folder', ['in.wav', 'nowhere/x.wav'], /cannot write nowhere\/x\.wav|nowhere/],
     ['one file only', ['in.wav'], /needs an input and an output/],
+    ['a plot in a missing folder', ['in.wav', 'x.wav', '--plot', 'nowhere/p.svg'], /--plot nowhere\/p\.svg: the folder .*nowhere does not exist/],
   ];
   for (const [what, args, re] of bad) {
     it(`refuses ${what}: exit 2, one line, no stack trace, no output file`, async () => {
