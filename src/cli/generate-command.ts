@@ -4,7 +4,7 @@
  * device's `demo` source can be heard outside the device).
  */
 import { createGenerator, GENERATOR_NAMES, type GeneratorName, type GeneratorOptions } from '../dsp/generators.js';
-import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 import { WavWriter } from '../io/wav-writer.js';
 import { SAMPLE_FORMATS, type SampleFormat } from '../io/wav-format.js';
 import { UserError } from '../errors.js';
@@ -22,7 +22,7 @@ Writes a teaching signal to a WAV file:
 Options:
   --seconds N        length, 1..600 (default 8)
   --sample-rate N    ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} (default 48000)
-  --channels N       1..8 (default 2)
+  --channels N       1..${MAX_CHANNELS} (default 2)
   --level DB         level in dBFS, -60..0 (peak; RMS for pink)
   --frequency HZ     tone frequency for sine and bursts, 20..20000
   --format F         ${SAMPLE_FORMATS.join(', ')} (default float32)
@@ -55,7 +55,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
   if (!(SAMPLE_FORMATS as readonly string[]).includes(format)) throw new UserError(`--format must be one of ${SAMPLE_FORMATS.join(', ')}, got ${JSON.stringify(format)}.`);
   const seconds = numberFlag('seconds', values.seconds, 1, 600) ?? 8;
   const sampleRate = intFlag('sample-rate', values['sample-rate'], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) ?? 48000;
-  const channels = intFlag('channels', values.channels, 1, 8) ?? 2;
+  const channels = intFlag('channels', values.channels, 1, MAX_CHANNELS) ?? 2;
   const opts: GeneratorOptions = {};
   const level = numberFlag('level', values.level, -60, 0);
   if (level !== undefined) opts.levelDb = level;

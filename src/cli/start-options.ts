@@ -18,7 +18,8 @@ import { UNIT_ID_PATTERN } from '../control/topics.js';
 
 /** Ids that would collide with the topics addressing many units at once. */
 export const RESERVED_UNIT_IDS: readonly string[] = ['all', 'group'];
-import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
+import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
 
 export interface StartOptions {
   unitId: string;
@@ -186,8 +187,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     input: parseInputSpec(str('input') ?? 'auto'),
     output: parseOutputSpec(str('output') ?? 'auto'),
     sampleRate: int('sample-rate', 48000, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
-    blockFrames: int('block', 128, 32, 1024),
-    channels: int('channels', 2, 1, 8),
+    blockFrames: int('block', 128, BLOCK_RANGE_FRAMES.min, BLOCK_RANGE_FRAMES.max),
+    channels: int('channels', 2, 1, MAX_CHANNELS),
     mqttPort: int('mqtt-port', 1883, 0, 65535),
     wsPort,
     brokerUrl: str('broker') ?? null,

@@ -13,6 +13,8 @@ import { parseCommandArgs } from './args.js';
 import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
 import { resolveStartOptions, START_SETTINGS, type StartOptions } from './start-options.js';
 import { version } from './version.js';
+import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
+import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
 import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
@@ -27,9 +29,9 @@ PICOMP_<NAME> environment variables; flags win):
   --unit ID              unit id in MQTT topics (default: the hostname)
   --input SPEC           auto | default | DEVICE (name or index) | demo | file:PATH
   --output SPEC          auto | default | DEVICE | null
-  --sample-rate N        16000..96000 (default 48000)
-  --block N              frames per block, 32..1024 (default 128)
-  --channels N           1..8 (default 2)
+  --sample-rate N        ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} (default 48000)
+  --block N              frames per block, ${BLOCK_RANGE_FRAMES.min}..${BLOCK_RANGE_FRAMES.max} (default 128)
+  --channels N           1..${MAX_CHANNELS} (default 2)
   --mqtt-port N          embedded broker TCP port (default 1883)
   --ws-port N            embedded broker WebSocket port (default 9001)
   --listen HOST          address the embedded broker binds (default 0.0.0.0)

@@ -48,3 +48,6 @@ export function onePoleCoeff(tauMs: number, sampleRate: number): number {
 /** The sample rates every kernel is built and tested for. */
 export const MIN_SAMPLE_RATE = 16000;
 export const MAX_SAMPLE_RATE = 96000;
+
+/** Channel counts the chain is built and tested for. */
+export const MAX_CHANNELS = 8;

@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import type * as Naudiodon from 'naudiodon';
 import { UserError } from '../errors.js';
+import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 
 export type Direction = 'input' | 'output';
 
@@ -39,7 +40,7 @@ export interface StreamOptions {
   readonly sampleFormat?: 'float32';
 }
 
-export const SAMPLE_RATE_RANGE_HZ = { min: 16000, max: 96000 } as const;
+export const SAMPLE_RATE_RANGE_HZ = { min: MIN_SAMPLE_RATE, max: MAX_SAMPLE_RATE } as const;
 export const BLOCK_RANGE_FRAMES = { min: 32, max: 1024 } as const;
 export const BYTES_PER_SAMPLE = 4;
 
