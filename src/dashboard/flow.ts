@@ -59,6 +59,31 @@ function injectFormulas(vue: string): string {
   });
 }
 
+/**
+ * The members of a shared snippet, flows/templates/shared/NAME.js: the body
+ * of its `export default { … };`, as lines without their own indentation.
+ */
+export function sharedMembers(name: string): string[] {
+  const js = source('templates/shared/' + name + '.js');
+  const body = /^export default \{\n([\s\S]*?)\n\};\s*$/m.exec(js);
+  if (!body) throw new Error(`templates/shared/${name}.js must be one \`export default { … };\``);
+  return body[1]!.split('\n').map((l) => l.replace(/^ {2}/, ''));
+}
+
+/**
+ * Ui-templates are components of their own and cannot import, so code the
+ * panels share is copied in at build time: a comment `@include NAME` alone
+ * on a line of a panel's options (inside `methods`) becomes the members of
+ * flows/templates/shared/NAME.js, indented like the marker. The panel stays
+ * one `export default { … }`.
+ */
+export function includeShared(vue: string, panel: string): string {
+  const out = vue.replace(/^([ \t]*)\/\* @include ([\w-]+) \*\/[ \t]*$/gm, (_m, indent: string, name: string) =>
+    sharedMembers(name).map((l) => (l ? indent + l : l)).join('\n'));
+  if (out.includes('@include')) throw new Error(`${panel}: an @include marker must stand alone on its line`);
+  return out;
+}
+
 interface PanelSpec {
   key: string;
   title: string;
@@ -173,7 +198,7 @@ export function buildDashboardFlow(): FlowNode[] {
       id: grp(p.key), type: 'ui-group', name: p.title, page, width: String(p.width), height: String(p.height),
       order: p.order, showTitle: p.showTitle, className: 'picomp-' + p.key, visible: 'true', disabled: 'false', groupType: 'default',
     });
-    let format = source('templates/' + p.template);
+    let format = includeShared(source('templates/' + p.template), p.template);
     if (p.key === 'curve') format = injectFormulas(format);
     nodes.push({
       id: tpl(p.key), type: 'ui-template', z: tab, group: grp(p.key), page: '', ui: '', name: p.title,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PARAMS } from '../../src/params/schema.js';
 import { autoMakeupDb, staticCurveDb } from '../../src/dsp/gain-computer.js';
-import { FLOW_FILE, buildDashboardFlow, dashboardFlowJson, formulaSource, type FlowNode } from '../../src/dashboard/flow.js';
+import { FLOW_FILE, buildDashboardFlow, dashboardFlowJson, formulaSource, sharedMembers, type FlowNode } from '../../src/dashboard/flow.js';
 
 const flow = JSON.parse(readFileSync(FLOW_FILE, 'utf8')) as FlowNode[];
 const byId = new Map(flow.map((n) => [n.id, n]));
@@ -76,6 +76,28 @@ describe('dashboard flow file', () => {
       assert.ok(script, `${t.name}: script block`);
       assert.match(script[1]!, /^export default \{[\s\S]*\};?$/, `${t.name}: one default export`);
       assert.equal(t.passthru, false, `${t.name} must not echo its input back into the model`);
+    }
+  });
+
+  it('gives every panel the one shared lifecycle (flows/templates/shared/panel-lifecycle.js)', () => {
+    const members = sharedMembers('panel-lifecycle').filter((l) => l.trim());
+    assert.ok(members.some((l) => /^attachPanel\(/.test(l)) && members.some((l) => /^detachPanel\(/.test(l)));
+    assert.equal(templates.length, 5);
+    for (const t of templates) {
+      const f = t.format as string;
+      assert.ok(!f.includes('@include'), `${t.name}: marker left in`);
+      for (const l of members) assert.ok(f.includes(l), `${t.name} lacks the shared line ${l}`);
+      assert.match(f, /mounted\(\) \{[\s\S]*this\.attachPanel\(/, `${t.name} attaches in mounted()`);
+      assert.match(f, /unmounted\(\) \{[\s\S]*this\.detachPanel\(\)/, `${t.name} detaches in unmounted()`);
+    }
+  });
+
+  it('gives the canvas panels the one shared drawing frame (flows/templates/shared/canvas-panel.js)', () => {
+    const members = sharedMembers('canvas-panel').filter((l) => l.trim());
+    for (const name of ['Transfer curve', 'Last 10 seconds']) {
+      const f = template(name);
+      for (const l of members) assert.ok(f.includes(l), `${name} lacks the shared line ${l}`);
+      assert.match(f, /this\.canvasWithBg\(/, `${name} draws through canvasWithBg`);
     }
   });
 
