@@ -2,7 +2,8 @@
  * `npm run bench`: every figure of SPEC §5 this repository can measure
  * here, as one table. Each section is guarded: a missing tool (ffmpeg,
  * chromium) or a part still being written says "skipped: why" and the run
- * goes on. BENCH_QUICK=1 shortens the soak; BENCH_SECONDS sets it.
+ * goes on. BENCH_QUICK=1 shortens the soak; BENCH_SECONDS sets it;
+ * BENCH_ONLY=engine,mqtt runs just those sections.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -21,6 +22,8 @@ const SOAK_SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 10 : 60));
 const RENDER_MINUTES = Number(process.env.BENCH_RENDER_MINUTES ?? 10);
 const RENDER_REPS = QUICK ? 2 : 3;
 const SAMPLE_RATE = 48000;
+const WARM_UP_MS = 5000;
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((x) => x.trim())) : null;
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN_JS = resolve(here, '../src/cli/main.js');
 
@@ -34,6 +37,7 @@ function print(r: Row): void {
 }
 
 async function section(name: string, body: () => Promise<void>): Promise<void> {
+  if (ONLY && !ONLY.has(name)) return;
   try {
     await body();
   } catch (e) {
@@ -114,8 +118,10 @@ async function engineSection(): Promise<void> {
     params: defaultParams(), log,
   } as Parameters<typeof AudioEngine.start>[0]);
   try {
-    // Let the JIT and the first meter periods settle before measuring.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Let the JIT, the first meter periods and the collection of the
+    // worker's start-up garbage (a GC or two in its first seconds) settle
+    // before measuring the steady state.
+    await new Promise((r) => setTimeout(r, WARM_UP_MS));
     engine.readMeters();
     const cpu0 = process.cpuUsage(), t0 = process.hrtime.bigint();
     const cpus: number[] = [];
@@ -135,6 +141,7 @@ async function engineSection(): Promise<void> {
     add('engine', `soak ${SOAK_SECONDS} s, demo → null, 48 kHz stereo block 128`, `${cpus.length} meter periods`);
     add('engine', 'DSP time, % of block budget (mean / max)', `${fmt(mean, 2)} / ${fmt(Math.max(0, ...cpus), 2)}`);
     add('engine', 'xruns', String(xruns));
+    add('engine', `garbage collections in the audio worker: first ${WARM_UP_MS / 1000} s (start-up)`, String(gcs[0] ?? 'n/a'));
     add('engine', 'garbage collections in the audio worker during the soak (target 0)', String(gcs.length > 1 ? gcs.at(-1)! - gcs[0]! : 0));
     add('engine', 'process CPU, % of one core (SPEC: < 5)', fmt(share, 2));
     add('engine', 'RSS MB (before start / soak start / soak end)', `${fmt(rss0 / 1e6, 0)} / ${fmt(rssStart / 1e6, 0)} / ${fmt(process.memoryUsage().rss / 1e6, 0)}`);

@@ -530,13 +530,11 @@ export class CompressorStrip implements Kernel {
           for (let i = 0; i < n; i++) level[i] *= inv;
         }
       }
-      const m = this.gainLane(level, 0, n, fading);
-      if (m < minGr[0]!) minGr[0] = m;
+      this.gainLane(level, 0, n, fading, minGr);
       if (fading) this.linkFadeGains(nch, n);
     } else {
       for (let c = 0; c < nch; c++) {
-        const m = this.gainLane(this.det[c]!, c, n, false);
-        if (m < minGr[c]!) minGr[c] = m;
+        this.gainLane(this.det[c]!, c, n, false, minGr);
       }
     }
     const singleLane = linked && !fading;
@@ -584,9 +582,11 @@ export class CompressorStrip implements Kernel {
   /**
    * Gain computer + smoothing for one lane: fills gains[lane] with the
    * linear gain to apply (input gain, wet/dry mix and makeup folded in) and
-   * returns the deepest smoothed reduction of the sub-block.
+   * lowers deepestDb[lane] to the deepest smoothed reduction of the
+   * sub-block. (Returned instead, a fractional number would be boxed on the
+   * heap whenever V8 does not inline this call: garbage every block.)
    */
-  private gainLane(level: Float64Array, lane: number, n: number, trace: boolean): number {
+  private gainLane(level: Float64Array, lane: number, n: number, trace: boolean, deepestDb: Float64Array): void {
     const G = this.gains[lane]!, gr = this.grTrace;
     const thr = this.thresholdDb.values, ratio = this.ratio.values, knee = this.kneeDb.values;
     const mk = this.makeupDb.values, mix = this.mix.values, gIn = this.inGainLin;
@@ -616,7 +616,7 @@ export class CompressorStrip implements Kernel {
       G[i] = gIn[i]! * (m * gw + 1 - m);
     }
     this.grState[lane] = y;
-    return deepest;
+    if (deepest < deepestDb[lane]!) deepestDb[lane] = deepest;
   }
 
   /** During a none → linked change: each channel glides from its own gain to the shared one. */

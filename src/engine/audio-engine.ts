@@ -6,12 +6,14 @@
  * current parameters.
  */
 import { Worker } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
 import { EventEmitter } from 'node:events';
 import { encodeParams } from '../params/vector.js';
 import type { ParamValues } from '../params/schema.js';
 import { MeterBank, meterFrame, type MeterFrame } from '../dsp/meters.js';
 import { SharedParams } from './shared-params.js';
 import { SharedMeters } from './shared-meters.js';
+import { WorkerControl } from './worker-control.js';
 import type { FromWorker, InputSpec, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -46,6 +48,8 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
   readonly #meters: SharedMeters;
   readonly #readBank: MeterBank;
   #worker: Worker | null = null;
+  /** The running worker's stop word; a fresh one for each worker. */
+  #control: WorkerControl | null = null;
   #info: RunningInfo | null = null;
   #stopping = false;
   #retryMs: number;
@@ -114,18 +118,29 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => { void worker.terminate().then(() => resolve()); }, 3000);
       worker.once('exit', () => { clearTimeout(force); resolve(); });
+      // The word wakes a clock-paced worker at once; the message stops a device-driven one.
+      this.#control?.requestStop();
       worker.postMessage({ type: 'stop' });
     });
   }
 
   #spawn(): Promise<RunningInfo> {
     const { opts } = this;
+    // V8's memory reducer shrinks a heap that looks idle with full garbage
+    // collections (3–5 ms pauses, longer than a block). The audio worker
+    // allocates nothing in steady state, so its heap looks idle and the
+    // reducer is all harm there. V8 reads the flag when it sets up a heap,
+    // so it holds for the workers started from here on.
+    setFlagsFromString('--no-memory-reducer');
+    const control = new WorkerControl();
     const config: WorkerConfig = {
       input: opts.input, output: opts.output, sampleRate: opts.sampleRate, blockFrames: opts.blockFrames,
       channels: opts.channels, paramsBuffer: this.#params.buffer, metersBuffer: this.#meters.buffer,
+      controlBuffer: control.buffer,
     };
     const worker = new Worker(new URL('./audio-worker.js', import.meta.url), { workerData: config, name: 'picomp-audio' });
     this.#worker = worker;
+    this.#control = control;
     this.#lastPeriod = -1;
     return new Promise<RunningInfo>((resolve, reject) => {
       let ready = false;
@@ -163,6 +178,8 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
   #recover(failed: Worker, reason: string): void {
     if (this.#stopping || this.#worker !== failed) return;
     this.#worker = null;
+    this.#control?.requestStop();
+    this.#control = null;
     this.#xrunsBefore += this.#lastXruns;
     this.#lastXruns = 0;
     void failed.terminate();

@@ -2,12 +2,14 @@
  * The audio layer's thread. Builds the chain for the configured source and
  * sink, then runs it from the device's blocks or, with no device, from a
  * clock that paces the demo in real time. Talks to the user layer only
- * through the shared buffers, plus a message at start, stop and on device
- * trouble.
+ * through the shared buffers (parameters, meters, the control word), plus a
+ * message at start, stop and on device trouble.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { BlockRunner } from './block-runner.js';
+import { clockUs, elapsedUs } from './monotonic-clock.js';
+import { WorkerControl } from './worker-control.js';
 import { GeneratorNode, HostSource, LoopingBufferSource } from './nodes.js';
 import { createGenerator } from '../dsp/generators.js';
 import { readWavFile } from '../io/wav-reader.js';
@@ -20,6 +22,8 @@ const port = parentPort!;
 const say = (msg: FromWorker): void => port.postMessage(msg);
 
 const CLOCK_TICK_MS = 5;
+/** How long the clock-paced loop keeps the thread before letting its event loop run. */
+const YIELD_EVERY_MS = 1000;
 
 /** Something that drives the runner and can be stopped. */
 export interface Driver { stop(): Promise<void> }
@@ -35,33 +39,48 @@ async function buildSource(input: InputSpec): Promise<GraphNode> {
 }
 
 /**
- * Paces the chain by the wall clock: each tick runs the blocks that are
- * due. Falling far behind (a stalled machine) counts as an xrun and
- * resynchronises rather than racing to catch up.
+ * Paces the chain by the wall clock: sleeps on the control word, then runs
+ * the blocks that are due. Falling far behind (a stalled machine) counts as
+ * an xrun and resynchronises rather than racing to catch up. Timers would
+ * allocate on every tick, so the loop runs synchronously and returns to
+ * the event loop only about once a second (for the GC observer and
+ * messages); a stop request wakes it at once.
  */
-function runClocked(runner: BlockRunner): Driver {
-  const blockMs = (config.blockFrames / config.sampleRate) * 1000;
-  const maxBehindBlocks = Math.ceil(200 / blockMs);
-  let started = performance.now();
-  let blocksDone = 0;
-  const tickMs = Math.max(CLOCK_TICK_MS, blockMs);
-  const tick = (): void => {
-    const due = Math.floor((performance.now() - started) / blockMs) - blocksDone;
-    if (due > maxBehindBlocks) {
-      runner.xruns++;
-      started = performance.now();
-      blocksDone = 0;
-    } else {
-      for (let i = 0; i < due; i++) runner.step(config.blockFrames);
-      blocksDone += Math.max(0, due);
+function runClocked(runner: BlockRunner, control: WorkerControl): Driver {
+  const { blockFrames, sampleRate } = config;
+  const maxBehindFrames = 0.2 * sampleRate;
+  // Nothing listens to a null output, so waking every 5 ms (a few blocks at
+  // a time) is as good as every block, at a fraction of the wake-ups.
+  const tickMs = Math.max(CLOCK_TICK_MS, (blockFrames / sampleRate) * 1000);
+  const wakesPerSlice = Math.ceil(YIELD_EVERY_MS / tickMs);
+  // [0] frames owed to the clock, [1] the last clock reading (µs). In a
+  // typed array because a fractional number in a closure variable is boxed
+  // anew on every write.
+  const pace = new Float64Array(2);
+  pace[1] = clockUs();
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => { finished = resolve; });
+  const runSlice = (): void => {
+    for (let wake = 0; wake < wakesPerSlice; wake++) {
+      if (control.stopRequested) { finished(); return; }
+      control.sleep(tickMs);
+      const nowUs = clockUs();
+      pace[0] += (elapsedUs(pace[1]!, nowUs) * sampleRate) / 1e6;
+      pace[1] = nowUs;
+      if (pace[0]! > maxBehindFrames) {
+        runner.xruns++;
+        pace[0] = 0;
+        continue;
+      }
+      while (pace[0]! >= blockFrames) {
+        runner.step(blockFrames);
+        pace[0] -= blockFrames;
+      }
     }
-    // One timer, re-armed: nothing allocated per tick. Nothing listens to a
-    // null output, so waking every 5 ms (a few blocks at a time) is as good
-    // as every block, at a fraction of the wake-ups.
-    timer.refresh();
+    setImmediate(runSlice);
   };
-  const timer = setTimeout(tick, tickMs);
-  return { stop: async () => { clearTimeout(timer); } };
+  setImmediate(runSlice);
+  return { stop: async () => { control.requestStop(); await done; } };
 }
 
 async function main(): Promise<void> {
@@ -78,7 +97,7 @@ async function main(): Promise<void> {
   let driver: Driver;
   const inputName = input.kind === 'file' ? `file:${input.path}` : input.kind;
   if (input.kind !== 'device' && output.kind === 'null') {
-    driver = runClocked(runner);
+    driver = runClocked(runner, new WorkerControl(config.controlBuffer));
     say({ type: 'ready', info: {
       input: inputName, output: 'null', sampleRate: config.sampleRate, blockFrames: config.blockFrames,
       channels: config.channels, deviceLatencyMs: 0, note,

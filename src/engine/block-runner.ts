@@ -3,7 +3,7 @@
  * or a clock): pick up new parameters, run the chain, measure the DSP
  * time, publish meters at period boundaries. Allocates nothing per block.
  */
-import { performance } from 'node:perf_hooks';
+import { clockUs, elapsedUs } from './monotonic-clock.js';
 import { PARAM_COUNT } from '../params/schema.js';
 import { CompressorChain } from './chain.js';
 import { SharedParams } from './shared-params.js';
@@ -16,8 +16,8 @@ export class BlockRunner {
   readonly #meters: SharedMeters;
   readonly #vector = new Float64Array(PARAM_COUNT);
   #paramSeq = -1;
-  #busyMs = 0;
-  #budgetMs = 0;
+  #busyUs = 0;
+  #budgetFrames = 0;
   /** Added to the lookahead when reporting latency (the device's own). */
   deviceLatencyFrames = 0;
   xruns = 0;
@@ -37,23 +37,23 @@ export class BlockRunner {
   /** Runs one block; the returned channels are valid until the next call. */
   step(frames: number): readonly Float32Array[] {
     this.#pickUpParams();
-    const started = performance.now();
+    const startedUs = clockUs();
     const out = this.chain.process(frames);
-    this.#busyMs += performance.now() - started;
-    this.#budgetMs += (frames / this.sampleRate) * 1000;
+    this.#busyUs += elapsedUs(startedUs, clockUs());
+    this.#budgetFrames += frames;
     const bank = this.chain.meters;
     if (this.#meters.periodRequested) {
       const h = this.#health;
       h.xruns = this.xruns;
-      h.cpuPercent = this.#budgetMs > 0 ? (this.#busyMs / this.#budgetMs) * 100 : 0;
+      h.cpuPercent = this.#budgetFrames > 0 ? (this.#busyUs / ((this.#budgetFrames / this.sampleRate) * 1e6)) * 100 : 0;
       h.latencyFrames = this.chain.latencyFrames + this.deviceLatencyFrames;
       h.sampleRate = this.sampleRate;
       h.blockFrames = this.blockFrames;
       h.gcCount = this.gcCount;
       this.#meters.publish(bank, h);
       bank.clear();
-      this.#busyMs = 0;
-      this.#budgetMs = 0;
+      this.#busyUs = 0;
+      this.#budgetFrames = 0;
     }
     return out;
   }

@@ -20,6 +20,8 @@ export interface WorkerConfig {
   channels: number;
   paramsBuffer: SharedArrayBuffer;
   metersBuffer: SharedArrayBuffer;
+  /** A WorkerControl's word: raised to stop the worker (see worker-control.ts). */
+  controlBuffer: SharedArrayBuffer;
 }
 
 export interface RunningInfo {
