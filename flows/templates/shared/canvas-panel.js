@@ -3,7 +3,7 @@
 // background. Copied by the flow builder (src/dashboard/flow.ts) into a
 // panel's `methods` where its source says /* @include canvas-panel */.
 // The panel has a <canvas ref="cv">, this.rt (with raf, size, bg, bgKey;
-// see panel-lifecycle.js for size) and a draw(t) method.
+// see panel-lifecycle.js for size and liveContext) and a draw(t) method.
 export default {
   // ---- canvas (shared: flows/templates/shared/canvas-panel.js)
   // A repaint of our own, for new settings or a new size; meter frames are
@@ -37,7 +37,7 @@ export default {
       paintBg(bg, w, h);
       s.bgKey = bgKey;
     }
-    const g = cv.getContext('2d');
+    const g = this.liveContext(cv);
     g.setTransform(1, 0, 0, 1, 0, 0);
     g.drawImage(s.bg, 0, 0);
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
