@@ -34,6 +34,8 @@ export interface BrokerOptions {
   readonly maxTopicLevels?: number;
   /** Base topic of the units, for the ACL; default `picomp`. */
   readonly baseTopic?: string;
+  /** How often the users file is looked at for changes that close connections; default 2 s. */
+  readonly usersRecheckMs?: number;
   readonly log: Logger;
 }
 
@@ -59,6 +61,8 @@ export const DEFAULT_MAX_TOPIC_LEVELS = 16;
 
 /** Aedes keeps per-client state on the client object; ours is who they are. */
 const identities = new WeakMap<Client, Identity>();
+/** The password hash a user's connection logged in with, to notice a changed password. */
+const loginHashes = new WeakMap<Client, string>();
 
 const OPEN: Identity = { name: 'anonymous', role: 'admin' };
 const ANONYMOUS_VIEWER: Identity = { name: 'anonymous', role: 'viewer' };
@@ -137,6 +141,21 @@ function usersSource(path: string | null | undefined, log: Logger): () => Promis
   };
 }
 
+/**
+ * Whether a connection made as `who` would still be let in as `who` under
+ * the users file as it is now. Fewer rights than a new login would get
+ * (an earlier user once the file is emptied) still hold.
+ */
+function loginStillHolds(who: Identity, loginHash: string | undefined, state: UsersState, allowAnonymous: boolean): boolean {
+  if (who.name === SERVICE_NAME) return true;
+  if (state.kind === 'open') return true;
+  if (state.kind === 'locked') return false;
+  if (who === OPEN) return false;
+  if (who === ANONYMOUS_VIEWER) return allowAnonymous;
+  const user = state.users.find((u) => u.name === who.name);
+  return !!user && user.role === who.role && user.unit === who.unit && user.password.hash === loginHash;
+}
+
 export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const host = opts.host ?? '0.0.0.0';
   const baseTopic = opts.baseTopic ?? 'picomp';
@@ -144,7 +163,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const maxClients = opts.maxClients ?? DEFAULT_MAX_CLIENTS;
   const log = opts.log;
   const users = usersSource(opts.usersFile, log);
-  // Decided per connection, so adding the first user takes effect at once.
+  // Decided per connection, so adding the first user takes effect at once
+  // for new connections (and within usersRecheckMs for open ones).
   const authAtStart = (await users()).kind !== 'open';
   // The unit's own client always logs in with this in-memory account, so it
   // keeps working whatever happens to the users file.
@@ -186,6 +206,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         const ok = user ? await verifyPassword(pw, user.password) : (await verifyPassword(pw, DUMMY_HASH), false);
         if (!user || !ok) { refuse(`wrong user name or password for "${username}".`); return; }
         identities.set(client, { name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) });
+        loginHashes.set(client, user.password.hash);
         done(null, true);
       }, (e: Error) => refuse(e.message));
     },
@@ -218,11 +239,35 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
   });
   broker.on('clientError', (client, err) => log.debug(`MQTT client "${client.id}": ${err.message}`));
+
+  // A connection keeps the rights it logged in with until it closes, so
+  // when the users file changes (the first user added, a user removed, a
+  // password or role changed), connections whose login no longer holds are
+  // closed; they may log in again under the new rules.
+  let seenUsers = await users();
+  const recheckLogins = async (): Promise<void> => {
+    const state = await users();
+    const unchanged = state === seenUsers || (state.kind === 'open' && seenUsers.kind === 'open');
+    seenUsers = state;
+    if (unchanged) return;
+    const clients = Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
+    const dropped: string[] = [];
+    for (const client of clients) {
+      const who = identities.get(client);
+      if (!who || loginStillHolds(who, loginHashes.get(client), state, opts.allowAnonymous)) continue;
+      dropped.push(`${who.name} (${client.id})`);
+      client.close();
+    }
+    if (dropped.length > 0) log.info(`the users file changed: closed ${dropped.length} connection(s) whose login no longer holds, ${dropped.join(', ')}; they may log in again.`);
+  };
+  const recheckTimer = setInterval(() => { void recheckLogins(); }, opts.usersRecheckMs ?? 2000);
+  recheckTimer.unref();
   broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${client.id}": ${err.message}`));
 
   const servers: (NetServer | HttpServer)[] = [];
   let wss: WebSocketServer | null = null;
   const closeAll = async (): Promise<void> => {
+    clearInterval(recheckTimer);
     wss?.clients.forEach((ws) => ws.terminate());
     wss?.close();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
