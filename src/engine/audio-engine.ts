@@ -48,6 +48,8 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
   readonly #meters: SharedMeters;
   readonly #readBank: MeterBank;
   #worker: Worker | null = null;
+  /** The latest worker's exit: a new worker starts only once it happened. */
+  #previousExit: { pending: boolean; done: Promise<void> } = { pending: false, done: Promise.resolve() };
   /** The running worker's stop word; a fresh one for each worker. */
   #control: WorkerControl | null = null;
   #info: RunningInfo | null = null;
@@ -124,8 +126,17 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     });
   }
 
-  #spawn(): Promise<RunningInfo> {
+  async #spawn(): Promise<RunningInfo> {
     const { opts } = this;
+    // The previous worker must be gone first: it may still hold the device,
+    // and naudiodon's native parts (segfault-handler among them) cannot be
+    // loaded by a second thread while the first still has them.
+    const previous = this.#previousExit;
+    if (previous.pending) {
+      opts.log.info('waiting for the stopped audio thread to let go of the device.');
+      await previous.done;
+      if (this.#stopping) throw new Error('the engine was stopped.');
+    }
     // V8's memory reducer shrinks a heap that looks idle with full garbage
     // collections (3–5 ms pauses, longer than a block). The audio worker
     // allocates nothing in steady state, so its heap looks idle and the
@@ -141,6 +152,9 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     const worker = new Worker(new URL('./audio-worker.js', import.meta.url), { workerData: config, name: 'picomp-audio' });
     this.#worker = worker;
     this.#control = control;
+    const exit = { pending: true, done: Promise.resolve() };
+    exit.done = new Promise<void>((resolve) => worker.once('exit', () => { exit.pending = false; resolve(); }));
+    this.#previousExit = exit;
     this.#lastPeriod = -1;
     return new Promise<RunningInfo>((resolve, reject) => {
       let ready = false;

@@ -15,7 +15,7 @@
  * buffer data, not silence, so the input is padded with silence; playback
  * starts with PortAudio's priming silence (a whole number of blocks).
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,13 @@ export interface AlsaTestRigOptions {
   readonly channels: number;
   /** Silence appended to the input so reads past its end are defined. Default 65536 frames. */
   readonly silencePaddingFrames?: number;
+  /**
+   * Capture from a named pipe instead of a file (`input` is then ignored):
+   * ALSA reads it in the audio thread, so a writer that holds the pipe open
+   * and stops writing stalls the device the way a failing interface does.
+   * See test/fixtures/fifo-feeder.ts.
+   */
+  readonly inputFifo?: boolean;
 }
 
 export interface AlsaTestRig {
@@ -87,7 +94,8 @@ export function createAlsaTestRig(options: AlsaTestRigOptions): AlsaTestRig {
   const outputPath = join(dir, 'output.f32');
   const padding = new Float32Array((options.silencePaddingFrames ?? 65536) * options.channels);
   const input = options.input ?? new Float32Array(0);
-  writeFileSync(inputPath, Buffer.concat([float32ToBuffer(input), float32ToBuffer(padding)]));
+  if (options.inputFifo) execFileSync('mkfifo', [inputPath]);
+  else writeFileSync(inputPath, Buffer.concat([float32ToBuffer(input), float32ToBuffer(padding)]));
   writeFileSync(outputPath, Buffer.alloc(0));
 
   // The system file first (it defines `null` and the hooks), then ours.
