@@ -8,11 +8,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { freePort } from '../test/helpers/free-port.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -31,11 +31,6 @@ export interface MeterLoadFigures {
   unitCpuLoadedPercent: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 function cpuTicks(pid: number): number {
   // Fields after the parenthesised command name; utime and stime are 14th and 15th overall.

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,16 +9,12 @@ import { renderFile } from '../../src/cli/render.js';
 import { readWavFile } from '../../src/io/wav-reader.js';
 import { writeWavFile } from '../../src/io/wav-writer.js';
 import { defaultParams } from '../../src/params/schema.js';
+import { freePort } from '../helpers/free-port.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const RATE = 48000;
 const FRAMES = RATE; // one second
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 /** Stereo test programme: loud then quiet, starting on a non-zero sample so latency is visible. */
 function programme(): Float32Array[] {

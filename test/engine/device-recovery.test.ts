@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { createAlsaTestRig, type AlsaTestRig } from '../helpers/alsa.js';
-import { freePort } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/free-port.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const FEEDER = fileURLToPath(new URL('../fixtures/fifo-feeder.js', import.meta.url));

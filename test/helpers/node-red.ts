@@ -5,7 +5,6 @@
  * the unit's current settings) instead of the audio engine. Plus Node-RED
  * with the dashboard flow on free ports.
  */
-import { createServer } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startBroker, type RunningBroker } from '../../src/control/broker.js';
 import { startUnitClient, type MeterReading, type UnitClient } from '../../src/control/unit-client.js';
@@ -13,17 +12,9 @@ import { UnitState } from '../../src/control/unit-state.js';
 import { autoMakeupDb, staticGainDb } from '../../src/dsp/gain-computer.js';
 import { memoryLogger, type Logger } from '../../src/log.js';
 import { startDashboard, type RunningDashboard } from '../../src/dashboard/node-red.js';
+import { freePort } from './free-port.js';
+export { freePort };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface UnitSide {
   readonly unitId: string;
