@@ -3,7 +3,7 @@
  * `--rms-window 20`, `--auto-makeup true`, `--detector rms`.
  */
 import { PARAMS, flagName, type ParamName, type ParamValues } from '../params/schema.js';
-import { validateValue } from '../params/validate.js';
+import { validateText } from '../params/validate.js';
 import { UserError } from '../errors.js';
 
 export type ParseArgsOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -19,7 +19,7 @@ export function collectParamFlags(values: Record<string, unknown>): Partial<Para
   for (const p of PARAMS) {
     const raw = values[flagName(p.name)];
     if (raw === undefined) continue;
-    const r = validateValue(p.name as ParamName, raw);
+    const r = validateText(p.name as ParamName, String(raw));
     if (!r.ok) throw new UserError(`--${flagName(p.name)}: ${r.error}`);
     out[p.name] = r.value;
   }

@@ -50,6 +50,8 @@ export interface RenderSummary {
   channels: number;
   deepestGrDb: number;
   outputPeakDb: number;
+  /** The input's data ended before its header said (rendered what was there). */
+  truncated: boolean;
 }
 
 export async function runRender(argv: string[]): Promise<number> {
@@ -79,14 +81,33 @@ export async function runRender(argv: string[]): Promise<number> {
   }
   params = { ...params, ...flags };
   const plotPath = values.plot as string | undefined;
-  if (plotPath !== undefined) await checkWritableTarget(plotPath, '--plot');
+  if (plotPath !== undefined) {
+    if (!/\.svg$/i.test(plotPath)) throw new UserError(`--plot draws SVG; give a file name ending in .svg (such as plot.svg), not ${plotPath}.`);
+    await checkWritableTarget(plotPath, '--plot', 'plot.svg');
+  }
+  await checkWritableTarget(outPath, 'OUT', 'out.wav');
 
-  const summary = await renderFile({
-    inPath, outPath, params, blockFrames,
-    format: format as SampleFormat | undefined,
-    plotPath, progress: process.stderr.isTTY === true,
-  });
+  // Ctrl-C (or a service stop) ends the render cleanly: the temporary file
+  // is removed and OUT stays as it was.
+  const interrupt = new AbortController();
+  const onSignal = (): void => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let summary: RenderSummary;
+  try {
+    summary = await renderFile({
+      inPath, outPath, params, blockFrames,
+      format: format as SampleFormat | undefined,
+      plotPath, progress: process.stderr.isTTY === true, signal: interrupt.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   const secs = (summary.frames / summary.sampleRate).toFixed(1);
+  if (summary.truncated) {
+    process.stderr.write(`picomp render: warning: ${inPath} ends before its header says it should (a recording cut off?); rendered the ${secs} s that are there.\n`);
+  }
   process.stderr.write(
     `picomp render: ${secs} s of ${summary.channels}-channel audio at ${summary.sampleRate} Hz → ${outPath}; ` +
     `deepest gain reduction ${summary.deepestGrDb.toFixed(1)} dB, output peak ${summary.outputPeakDb.toFixed(1)} dBFS` +
@@ -105,6 +126,8 @@ export interface RenderOptions {
   progress?: boolean;
   /** Frames per ring slot and file read/write (default 65536); for tests and tuning. */
   slotFrames?: number;
+  /** Aborting it stops the render between slots; OUT is left as it was. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -208,6 +231,7 @@ export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
 
     pendingRead = later(reader.read(ring.inputs[0]!, slotFrames));
     for (;;) {
+      if (opts.signal?.aborted) throw new UserError(`render interrupted; ${opts.outPath} was not written.`);
       if (!inputDone) {
         const s = submitted % slots;
         let n = await pendingRead;
@@ -240,7 +264,7 @@ export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
     }
     await writer.finish();
     await stopped;
-    return { frames: read, sampleRate, channels, deepestGrDb: deepestGr, outputPeakDb: gainToDb(outPeak) };
+    return { frames: read, sampleRate, channels, deepestGrDb: deepestGr, outputPeakDb: gainToDb(outPeak), truncated: reader.truncated };
   } catch (e) {
     await pipeline?.kill();
     // Let a write in flight land before the temp file is closed and removed.
@@ -267,11 +291,11 @@ async function createWriter(path: string, opts: { sampleRate: number; channels: 
  * Refuses, before any work, a file path whose folder does not exist or
  * that names a folder: finding out after a long render would waste it.
  */
-async function checkWritableTarget(path: string, flag: string): Promise<void> {
+async function checkWritableTarget(path: string, flag: string, example: string): Promise<void> {
   const folder = dirname(resolve(path));
   const kind = await stat(folder).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
   if (kind !== 'dir') throw new UserError(`${flag} ${path}: the folder ${folder} does not exist.`);
-  if (await stat(path).then((s) => s.isDirectory(), () => false)) throw new UserError(`${flag} ${path} is a folder; give a file name such as plot.svg.`);
+  if (await stat(path).then((s) => s.isDirectory(), () => false)) throw new UserError(`${flag} ${path} is a folder; give a file name such as ${example}.`);
 }
 
 /** "threshold −18 dBFS, ratio 4:1, …": the plot's title. */

@@ -179,6 +179,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   for (const g of groups) {
     if (!UNIT_ID_PATTERN.test(g)) throw new UserError(`--groups takes names of lowercase letters, digits and dashes separated by commas (e.g. row-1,row-2), got ${JSON.stringify(g)}.`);
   }
+  const brokerUrl = str('broker') ?? null;
+  if (brokerUrl !== null) checkBrokerUrl(brokerUrl);
   const wsPort = int('ws-port', 9001, 0, 65535);
   const cert = str('tls-cert'), key = str('tls-key');
   if ((cert === undefined) !== (key === undefined)) throw new UserError('TLS needs both --tls-cert and --tls-key.');
@@ -191,7 +193,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     channels: int('channels', 2, 1, MAX_CHANNELS),
     mqttPort: int('mqtt-port', 1883, 0, 65535),
     wsPort,
-    brokerUrl: str('broker') ?? null,
+    brokerUrl,
     brokerUsername: str('broker-username') ?? null,
     brokerPassword: str('broker-password') ?? null,
     dashboardUsername: str('dashboard-username') ?? null,
@@ -209,4 +211,20 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     config: params.value,
     knobs,
   };
+}
+
+/** What MQTT.js can connect to; anything else would fail later, retrying for ever. */
+const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
+
+function checkBrokerUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UserError(`--broker must be a URL such as mqtt://teacher-pi.local:1883, got ${JSON.stringify(url)}.`);
+  }
+  if (!BROKER_PROTOCOLS.includes(parsed.protocol)) {
+    throw new UserError(`--broker must start with ${BROKER_PROTOCOLS.map((p) => p + '//').join(', ')} (e.g. mqtt://teacher-pi.local:1883), got ${JSON.stringify(url)}.`);
+  }
+  if (!parsed.hostname) throw new UserError(`--broker ${JSON.stringify(url)} names no host; e.g. mqtt://teacher-pi.local:1883.`);
 }

@@ -63,6 +63,8 @@ export const DEFAULT_MAX_TOPIC_LEVELS = 16;
 const identities = new WeakMap<Client, Identity>();
 /** The password hash a user's connection logged in with, to notice a changed password. */
 const loginHashes = new WeakMap<Client, string>();
+/** Connections closed because their login no longer holds: not even their last will is published. */
+const revoked = new WeakSet<Client>();
 
 const OPEN: Identity = { name: 'anonymous', role: 'admin' };
 const ANONYMOUS_VIEWER: Identity = { name: 'anonymous', role: 'viewer' };
@@ -212,7 +214,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     },
     authorizePublish: (client, packet, done) => {
       if (packet.payload && packet.payload.length > maxPayload) {
+        log.warn(`closed MQTT client "${client?.id ?? '?'}": it sent ${packet.payload.length} bytes to ${packet.topic}, over the ${maxPayload}-byte limit.`);
         done(new Error(`payload of ${packet.payload.length} bytes on ${packet.topic} exceeds the ${maxPayload}-byte limit`));
+        return;
+      }
+      // A closed connection's will comes with the client it belonged to; one
+      // closed for a revoked login must not act with the rights it lost.
+      if (client && revoked.has(client)) {
+        log.debug(`dropped the last will of "${client.id}" on ${packet.topic}: its login was revoked.`);
+        done(new Error('login revoked'));
         return;
       }
       // client is null for wills published after their client left; those were checked at connect.
@@ -256,6 +266,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       const who = identities.get(client);
       if (!who || loginStillHolds(who, loginHashes.get(client), state, opts.allowAnonymous)) continue;
       dropped.push(`${who.name} (${client.id})`);
+      revoked.add(client);
       client.close();
     }
     if (dropped.length > 0) log.info(`the users file changed: closed ${dropped.length} connection(s) whose login no longer holds, ${dropped.join(', ')}; they may log in again.`);

@@ -3,12 +3,16 @@
  * UnitState.apply(), or into an error sentence. Only decoding happens here;
  * validation of values stays in one place (UnitState / params/validate).
  */
-import type { Result } from '../params/validate.js';
+import { typedFromText, type Result } from '../params/validate.js';
+import { isParamName } from '../params/schema.js';
 
 /** A full `set` with every parameter is about 400 bytes; 4 KiB leaves room and bounds the work. */
 export const DEFAULT_MAX_COMMAND_BYTES = 4096;
 
 const fail = (error: string): Result<Record<string, unknown>> => ({ ok: false, error });
+
+/** An empty command is what clearing a retained one (`mosquitto_pub -r -n`) delivers to a unit online. */
+const CLEARED_RETAINED = 'if you were clearing a retained command, that worked';
 
 function checkSize(payload: Buffer, maxBytes: number): string | null {
   if (payload.length > maxBytes) {
@@ -22,7 +26,7 @@ export function decodeSetPayload(payload: Buffer, maxBytes = DEFAULT_MAX_COMMAND
   const tooBig = checkSize(payload, maxBytes);
   if (tooBig) return fail(tooBig);
   const text = payload.toString('utf8').trim();
-  if (text === '') return fail('the payload is empty; send a JSON object such as {"threshold": -20}.');
+  if (text === '') return fail(`the payload is empty, so nothing changed (${CLEARED_RETAINED}); send a JSON object such as {"threshold": -20}.`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -36,19 +40,21 @@ export function decodeSetPayload(payload: Buffer, maxBytes = DEFAULT_MAX_COMMAND
   return { ok: true, value: parsed as Record<string, unknown> };
 }
 
-/** Text that reads as a JSON value rather than a bare word. */
-const LOOKS_LIKE_JSON = /^(?:[{["]|-?\d|true$|false$|null$)/;
+/** Text that is JSON rather than a plain value: a quoted string, an object, a list, null. */
+const LOOKS_LIKE_JSON = /^(?:["{[]|null$)/;
 
 /**
- * `picomp/<unit>/set/<name>`: one plain value (`-20`, `true`, `rms`).
- * JSON-looking text is parsed as JSON (so `"rms"` and `-20` both work);
- * anything else is taken as a raw string and left for validation to judge.
+ * `picomp/<unit>/set/<name>`: one plain value (`-20`, `true`, `rms`), read
+ * by the parameter's kind as on the command line; JSON-looking text (such
+ * as `"rms"`) is parsed as JSON. What reads as neither is left as text for
+ * validation to judge.
  */
 export function decodeParamPayload(name: string, payload: Buffer, maxBytes = DEFAULT_MAX_COMMAND_BYTES): Result<Record<string, unknown>> {
   const tooBig = checkSize(payload, maxBytes);
   if (tooBig) return fail(tooBig);
   const text = payload.toString('utf8').trim();
-  let value: unknown = text;
+  if (text === '' && isParamName(name)) return fail(`the payload is empty, so nothing changed (${CLEARED_RETAINED}); send a value such as -20.`);
+  let value: unknown = isParamName(name) ? typedFromText(name, text) : text;
   if (LOOKS_LIKE_JSON.test(text)) {
     try {
       value = JSON.parse(text);

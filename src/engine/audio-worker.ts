@@ -15,7 +15,7 @@ import { createGenerator } from '../dsp/generators.js';
 import { readWavFile } from '../io/wav-reader.js';
 import type { GraphNode } from './graph.js';
 import type { FromWorker, InputSpec, OutputSpec, ToWorker, WorkerConfig } from './worker-protocol.js';
-import { isUserError } from '../errors.js';
+import { isUserError, UserError } from '../errors.js';
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
@@ -32,7 +32,11 @@ async function buildSource(input: InputSpec): Promise<GraphNode> {
   const { channels } = config;
   if (input.kind === 'demo') return new GeneratorNode(createGenerator('demo'), channels, 'demo');
   if (input.kind === 'file') {
-    const { channels: recording } = await readWavFile(input.path);
+    const { info, channels: recording } = await readWavFile(input.path);
+    if (info.sampleRate !== config.sampleRate) {
+      // Played at the wrong rate it would sound higher or lower and run at the wrong speed.
+      throw new UserError(`${input.path} is at ${info.sampleRate} Hz but the unit runs at ${config.sampleRate} Hz; start it with --sample-rate ${info.sampleRate} or convert the file (e.g. sox IN.wav -r ${config.sampleRate} OUT.wav).`);
+    }
     return new LoopingBufferSource(recording, channels, `file ${input.path}`);
   }
   return new HostSource(channels, 'device input');

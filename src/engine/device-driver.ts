@@ -51,7 +51,8 @@ export function resolveAuto(input: InputSpec, output: OutputSpec, env: NodeJS.Pr
   }
   if (output.kind === 'auto') {
     o = canOut && i.kind === 'device' ? { kind: 'device', device: null } : canOut && input.kind !== 'auto' ? { kind: 'device', device: null } : { kind: 'null' };
-    if (o.kind === 'null' && !canOut) note = 'no audio device found: running the demo source into null, paced in real time';
+    const source = i.kind === 'demo' ? 'the demo source' : i.kind === 'file' ? `file:${i.path}` : 'the input device';
+    if (o.kind === 'null' && !canOut) note = `no audio ${canIn ? 'output ' : ''}device found: running ${source} into null, paced in real time`;
   }
   return { input: i, output: o, note };
 }

@@ -63,7 +63,13 @@ export function parseUserPreset(name: string, json: unknown): Preset | string {
     return `preset "${name}" must be a JSON object like {"params": {"threshold": -20}}.`;
   }
   const obj = json as { description?: unknown; params?: unknown };
-  const r = validatePartial(obj.params ?? {});
+  const stray = Object.keys(obj).filter((k) => k !== 'description' && k !== 'params');
+  if (stray.length > 0) {
+    return `preset "${name}" has ${stray.map((k) => JSON.stringify(k)).join(', ')} outside "params"; it must look like {"description": "…", "params": {"threshold": -20}}.`;
+  }
+  if (obj.params === undefined) return `preset "${name}" has no "params"; it must look like {"description": "…", "params": {"threshold": -20}}.`;
+  if (obj.description !== undefined && typeof obj.description !== 'string') return `preset "${name}": "description" must be text.`;
+  const r = validatePartial(obj.params);
   if (!r.ok) return `preset "${name}": ${r.error}`;
   return {
     name, builtIn: false, params: r.value,

@@ -15,13 +15,13 @@ function fail<T>(error: string): Result<T> {
 }
 
 function rangeError(def: ParamDef, got: string): string {
-  return `${def.name} must be ${describeRange(def)}, got ${got}.`;
+  return `${def.name} must be ${def.kind === 'enum' ? 'one of ' : ''}${describeRange(def)}, got ${got}.`;
 }
 
 function show(raw: unknown): string {
   if (typeof raw === 'string') {
     if (raw === '') return 'an empty value';
-    return /^[+-]?[\d.]+(e[+-]?\d+)?$/i.test(raw.trim()) ? raw.trim() : JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw);
+    return JSON.stringify(raw.length > 40 ? raw.slice(0, 40) + '…' : raw);
   }
   if (raw === null) return 'null';
   if (Array.isArray(raw)) return 'a list';
@@ -29,25 +29,28 @@ function show(raw: unknown): string {
   return String(raw);
 }
 
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /**
- * Checks one value that arrived as JSON (number, boolean, string).
- * Numbers given as strings are accepted too ("-20"), as are "true"/"false",
- * because plain MQTT payloads and CLI flags are text.
+ * Checks one typed value, as JSON, YAML, a preset file or a knob gives it:
+ * a number for a number, true/false for a switch, an option's name for a
+ * choice. A number or switch sent as text ("-20", "true") is refused, as
+ * SPEC §1 asks of wrong types; text is read only at the edges where
+ * everything is text (command-line flags, plain MQTT values): see
+ * validateText.
  */
 export function validateValue<N extends ParamName>(name: N, raw: unknown): Result<ParamValues[N]> {
   const def = paramDef(name);
+  const quoted = (): string => `${rangeError(def, `the text ${show(raw)}`).slice(0, -1)}; send it without quotes.`;
   switch (def.kind) {
     case 'number': {
-      let n: number;
-      if (typeof raw === 'number') n = raw;
-      else if (typeof raw === 'string' && raw.trim() !== '' && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw.trim())) n = Number(raw);
-      else return fail(rangeError(def, show(raw)));
-      if (!Number.isFinite(n) || n < def.min || n > def.max) return fail(rangeError(def, show(raw)));
-      return { ok: true, value: n as ParamValues[N] };
+      if (typeof raw === 'string' && NUMBER_TEXT.test(raw.trim())) return fail(quoted());
+      if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < def.min || raw > def.max) return fail(rangeError(def, show(raw)));
+      return { ok: true, value: raw as ParamValues[N] };
     }
     case 'bool': {
       if (typeof raw === 'boolean') return { ok: true, value: raw as ParamValues[N] };
-      if (raw === 'true' || raw === 'false') return { ok: true, value: (raw === 'true') as ParamValues[N] };
+      if (raw === 'true' || raw === 'false') return fail(quoted());
       return fail(rangeError(def, show(raw)));
     }
     case 'enum': {
@@ -55,6 +58,25 @@ export function validateValue<N extends ParamName>(name: N, raw: unknown): Resul
       return fail(rangeError(def, show(raw)));
     }
   }
+}
+
+/**
+ * The typed value a text stands for, where everything arrives as text
+ * (command-line flags, plain MQTT values): "-20" is a number for a number
+ * parameter, "true" a switch for a switch. Anything else stays text, for
+ * validation to judge.
+ */
+export function typedFromText(name: ParamName, text: string): unknown {
+  const def = paramDef(name);
+  const t = text.trim();
+  if (def.kind === 'number' && NUMBER_TEXT.test(t)) return Number(t);
+  if (def.kind === 'bool' && (t === 'true' || t === 'false')) return t === 'true';
+  return t;
+}
+
+/** Reads and checks one value given as text (a command-line flag): "-20", "true", "rms". */
+export function validateText<N extends ParamName>(name: N, text: string): Result<ParamValues[N]> {
+  return validateValue(name, typedFromText(name, text));
 }
 
 export function unknownParamError(name: string): string {

@@ -91,7 +91,7 @@ function reference(input: Float32Array[], params: ParamValues, opts: { plot: boo
   assert.equal(written, frames);
   return {
     channels: out,
-    summary: { frames, sampleRate: SR, channels, deepestGrDb: deepestGr, outputPeakDb: gainToDb(outPeak) },
+    summary: { frames, sampleRate: SR, channels, deepestGrDb: deepestGr, outputPeakDb: gainToDb(outPeak), truncated: false },
     trace: recorder ? recorder.finish() : null,
   };
 }

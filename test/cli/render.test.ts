@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, watch, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +95,7 @@ describe('picomp render', () => {
     ['an out-of-range value', ['in.wav', 'x.wav', '--ratio', '50'], /--ratio: ratio must be 1 to 20, got 50/],
     ['NaN', ['in.wav', 'x.wav', '--threshold', 'NaN'], /threshold must be -60 to 0 dBFS, got "NaN"/],
     ['an empty value', ['in.wav', 'x.wav', '--attack', ''], /attack must be 0.1 to 500 ms, got an empty value/],
-    ['a wrong enum', ['in.wav', 'x.wav', '--detector', 'loud'], /detector must be peak, rms/],
+    ['a wrong enum', ['in.wav', 'x.wav', '--detector', 'loud'], /detector must be one of peak, rms/],
     ['a missing input file', ['missing.wav', 'x.wav'], /missing\.wav/],
     ['a file that is not WAV', ['notwav.wav', 'x.wav'], /not a WAV file|notwav\.wav/],
     ['an 8-bit file', ['eight.wav', 'x.wav'], /8-bit/],
@@ -106,10 +106,15 @@ describe('picomp render', () => {
     ['a missing output folder', ['in.wav', 'nowhere/x.wav'], /cannot write nowhere\/x\.wav|nowhere/],
     ['one file only', ['in.wav'], /needs an input and an output/],
     ['a plot in a missing folder', ['in.wav', 'x.wav', '--plot', 'nowhere/p.svg'], /--plot nowhere\/p\.svg: the folder .*nowhere does not exist/],
+    ['an empty --plot', ['in.wav', 'x.wav', '--plot', ''], /--plot was given an empty value/],
+    ['a plot that is not .svg', ['in.wav', 'x.wav', '--plot', 'p.png'], /--plot draws SVG; give a file name ending in \.svg/],
+    ['an empty output name', ['in.wav', ''], /an empty argument was given where a name belongs/],
+    ['an output that is a folder', ['in.wav', 'sub'], /OUT sub is a folder; give a file name such as out\.wav/],
   ];
   for (const [what, args, re] of bad) {
     it(`refuses ${what}: exit 2, one line, no stack trace, no output file`, async () => {
       await writeFile(join(dir, 'notwav.wav'), 'hello, this is text');
+      await mkdir(join(dir, 'sub'), { recursive: true });
       if (!existsSync(join(dir, 'eight.wav'))) {
         await new Promise<void>((res, rej) => execFile('sox', ['-n', '-r', '48000', '-b', '8', '-c', '1', join(dir, 'eight.wav'), 'synth', '0.1', 'sine', '440'], (e) => (e ? rej(e) : res())));
         await writeWav(join(dir, 'slow.wav'), { sampleRate: 8000, format: 'int16', channels: [new Float32Array(800)] });
@@ -125,6 +130,37 @@ describe('picomp render', () => {
       assert.deepEqual(after, [], 'no file left behind');
     });
   }
+
+  it('renders a WAV cut short (a recording that stopped) with one warning line', async () => {
+    const whole = await readFile(join(dir, 'in16.wav'));
+    await writeFile(join(dir, 'cut.wav'), whole.subarray(0, 44 + 4 * 24000));
+    const r = await picomp(['render', 'cut.wav', 'cut-out.wav'], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0]!, /warning: cut\.wav ends before its header says it should .*rendered the 0\.5 s that are there/);
+    assert.equal((await readWavFile(join(dir, 'cut-out.wav'))).info.frames, 24000);
+  });
+
+  it('stops on Ctrl-C: exit 2, one line, OUT not written and no temporary file left', async () => {
+    // Long enough that the render is still running when the signal comes.
+    const seconds = 120, n = 48000 * seconds;
+    const l = new Float32Array(n);
+    for (let i = 0; i < n; i++) l[i] = 0.5 * Math.sin(i / 7);
+    await writeWav(join(dir, 'long.wav'), { sampleRate: 48000, format: 'float32', channels: [l, l] });
+    const before = new Set(await readdir(dir));
+    const child = spawn(process.execPath, [CLI, 'render', 'long.wav', 'long-out.wav'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // Signal as soon as the temporary output exists, i.e. mid-render.
+    const watcher = watch(dir);
+    for await (const ev of watcher) if (ev.filename && /^\.long-out\.wav\..*\.tmp$/.test(ev.filename)) break;
+    child.kill('SIGINT');
+    assert.equal(await exited, 2, stderr);
+    assert.match(stderr.trim(), /^picomp render: render interrupted; long-out\.wav was not written\.$/);
+    assert.deepEqual((await readdir(dir)).filter((f) => !before.has(f)), [], 'no file left behind');
+  });
 
   it('every command answers --help', async () => {
     for (const cmd of ['render', 'start', 'dashboard', 'params', 'presets', 'devices', 'user']) {

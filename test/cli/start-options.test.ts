@@ -41,6 +41,8 @@ describe('picomp start options', () => {
     ['a bad parameter in the config file', {}, 'params:\n  ratio: 50\n', /ratio must be 1 to 20/],
     ['a broken YAML file', {}, 'unit: [\n', /is not valid YAML/],
     ['a config that is a list', {}, '- a\n- b\n', /must hold a mapping/],
+    ['a broker that is not a URL', { broker: 'teacher-pi' }, null, /--broker must be a URL such as mqtt:\/\/teacher-pi\.local:1883, got "teacher-pi"/],
+    ['a broker URL of another protocol', { broker: 'http://teacher-pi:1883' }, null, /--broker must start with mqtt:\/\/, mqtts:\/\/, ws:\/\/, wss:\/\//],
   ];
   for (const [what, flags, file, re] of bad) {
     it(`rejects ${what}`, async () => {

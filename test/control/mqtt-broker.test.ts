@@ -123,9 +123,10 @@ describe('embedded MQTT broker', function () {
     let state: UnitState;
     let stopUnit: () => Promise<void>;
     const t = unitTopics('picomp', 'bench-1');
+    const brokerLog = memoryLogger();
 
     before(async function () {
-      broker = await startBroker({ mqttPort: 0, wsPort: 0, host: '127.0.0.1', allowAnonymous: true, maxPayloadBytes: 64 * 1024, maxClients: 6, log: memoryLogger() });
+      broker = await startBroker({ mqttPort: 0, wsPort: 0, host: '127.0.0.1', allowAnonymous: true, maxPayloadBytes: 64 * 1024, maxClients: 6, log: brokerLog });
       state = await UnitState.load({ stateDir: null, log: memoryLogger() });
       const unit = await startUnitClient({
         url: broker.url, baseTopic: 'picomp', unitId: 'bench-1', state, log: memoryLogger(), haDiscovery: false,
@@ -191,6 +192,7 @@ describe('embedded MQTT broker', function () {
       big.publish(t.set, Buffer.alloc(100 * 1024, 0x20), { qos: 0 });
       await closed;
       await big.endAsync(true);
+      assert.ok(brokerLog.lines.some((l) => /it sent 102400 bytes to picomp\/bench-1\/set, over the 65536-byte limit/.test(l)), brokerLog.lines.join('\n'));
       const probe = await Probe.connect(broker.url);
       try {
         await probe.subscribe(t.state);

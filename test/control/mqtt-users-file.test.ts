@@ -61,10 +61,18 @@ describe('MQTT users file changes under a running broker', () => {
   it('closes the open connections once the first user is added: they must log in again', async () => {
     const log = memoryLogger();
     broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: usersFile(dir), allowAnonymous: false, usersRecheckMs: 50, log });
-    const anon = await stayConnected(broker.url);
+    // Its last will would bypass the unit: the rights it loses go for the will too.
+    const anon = await stayConnected(broker.url, { will: { topic: 'picomp/lab-1/set/bypass', payload: Buffer.from('true'), qos: 0, retain: false } });
     const unit = await stayConnected(broker.url, { username: broker.serviceAccount.username, password: broker.serviceAccount.password });
+    const commands: string[] = [];
+    await unit.client.subscribeAsync('picomp/lab-1/set/#');
+    unit.client.on('message', (topic) => commands.push(topic));
     await upsertUser(usersFile(dir), { name: 'tess', role: 'teacher', password: 'teacher-pass-1' });
     await anon.closed;
+    // A marker published after the close arrives after any will would have.
+    await unit.client.publishAsync('picomp/lab-1/set/marker', 'x');
+    while (!commands.includes('picomp/lab-1/set/marker')) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(commands, ['picomp/lab-1/set/marker'], 'the revoked client\'s last will was not published');
     assert.equal(unit.client.connected, true, "the unit's own client stays");
     assert.ok(log.lines.some((l) => /closed 1 connection\(s\) whose login no longer holds, anonymous/.test(l)), log.lines.join('\n'));
     unit.client.end(true);

@@ -73,6 +73,13 @@ describe('real-time engine (worker thread, clock-paced)', () => {
     }
   });
 
+  it('refuses a file at another sample rate than the unit runs at, saying what to do', async () => {
+    const path = join(dir, 'cd.wav');
+    await writeWavFile(path, { sampleRate: 44100, format: 'int16', channels: [new Float32Array(4410)] });
+    await assert.rejects(start({}, { kind: 'file', path }),
+      (e: Error) => e instanceof UserError && /cd\.wav is at 44100 Hz but the unit runs at 48000 Hz; start it with --sample-rate 44100/.test(e.message));
+  });
+
   it('a file input that cannot be read is a clear error, not a crash', async () => {
     await assert.rejects(start({}, { kind: 'file', path: join(dir, 'missing.wav') }),
       (e: Error) => e instanceof UserError && /missing\.wav/.test(e.message));

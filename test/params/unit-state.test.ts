@@ -80,11 +80,14 @@ describe('UnitState', () => {
     await mkdir(join(dir, 'presets'));
     await writeFile(join(dir, 'presets', 'my-voice.json'), JSON.stringify({ description: 'mine', params: { threshold: -25 } }));
     await writeFile(join(dir, 'presets', 'broken.json'), JSON.stringify({ params: { threshold: 'loud' } }));
+    // Parameters written beside "params" instead of inside: not a preset that silently does nothing.
+    await writeFile(join(dir, 'presets', 'flat.json'), JSON.stringify({ threshold: -25 }));
     const log = memoryLogger();
     const s = await UnitState.load({ stateDir: dir, log });
     assert.ok(s.presets().some((p) => p.name === 'my-voice' && !p.builtIn));
-    assert.ok(!s.presets().some((p) => p.name === 'broken'));
+    assert.ok(!s.presets().some((p) => p.name === 'broken' || p.name === 'flat'));
     assert.ok(log.lines.some((l) => /broken/.test(l)));
+    assert.ok(log.lines.some((l) => /preset "flat" has "threshold" outside "params"; it must look like/.test(l)), log.lines.join('\n'));
     assert.ok(s.apply({ preset: 'my-voice' }, 'mqtt').ok);
     assert.equal(s.params.threshold, -25);
     await s.flush();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PARAMS, defaultParams, PARAM_INDEX, PARAM_COUNT } from '../../src/params/schema.js';
-import { validatePartial, validateValue } from '../../src/params/validate.js';
+import { validatePartial, validateText, validateValue } from '../../src/params/validate.js';
 import { encodeParams, decodeParams } from '../../src/params/vector.js';
 import { BUILT_IN_PRESETS, presetValues } from '../../src/params/presets.js';
 
@@ -17,17 +17,30 @@ describe('parameter schema and validation', () => {
     assert.equal(PARAMS.length, 17);
   });
 
-  it('accepts numbers as JSON or text, booleans and enum names', () => {
+  it('accepts typed numbers, booleans and enum names', () => {
     assert.deepEqual(validateValue('threshold', -20), { ok: true, value: -20 });
-    assert.deepEqual(validateValue('threshold', '-20.5'), { ok: true, value: -20.5 });
-    assert.deepEqual(validateValue('bypass', 'true'), { ok: true, value: true });
+    assert.deepEqual(validateValue('bypass', true), { ok: true, value: true });
     assert.deepEqual(validateValue('detector', 'rms'), { ok: true, value: 'rms' });
   });
 
+  it('refuses numbers and switches sent as text in typed input (SPEC §1 wrong type), saying how to send them', () => {
+    assert.deepEqual(validateValue('threshold', '-20'), { ok: false, error: 'threshold must be -60 to 0 dBFS, got the text "-20"; send it without quotes.' });
+    assert.deepEqual(validateValue('bypass', 'true'), { ok: false, error: 'bypass must be true or false, got the text "true"; send it without quotes.' });
+  });
+
+  it('reads text where everything is text (flags, plain MQTT values)', () => {
+    assert.deepEqual(validateText('threshold', '-20.5'), { ok: true, value: -20.5 });
+    assert.deepEqual(validateText('input_gain', '+6'), { ok: true, value: 6 });
+    assert.deepEqual(validateText('bypass', 'true'), { ok: true, value: true });
+    assert.deepEqual(validateText('detector', 'rms'), { ok: true, value: 'rms' });
+    assert.deepEqual(validateText('ratio', '50'), { ok: false, error: 'ratio must be 1 to 20, got 50.' });
+    assert.deepEqual(validateText('detector', 'loud'), { ok: false, error: 'detector must be one of peak, rms, got "loud".' });
+  });
+
   const bad: [string, unknown][] = [
-    ['threshold', 5], ['threshold', 'NaN'], ['threshold', Number.NaN], ['threshold', ''], ['threshold', 'abc'],
+    ['threshold', 5], ['threshold', 'NaN'], ['threshold', Number.NaN], ['threshold', ''], ['threshold', 'abc'], ['threshold', '-20'],
     ['threshold', Infinity], ['threshold', null], ['threshold', [1]], ['threshold', { v: 1 }], ['threshold', '1e999'],
-    ['ratio', 0.5], ['attack', 0], ['bypass', 1], ['bypass', 'yes'], ['detector', 'RMS'], ['link', ''],
+    ['ratio', 0.5], ['attack', 0], ['bypass', 1], ['bypass', 'yes'], ['bypass', 'true'], ['detector', 'RMS'], ['link', ''],
   ];
   for (const [name, raw] of bad) {
     it(`rejects ${name} = ${JSON.stringify(raw)} with a message naming the parameter and its range`, () => {
