@@ -88,6 +88,13 @@ if ! command -v node >/dev/null 2>&1 || [ "$(node_major)" -lt "$MIN_NODE_MAJOR" 
   die "picomp needs Node.js $MIN_NODE_MAJOR or newer, found $(node --version 2>/dev/null || echo none). Install it from NodeSource (https://github.com/nodesource/distributions, \"Node.js v20.x\" for Debian), then run this script again."
 fi
 command -v npm >/dev/null 2>&1 || apt-get install -y npm
+# npm 11 runs only the install scripts package.json allows (allowScripts);
+# older npm runs them all, and naudiodon's own then fails on arm64
+# (hardware/portaudio.md).
+if [ "$(npm --version | cut -d. -f1)" -lt 11 ]; then
+  npm install -g npm@11 --no-audit --no-fund
+  hash -r
+fi
 echo "Node.js $(node --version), npm $(npm --version)"
 
 say "Creating user $SERVICE_USER"
@@ -138,18 +145,33 @@ mkdir -p /etc/picomp
 if [ ! -f "$DEFAULTS" ]; then
   cat >"$DEFAULTS" <<'EOF'
 # Options for "picomp start" run by picomp.service, e.g.
-#   PICOMP_ARGS="--config /etc/picomp/picomp.yaml --dashboard"
+#   PICOMP_ARGS="--config /etc/picomp/picomp.yaml"
+# and for "picomp dashboard" run by picomp-dashboard.service, e.g.
+#   PICOMP_DASHBOARD_ARGS="--dashboard-port 8080"
 # See docs/knobs.md for the knobs: section of the config file.
 PICOMP_ARGS=""
+PICOMP_DASHBOARD_ARGS=""
 EOF
 fi
-if [ "$WITH_DASHBOARD" -eq 1 ] && ! grep -q -- '--dashboard' "$DEFAULTS"; then
-  sed -i 's/^PICOMP_ARGS="\(.*\)"/PICOMP_ARGS="\1 --dashboard"/' "$DEFAULTS"
-fi
+
+# A picomp command for the shell, on the service's state (users, presets).
+cat >/usr/local/bin/picomp <<EOF
+#!/bin/sh
+# picomp as installed by hardware/install.sh; state in /var/lib/picomp like the service.
+: "\${PICOMP_STATE_DIR:=/var/lib/picomp}"
+export PICOMP_STATE_DIR
+exec /usr/bin/node $PREFIX/dist/src/cli/main.js "\$@"
+EOF
+chmod 0755 /usr/local/bin/picomp
+
 systemctl daemon-reload
 systemctl enable picomp.service
+# The dashboard runs as a service of its own, so Node-RED never shares the
+# engine's real-time scheduling.
+if [ "$WITH_DASHBOARD" -eq 1 ]; then systemctl enable picomp-dashboard.service; fi
 if [ "$START" -eq 1 ]; then
   systemctl restart picomp.service
+  if [ "$WITH_DASHBOARD" -eq 1 ]; then systemctl restart picomp-dashboard.service; fi
   sleep 2
   systemctl --no-pager --lines=5 status picomp.service || true
 fi
@@ -159,6 +181,7 @@ cat <<EOF
 picomp is installed in $PREFIX and runs as the service "picomp".
   Log:        journalctl -u picomp -f
   Options:    $DEFAULTS (then: sudo systemctl restart picomp)
+  Users:      sudo -u $SERVICE_USER picomp user add NAME --role teacher
   Knobs:      add the lines from $SRC/hardware/config.txt that match your
               wiring to /boot/firmware/config.txt and reboot.
 EOF

@@ -23,13 +23,15 @@ Options (also PICOMP_<NAME> variables or keys of --config FILE):
                          (password: PICOMP_DASHBOARD_PASSWORD or dashboard_password)
   --base-topic T         MQTT base topic (default picomp)
   --dashboard-port N     HTTP port (default 1880)
+  --listen ADDR          address the page listens on (default 0.0.0.0, the LAN;
+                         127.0.0.1 keeps it on this machine)
   --config FILE          settings file shared with picomp start
   -h, --help             show this help`;
 
 export async function runDashboard(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('dashboard', normaliseBooleanFlags(argv), {
     unit: { type: 'string' }, broker: { type: 'string' }, 'dashboard-username': { type: 'string' },
-    'base-topic': { type: 'string' }, 'dashboard-port': { type: 'string' },
+    'base-topic': { type: 'string' }, 'dashboard-port': { type: 'string' }, listen: { type: 'string' },
     config: { type: 'string' },
   }, false);
   if (values.help) { process.stdout.write(dashboardHelp + '\n'); return 0; }
@@ -43,7 +45,7 @@ export async function runDashboard(argv: string[]): Promise<number> {
   const log = createLogger('dashboard');
   const dash = await startDashboard({
     port: opts.dashboardPort, mqttHost: broker.hostname, mqttPort: Number(broker.port || 1883),
-    unitId: opts.unitId, baseTopic: opts.baseTopic,
+    unitId: opts.unitId, baseTopic: opts.baseTopic, host: opts.listenHost,
     ...(opts.dashboardUsername ? { username: opts.dashboardUsername, password: opts.dashboardPassword ?? '' } : {}),
     log,
   });

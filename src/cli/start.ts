@@ -34,7 +34,7 @@ PICOMP_<NAME> environment variables; flags win):
   --channels N           1..${MAX_CHANNELS} (default 2)
   --mqtt-port N          embedded broker TCP port (default 1883)
   --ws-port N            embedded broker WebSocket port (default 9001)
-  --listen HOST          address the embedded broker binds (default 0.0.0.0)
+  --listen HOST          address the embedded broker and the dashboard bind (default 0.0.0.0)
   --broker URL           use an external broker (mqtt://host:1883); no embedded one
   --broker-username U    user for --broker (its password: PICOMP_BROKER_PASSWORD
                          or broker_password in the config file, never a flag)
@@ -188,11 +188,15 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       const url = new URL(brokerUrl);
       const dash = await startDashboard({
         port: opts.dashboardPort, mqttHost: url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname,
-        mqttPort: Number(url.port || 1883), unitId: opts.unitId, baseTopic: opts.baseTopic,
+        mqttPort: Number(url.port || 1883), unitId: opts.unitId, baseTopic: opts.baseTopic, host: opts.listenHost,
         ...(opts.dashboardUsername ? { username: opts.dashboardUsername, password: opts.dashboardPassword ?? '' } : {}),
         log,
       });
-      stoppers.push(() => dash.stop());
+      let stoppingDashboard = false;
+      stoppers.push(() => { stoppingDashboard = true; return dash.stop(); });
+      void dash.exited.then(() => {
+        if (!stoppingDashboard) log.warn('the dashboard (Node-RED) exited; the unit keeps running without it (the lines before say why).');
+      });
       dashboardUrl = dash.url;
       log.info(`dashboard at ${dash.url}`);
     }

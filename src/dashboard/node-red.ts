@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -103,11 +104,26 @@ async function waitForPage(url: string, child: ChildProcess, timeoutMs: number, 
   }
 }
 
+function ensurePortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      reject(new UserError(e.code === 'EADDRINUSE'
+        ? `port ${port} is already in use (another dashboard or Node-RED?); pick another with --dashboard-port.`
+        : `the dashboard cannot listen on ${host}:${port} (${e.message}); check --listen and --dashboard-port.`));
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 export async function startDashboard(opts: DashboardOptions): Promise<RunningDashboard> {
   const { log } = opts;
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) {
     throw new UserError(`--dashboard-port must be 1 to 65535, got ${opts.port}.`);
   }
+  // Node-RED would exit on a taken port, and the page check would then find
+  // whatever else answers there: find out first, in a sentence.
+  await ensurePortFree(opts.host ?? '0.0.0.0', opts.port);
   const ownDir = opts.userDir === undefined;
   const userDir = opts.userDir ?? await mkdtemp(join(tmpdir(), 'picomp-node-red-'));
   await mkdir(userDir, { recursive: true });
