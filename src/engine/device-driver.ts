@@ -6,15 +6,13 @@
  * nothing of ours (naudiodon hands over one Buffer per captured block).
  * A watchdog reports a device that stopped calling back (unplugged).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Driver } from './audio-worker.js';
 import type { BlockRunner } from './block-runner.js';
 import type { GraphNode } from './graph.js';
 import { HostSource } from './nodes.js';
 import type { InputSpec, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
 import {
-  findDevice, hasAnyAudioDevice, openDuplex, openInput, openOutput, listDevices, type AudioStream, type DeviceInfo,
+  findDevice, hasAnyAudioDevice, mayHaveAudioDevices, openDuplex, openInput, openOutput, listDevices, type AudioStream, type DeviceInfo,
 } from '../io/audio-device.js';
 
 /** Output buffers in flight at most: naudiodon queues two, plus the one being written. */
@@ -57,18 +55,6 @@ export function resolveAuto(input: InputSpec, output: OutputSpec, env: NodeJS.Pr
   return { input: i, output: o, note };
 }
 
-/** False only when it is certain no device exists: no kernel sound card and no user ALSA config. */
-export function mayHaveAudioDevices(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.ALSA_CONFIG_PATH || (env.HOME && existsSync(join(env.HOME, '.asoundrc'))) || existsSync('/etc/asound.conf')) return true;
-  if (process.platform !== 'linux') return true;
-  // No /proc/asound at all means the kernel has no ALSA driver loaded: no cards.
-  if (!existsSync('/proc/asound')) return false;
-  try {
-    return !/no soundcards/.test(readFileSync('/proc/asound/cards', 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 function pick(spec: string | null, direction: 'input' | 'output'): { id: number; name: string } {
   if (spec === null) return { id: -1, name: 'default' };

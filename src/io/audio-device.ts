@@ -10,7 +10,9 @@
  * naudiodon is loaded lazily so the rest of picomp (render, params, MQTT)
  * runs on machines where the native module is missing or broken.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type * as Naudiodon from 'naudiodon';
 import { UserError } from '../errors.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
@@ -93,7 +95,25 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
+/** False only when it is certain no device exists: no kernel sound card and no user ALSA config. */
+export function mayHaveAudioDevices(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.ALSA_CONFIG_PATH || (env.HOME && existsSync(join(env.HOME, '.asoundrc'))) || existsSync('/etc/asound.conf')) return true;
+  if (process.platform !== 'linux') return true;
+  // No /proc/asound at all means the kernel has no ALSA driver loaded: no cards.
+  if (!existsSync('/proc/asound')) return false;
+  try {
+    return !/no soundcards/.test(readFileSync('/proc/asound/cards', 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The devices PortAudio sees; none, without asking it, when none can exist
+ * (asking would print a hundred lines of ALSA and JACK complaints).
+ */
 export function listDevices(): DeviceInfo[] {
+  if (!mayHaveAudioDevices()) return [];
   return loadNaudiodon()
     .getDevices()
     .map((d) => ({
