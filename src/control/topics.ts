@@ -28,7 +28,8 @@ export function unitTopics(baseTopic: string, unitId: string): UnitTopics {
     info: `${root}/info`,
     state: `${root}/state`,
     set: `${root}/set`,
-    setParamFilter: `${root}/set/+`,
+    // `+/#` also takes deeper topics (set/threshold/x), so a typo gets an error rather than silence.
+    setParamFilter: `${root}/set/+/#`,
     get: `${root}/get`,
     meters: `${root}/meters`,
     error: `${root}/error`,
@@ -45,12 +46,13 @@ export const groupSetTopic = (baseTopic: string, group: string): string => `${ba
 
 /**
  * Every command topic a unit listens to: its own, the all-units one and
- * those of its groups, each as `set`, `set/<param>` and (own only) `get`.
+ * those of its groups, each as `set`, `set/<param>` (and anything deeper,
+ * to answer it with an error) and (own only) `get`.
  */
 export function commandFilters(baseTopic: string, unitId: string, groups: readonly string[] = []): string[] {
   const own = unitTopics(baseTopic, unitId);
   const shared = [allSetTopic(baseTopic), ...groups.map((g) => groupSetTopic(baseTopic, g))];
-  return [own.set, own.setParamFilter, own.get, ...shared.flatMap((t) => [t, `${t}/+`])];
+  return [own.set, own.setParamFilter, own.get, ...shared.flatMap((t) => [t, `${t}/+/#`])];
 }
 
 /** Splits a topic into levels; an MQTT filter's `+` matches exactly one. */

@@ -128,7 +128,11 @@ export async function startUnitClient(opts: UnitClientOptions): Promise<UnitClie
     } else {
       const slash = topic.lastIndexOf('/');
       const parent = topic.slice(0, slash);
-      if (parent !== t.set && !sharedSet.has(parent)) return;
+      if (parent !== t.set && !sharedSet.has(parent)) {
+        const base = [t.set, ...sharedSet].find((s) => topic.startsWith(s + '/'));
+        if (base) publishError(topic, payload, `${topic} is not a command topic; publish to ${base} (a JSON object) or ${base}/<parameter> (a plain value).`);
+        return;
+      }
       decoded = decodeParamPayload(topic.slice(slash + 1), payload, maxBytes);
     }
     const r = decoded.ok ? state.apply(decoded.value, 'mqtt') : decoded;

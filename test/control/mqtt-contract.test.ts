@@ -71,6 +71,7 @@ const BAD_INPUTS: [string, string, string | Buffer][] = [
   ['a number sent as text in JSON (wrong type)', 'set', '{"threshold": "-20"}'],
   ['a switch sent as text in JSON (wrong type)', 'set', '{"bypass": "true"}'],
   ['a quoted number as a plain value', 'set/ratio', '"4"'],
+  ['a topic deeper than set/<parameter>', 'set/threshold/extra', '-20'],
   ['an empty JSON payload', 'set', ''],
   ['an empty plain payload', 'set/threshold', ''],
   ['an object naming nothing', 'set', '{}'],
