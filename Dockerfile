@@ -8,14 +8,16 @@ FROM node:20-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libportaudio2 portaudio19-dev build-essential python3 \
  && rm -rf /var/lib/apt/lists/*
-# npm 11 honours package.json's allowScripts (naudiodon's own install script,
-# which would link its bundled x86 PortAudio, must not run; see
-# hardware/portaudio.md); Node 20 images ship npm 10.
+# npm 11 runs only the dependency install scripts package.json's
+# allowScripts lists (hardware/portaudio.md); Node 20 images ship npm 10.
 RUN npm install -g npm@11
 WORKDIR /opt/picomp
-# npm ci runs the project's own scripts: postinstall patches and builds
-# naudiodon, prepare compiles the TypeScript, so the sources come first.
+# npm ci builds naudiodon against the system PortAudio through the node-gyp
+# shim (.npmrc, scripts/) and prepare compiles the TypeScript, so all of
+# that comes first.
 COPY package.json package-lock.json tsconfig.json ./
+COPY .npmrc ./
+COPY scripts ./scripts
 COPY patches ./patches
 COPY src ./src
 COPY bench ./bench

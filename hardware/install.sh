@@ -88,9 +88,8 @@ if ! command -v node >/dev/null 2>&1 || [ "$(node_major)" -lt "$MIN_NODE_MAJOR" 
   die "picomp needs Node.js $MIN_NODE_MAJOR or newer, found $(node --version 2>/dev/null || echo none). Install it from NodeSource (https://github.com/nodesource/distributions, \"Node.js v20.x\" for Debian), then run this script again."
 fi
 command -v npm >/dev/null 2>&1 || apt-get install -y npm
-# npm 11 runs only the install scripts package.json allows (allowScripts);
-# older npm runs them all, and naudiodon's own then fails on arm64
-# (hardware/portaudio.md).
+# npm 11 runs only the dependency install scripts package.json allows
+# (allowScripts, hardware/portaudio.md); older npm runs every one.
 if [ "$(npm --version | cut -d. -f1)" -lt 11 ]; then
   npm install -g npm@11 --no-audit --no-fund
   hash -r
