@@ -5,10 +5,10 @@
  * the state echo that carries its value.
  */
 import mqtt from 'mqtt';
-import { startBroker } from '../src/control/broker.js';
-import { startUnitClient } from '../src/control/unit-client.js';
-import { UnitState } from '../src/control/unit-state.js';
-import { unitTopics } from '../src/control/topics.js';
+import { startBroker } from '../src/mqtt/broker.js';
+import { startUnitClient } from '../src/mqtt/unit-client.js';
+import { UnitState } from '../src/unit/unit-state.js';
+import { unitTopics } from '../src/mqtt/topics.js';
 import { memoryLogger } from '../src/log.js';
 
 export interface EchoLatency {

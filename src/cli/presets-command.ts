@@ -2,8 +2,8 @@
  * `picomp presets`: built-in and user presets, with what each one changes
  * from the defaults.
  */
-import { loadPresets } from '../control/unit-state.js';
-import { defaultStateDir, userPresetDir } from '../control/state-dir.js';
+import { loadPresets } from '../unit/unit-state.js';
+import { defaultStateDir, userPresetDir } from '../unit/state-dir.js';
 import { createLogger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 

@@ -8,13 +8,13 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
-import { defaultStateDir } from '../control/state-dir.js';
+import { defaultStateDir } from '../unit/state-dir.js';
 import { validatePartial } from '../params/validate.js';
 import type { ParamValues } from '../params/schema.js';
 import type { InputSpec, OutputSpec } from '../engine/worker-protocol.js';
 import { UserError } from '../errors.js';
 import { intFlag } from './args.js';
-import { UNIT_ID_PATTERN } from '../control/topics.js';
+import { UNIT_ID_PATTERN } from '../mqtt/topics.js';
 
 /** Ids that would collide with the topics addressing many units at once. */
 export const RESERVED_UNIT_IDS: readonly string[] = ['all', 'group'];

@@ -5,8 +5,8 @@
  * SIGINT/SIGTERM, saving state.
  */
 import { PARAMS, PARAM_NAMES } from '../params/schema.js';
-import { UnitState } from '../control/unit-state.js';
-import { usersFile } from '../control/state-dir.js';
+import { UnitState } from '../unit/unit-state.js';
+import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
@@ -139,7 +139,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       brokerUrl = opts.brokerUrl;
       if (opts.brokerUsername) credentials = { username: opts.brokerUsername, password: opts.brokerPassword ?? '' };
     } else {
-      const { startBroker } = await import('../control/broker.js');
+      const { startBroker } = await import('../mqtt/broker.js');
       const broker = await startBroker({
         mqttPort: opts.mqttPort, wsPort: opts.wsPort, host: opts.listenHost,
         usersFile: usersFile(opts.stateDir), allowAnonymous: opts.allowAnonymous,
@@ -158,7 +158,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       stoppers.push(() => knobs!.stop());
     }
 
-    const { startUnitClient } = await import('../control/unit-client.js');
+    const { startUnitClient } = await import('../mqtt/unit-client.js');
     const client = await startUnitClient({
       url: brokerUrl, ...credentials, baseTopic: opts.baseTopic, unitId: opts.unitId, groups: opts.groups, state,
       info: () => ({

@@ -6,8 +6,8 @@
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { isUserError, UserError } from '../errors.js';
-import { defaultStateDir, usersFile } from '../control/state-dir.js';
-import { ROLES, ROLE_HELP, isRole, readUsers, removeUser, upsertUser } from '../control/users.js';
+import { defaultStateDir, usersFile } from '../unit/state-dir.js';
+import { ROLES, ROLE_HELP, isRole, readUsers, removeUser, upsertUser } from '../mqtt/users.js';
 
 export interface UserCommandIo {
   readonly stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };

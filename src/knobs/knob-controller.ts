@@ -7,7 +7,7 @@
  * follows by itself because it listens to UnitState's 'change'.
  */
 import { performance } from 'node:perf_hooks';
-import type { UnitState } from '../control/unit-state.js';
+import type { UnitState } from '../unit/unit-state.js';
 import type { Logger } from '../log.js';
 import { paramDef, type ParamName } from '../params/schema.js';
 import { Accelerator } from './acceleration.js';

@@ -114,7 +114,7 @@ describe('picomp start (whole process)', () => {
   it('with users, the dashboard is not started on the unit\'s own account', async () => {
     const stateDir = join(dir, 'f');
     await import('node:fs/promises').then((fs) => fs.mkdir(stateDir, { recursive: true }));
-    const { upsertUser } = await import('../../src/control/users.js');
+    const { upsertUser } = await import('../../src/mqtt/users.js');
     await upsertUser(join(stateDir, 'users.json'), { name: 'tess', role: 'teacher', password: 'teacher-pass-1' });
     const unit = await startUnit(stateDir, ['--dashboard']);
     assert.match(unit.stderr(), /the dashboard is not started: the broker requires users/);

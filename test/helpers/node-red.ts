@@ -6,9 +6,9 @@
  * with the dashboard flow on free ports.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { startBroker, type RunningBroker } from '../../src/control/broker.js';
-import { startUnitClient, type MeterReading, type UnitClient } from '../../src/control/unit-client.js';
-import { UnitState } from '../../src/control/unit-state.js';
+import { startBroker, type RunningBroker } from '../../src/mqtt/broker.js';
+import { startUnitClient, type MeterReading, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { UnitState } from '../../src/unit/unit-state.js';
 import { autoMakeupDb, staticGainDb } from '../../src/dsp/gain-computer.js';
 import { memoryLogger, type Logger } from '../../src/log.js';
 import { startDashboard, type RunningDashboard } from '../../src/dashboard/node-red.js';

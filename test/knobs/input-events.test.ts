@@ -4,7 +4,7 @@
  * into UnitState.
  */
 import assert from 'node:assert/strict';
-import { UnitState } from '../../src/control/unit-state.js';
+import { UnitState } from '../../src/unit/unit-state.js';
 import { isUserError } from '../../src/errors.js';
 import { EV_KEY, EV_REL, KEY_CODES, REL_AXES } from '../../src/knobs/input-codes.js';
 import {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { UnitState } from '../../src/control/unit-state.js';
+import { UnitState } from '../../src/unit/unit-state.js';
 import { isUserError } from '../../src/errors.js';
 import { startKnobs, type RunningKnobs } from '../../src/knobs/knob-controller.js';
 import { bcmToSysfs, findHeaderChip, listGpioChips } from '../../src/knobs/sysfs-gpio.js';

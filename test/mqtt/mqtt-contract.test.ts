@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startBroker } from '../../src/control/broker.js';
-import { startUnitClient, type MeterReading, type UnitClient } from '../../src/control/unit-client.js';
-import { UnitState } from '../../src/control/unit-state.js';
-import { unitTopics } from '../../src/control/topics.js';
+import { startBroker } from '../../src/mqtt/broker.js';
+import { startUnitClient, type MeterReading, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { UnitState } from '../../src/unit/unit-state.js';
+import { unitTopics } from '../../src/mqtt/topics.js';
 import { PARAMS } from '../../src/params/schema.js';
 import { BUILT_IN_PRESETS, presetValues } from '../../src/params/presets.js';
 import { memoryLogger } from '../../src/log.js';

@@ -1,7 +1,7 @@
 /** Home Assistant discovery documents are derived from the parameter schema. */
 import assert from 'node:assert/strict';
-import { discoveryMessages, LEVEL_SENSORS } from '../../src/control/ha-discovery.js';
-import { unitTopics } from '../../src/control/topics.js';
+import { discoveryMessages, LEVEL_SENSORS } from '../../src/mqtt/ha-discovery.js';
+import { unitTopics } from '../../src/mqtt/topics.js';
 import { PARAMS } from '../../src/params/schema.js';
 
 describe('Home Assistant discovery', function () {

@@ -10,7 +10,7 @@ import { PARAMS } from '../params/schema.js';
 import type { MeterFrame } from '../dsp/meters.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { UnitSnapshot, UnitState } from './unit-state.js';
+import type { UnitSnapshot, UnitState } from '../unit/unit-state.js';
 import { discoveryMessages } from './ha-discovery.js';
 import {
   DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodeSetPayload, payloadExcerpt,

@@ -6,7 +6,7 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../unit/atomic-file.js';
 import { UNIT_ID_PATTERN } from './topics.js';
 
 export const ROLES = ['viewer', 'operator', 'teacher', 'admin'] as const;

@@ -9,9 +9,9 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { startBroker, type RunningBroker } from '../../src/control/broker.js';
-import { usersFile } from '../../src/control/state-dir.js';
-import { removeUser, upsertUser } from '../../src/control/users.js';
+import { startBroker, type RunningBroker } from '../../src/mqtt/broker.js';
+import { usersFile } from '../../src/unit/state-dir.js';
+import { removeUser, upsertUser } from '../../src/mqtt/users.js';
 import { memoryLogger } from '../../src/log.js';
 
 /** Connects once, without retrying: resolves 'ok' or the refusal. */

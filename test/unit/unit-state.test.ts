@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnitState, type ChangeEvent } from '../../src/control/unit-state.js';
+import { UnitState, type ChangeEvent } from '../../src/unit/unit-state.js';
 import { memoryLogger } from '../../src/log.js';
 
 describe('UnitState', () => {
