@@ -114,6 +114,9 @@ export function desiredToJson(d: DesiredSetting): Record<string, unknown> {
   };
 }
 
+/** Where a desired document lives; a unit's `ack` names it, as revs of different levels are counted apart. */
+export type DesiredLevel = 'class' | 'group' | 'unit';
+
 /** Every desired document one unit sees: class, then its groups in its own order, then its own. */
 export interface DesiredLayers {
   readonly class: DesiredSetting | null;
