@@ -16,6 +16,7 @@ import { InputDeviceReader, findInputDevice, inputEventSize, type InputEventSize
 import { InputKnob } from './input-knob.js';
 import { parseKnobsConfig, stepValue, type KnobConfig, type KnobsConfig } from './mapping.js';
 import { StatusLed, type LedFrame } from './status-led.js';
+import { isLocked } from '../classroom/lock.js';
 import {
   DEFAULT_GPIO_ROOT, GpioKnob, findHeaderChip, loadOnoffGpio, openGpioOutput,
   type GpioChip, type GpioFactory, type GpioLine, type KnobSink,
@@ -163,7 +164,11 @@ export async function startKnobs(config: unknown, state: UnitState, log: Logger,
       const line: GpioLine = openGpioOutput(cfg.led.pin, await gpio());
       led = new StatusLed(cfg.led, (on) => line.writeSync(on ? 1 : 0), env.ledNow);
       const l = led;
+      const showLock = (): void => l.setLocked(isLocked(state.snapshot.locked));
+      showLock();
+      state.on('change', showLock);
       stops.push(() => {
+        state.off('change', showLock);
         l.off();
         line.unexport();
       });

@@ -15,7 +15,7 @@ import { PARAMS } from '../params/schema.js';
 import { UserError } from '../errors.js';
 import { effectiveSetting, parseDesiredPayload, type DesiredLevel, type DesiredSetting } from '../classroom/desired.js';
 import type { Logger } from '../log.js';
-import type { UnitSnapshot, UnitState } from '../unit/unit-state.js';
+import type { RefusedEvent, UnitSnapshot, UnitState } from '../unit/unit-state.js';
 import { LevelSummaries, MeterListener, type Extension, type LevelSummary, type MeterFrame, type MeterPump } from '../unit/meter-pump.js';
 import { discoveryMessages } from './ha-discovery.js';
 import {
@@ -84,6 +84,14 @@ export class UnitClient {
   /** Meter subscribers that publish through this client. */
   readonly #extensions: Extension[];
   readonly #onChange = (): void => this.publishStateSoon();
+  /** Knob turns the lock refused go to `error` too (an MQTT set gets its own error where it is handled), at most one a second. */
+  readonly #onRefused = (e: RefusedEvent): void => {
+    const now = Date.now();
+    if (e.source !== 'knob' || now - this.#lastKnobErrorMs < 1000) return;
+    this.#lastKnobErrorMs = now;
+    this.publishError('knob', Buffer.alloc(0), e.error);
+  };
+  #lastKnobErrorMs = -Infinity;
   #statePending = false;
   #stopped = false;
   #wasOffline = false;
@@ -137,6 +145,7 @@ export class UnitClient {
     noDelay();
     client.on('connect', noDelay);
     opts.state.on('change', this.#onChange);
+    opts.state.on('refused', this.#onRefused);
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', () => {
       if (this.#wasOffline) opts.log.info(`MQTT connection to ${this.#currentUrl()} is back.`);
@@ -320,6 +329,7 @@ export class UnitClient {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     for (const e of this.#extensions) e.stop();
     this.#opts.state.off('change', this.#onChange);
+    this.#opts.state.off('refused', this.#onRefused);
     if (this.#client.connected) {
       // Only a unit that announced itself says goodbye; the clean DISCONNECT drops the last will either way.
       if (this.#identityChecked) await this.#client.publishAsync(this.#t.availability, 'offline', RETAINED).catch(() => undefined);

@@ -62,7 +62,13 @@ export interface UnitStateOptions {
   readonly persistDelayMs?: number;
 }
 
-export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
+/** A change the teacher's lock refused (the MQTT side reports knob refusals on `error`). */
+export interface RefusedEvent {
+  readonly source: ChangeSource;
+  readonly error: string;
+}
+
+export class UnitState extends EventEmitter<{ change: [ChangeEvent]; refused: [RefusedEvent] }> {
   #params: ParamValues;
   #preset: string | null;
   #presets: Map<string, Preset>;
@@ -117,7 +123,10 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
     const { preset: presetName, ...rest } = command as Record<string, unknown>;
     if (LOCKABLE_SOURCES.includes(source)) {
       const refused = lockRefusal(this.#lock, Object.keys(rest), presetName !== undefined);
-      if (refused) return { ok: false, error: refused };
+      if (refused) {
+        this.emit('refused', { source, error: refused });
+        return { ok: false, error: refused };
+      }
     }
     let base = this.#params;
     let preset: string | null = null;
