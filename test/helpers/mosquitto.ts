@@ -63,6 +63,11 @@ export class Mosquitto {
     throw new Error(`mosquitto did not listen on ${this.port}: ${this.#output}`);
   }
 
+  /** SIGHUP: Mosquitto reads its password and ACL files again. */
+  reload(): void {
+    this.#child?.kill('SIGHUP');
+  }
+
   async kill(): Promise<void> {
     const child = this.#child;
     this.#child = null;
