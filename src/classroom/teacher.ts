@@ -6,6 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { UserError } from '../errors.js';
 import { everyUnitFilter, parseTopic, unitTopics } from '../mqtt/topics.js';
+import { SUBSCRIPTION_QOS } from '../mqtt/unit-client.js';
 import type { BrokerServer } from './hub-options.js';
 import { desiredToJson, type DesiredLevel, type DesiredSetting } from './desired.js';
 
@@ -39,6 +40,29 @@ export async function connectHub(login: HubLogin, role = 'teacher'): Promise<Mqt
 }
 
 /**
+ * How long to keep trying a refused subscription: a clustered broker
+ * refuses them while it elects new leaders after losing a node (about 10 s
+ * for NATS, whose MQTT subscriptions are JetStream consumers).
+ */
+const SUBSCRIBE_PATIENCE_MS = 30_000;
+
+/** Subscribes, trying again a second apart while the hub refuses; then one sentence. */
+export async function subscribeHub(client: MqttClient, filters: string | string[]): Promise<void> {
+  const deadline = Date.now() + SUBSCRIBE_PATIENCE_MS;
+  for (;;) {
+    try {
+      await client.subscribeAsync(filters, { qos: SUBSCRIPTION_QOS });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline || !client.connected) {
+        throw new UserError(`the hub refused to subscribe to ${[filters].flat().join(', ')} (${(e as Error).message}); check this login's rights, or try again if a cluster node just failed.`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/**
  * Everything retained under these filters now. The end is known without
  * waiting on a clock: after subscribing, we send a message to a `get`
  * topic no unit has (a teacher may write `<unit>/get`) and subscribe to it;
@@ -56,7 +80,7 @@ export async function retainedSnapshot(client: MqttClient, baseTopic: string, fi
   };
   client.on('message', onMessage);
   try {
-    await client.subscribeAsync([...filters, sync], { qos: 1 });
+    await subscribeHub(client, [...filters, sync]);
     const echoed = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new UserError(`the hub did not answer within ${timeoutMs / 1000} s; is it overloaded?`)), timeoutMs);
       done = () => { clearTimeout(timer); resolve(); };
@@ -101,7 +125,7 @@ export async function listenForAcks(client: MqttClient, baseTopic: string, rev: 
     } catch { /* not an ack we can read: ignore */ }
   };
   client.on('message', onMessage);
-  await client.subscribeAsync(everyUnitFilter(baseTopic, 'ack'), { qos: 1 });
+  await subscribeHub(client, everyUnitFilter(baseTopic, 'ack'));
   return {
     collect: (units, timeoutMs) => new Promise((resolve) => {
       const finish = (): void => { clearTimeout(timer); check = null; client.off('message', onMessage); resolve(acks); };

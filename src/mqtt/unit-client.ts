@@ -56,6 +56,16 @@ export interface UnitClientOptions {
 /** How often the Home Assistant level sensors update: gentle on its recorder. */
 const LEVELS_PERIOD_MS = 1000;
 
+/**
+ * Subscriptions ask for QoS 0: delivery over a live connection is what TCP
+ * gives anyway, and a unit with a clean session gets the retained desired
+ * settings again at every connect. On a clustered broker it matters: NATS
+ * backs each QoS 1 subscription with a JetStream consumer, which stalls for
+ * a while after a node dies (new subscriptions are refused, existing ones
+ * stop delivering); QoS 0 ones are plain routed subscriptions.
+ */
+export const SUBSCRIPTION_QOS = 0;
+
 /** Reconnection back-off: the first retry after 1 s, doubling up to 30 s, ±20 % so a room does not retry in step. */
 export const RECONNECT_BACKOFF = { firstMs: 1000, maxMs: 30_000, jitter: 0.2 } as const;
 
@@ -152,7 +162,7 @@ export class UnitClient {
       this.#wasOffline = false;
       this.#failures = 0;
       this.#lastRefusal = null;
-      this.#announced = this.announce().catch((e: Error) => opts.log.warn(`could not announce the unit on MQTT: ${e.message}`));
+      this.#announced = this.#announceUntilDone();
     });
     client.on('close', () => this.#scheduleRetry());
     client.on('error', (e: Error & { code?: number }) => {
@@ -178,6 +188,26 @@ export class UnitClient {
   #currentUrl(): string {
     const c = this.#client as unknown as { options: { protocol?: string; host?: string; port?: number } };
     return this.#urls.length === 1 ? this.#urls[0]! : `${c.options.protocol}://${c.options.host}:${c.options.port}`;
+  }
+
+  /**
+   * announce() on this connection until it works: a clustered broker may
+   * refuse subscriptions for a moment while it elects new leaders after a
+   * node died, and a unit that is connected but not subscribed would hear
+   * nothing.
+   */
+  async #announceUntilDone(): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.announce();
+        return;
+      } catch (e) {
+        if (this.#stopped || !this.#client.connected) return;
+        this.#opts.log.warn(`could not announce the unit on MQTT (${(e as Error).message}); trying again.`);
+        await new Promise((r) => setTimeout(r, backoffDelayMs(failures)));
+        if (this.#stopped || !this.#client.connected) return;
+      }
+    }
   }
 
   /** After a lost, failed or refused connection: try again (the next hub, with failover) after a growing pause. */
@@ -305,7 +335,7 @@ export class UnitClient {
     await client.subscribeAsync([
       ...commandFilters(baseTopic, unitId, this.#groups),
       this.#t.availability, this.#t.desired, classDesiredTopic(baseTopic), ...this.#groups.map((g) => groupDesiredTopic(baseTopic, g)),
-    ], { qos: 1 });
+    ], { qos: SUBSCRIPTION_QOS });
     const pubs: Promise<unknown>[] = [
       client.publishAsync(this.#t.availability, 'online', RETAINED),
       client.publishAsync(this.#t.info, this.#infoJson(), RETAINED),

@@ -12,6 +12,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { unitTopics } from './topics.js';
+import { SUBSCRIPTION_QOS } from './unit-client.js';
 
 export type UnitPresence = 'absent' | 'stale' | 'alive';
 
@@ -37,7 +38,7 @@ export async function probeUnit(client: MqttClient, baseTopic: string, unitId: s
   });
   client.on('message', onMessage);
   try {
-    await client.subscribeAsync([t.availability, t.state, t.get], { qos: 1 });
+    await client.subscribeAsync([t.availability, t.state, t.get], { qos: SUBSCRIPTION_QOS });
     // A broker handles one connection's packets in order: by the time our own
     // `get` comes back, any retained availability has been delivered before it.
     await client.publishAsync(t.get, '', { qos: 1 });

@@ -39,7 +39,7 @@ export function picomp(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run
     child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`picomp ${args.join(' ')} did not finish: ${stderr}`)); }, 30_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
   });
 }
 
@@ -64,10 +64,10 @@ export async function killUnit(u: UnitProcess | null, signal: NodeJS.Signals = '
 }
 
 /** Polls `check` until true; bounded, with the last state in the failure message. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export async function eventually(check: () => boolean, what: string | (() => string), timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

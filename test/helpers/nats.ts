@@ -13,6 +13,9 @@ import { freePort } from './free-port.js';
 
 export const NATS_BIN = process.env.NATS_BIN ?? '/usr/sbin/nats-server';
 
+/** A cluster forms in seconds; a loaded machine gets a minute before start() gives up (and cleans up). */
+const READY_TIMEOUT_MS = 60_000;
+
 interface NatsNode {
   readonly name: string;
   readonly clientPort: number;
@@ -49,7 +52,8 @@ export class NatsCluster {
         ].join('\n'));
       }
       for (let i = 0; i < size; i++) cluster.#spawn(i);
-      for (let i = 0; i < size; i++) await cluster.waitReady(i);
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      for (let i = 0; i < size; i++) await cluster.waitReady(i, deadline);
     } catch (e) {
       await cluster.stop();
       throw e;
@@ -68,25 +72,28 @@ export class NatsCluster {
   }
 
   /**
-   * Waits until node i accepts an MQTT client (its JetStream assets exist,
-   * which needs a cluster quorum). Bounded: 40 s.
+   * Waits until node i accepts an MQTT client and a subscription (its
+   * JetStream assets exist, which needs a cluster quorum).
    */
-  async waitReady(i: number): Promise<void> {
+  async waitReady(i: number, deadline = Date.now() + READY_TIMEOUT_MS): Promise<void> {
     const n = this.nodes[i]!;
-    const deadline = Date.now() + 40_000;
     let last = '';
     while (Date.now() < deadline) {
       if (n.child?.exitCode !== null && n.child?.exitCode !== undefined) throw new Error(`nats-server ${n.name} exited (${n.child.exitCode}): ${n.output.slice(-2000)}`);
       try {
         const c = await mqtt.connectAsync(this.url(i), { reconnectPeriod: 0, connectTimeout: 3000, clientId: `ready-${n.name}-${Date.now()}` });
-        await c.endAsync(true);
-        return;
+        try {
+          await c.subscribeAsync('ready/probe', { qos: 1 });
+          return;
+        } finally {
+          await c.endAsync(true);
+        }
       } catch (e) {
         last = (e as Error).message;
         await new Promise((r) => setTimeout(r, 250));
       }
     }
-    throw new Error(`nats-server ${n.name} did not accept MQTT within 40 s (${last}): ${n.output.slice(-2000)}`);
+    throw new Error(`nats-server ${n.name} did not accept MQTT within ${READY_TIMEOUT_MS / 1000} s (${last}): ${n.output.slice(-2000)}`);
   }
 
   /** SIGKILL node i: no goodbye to its clients or peers. */
