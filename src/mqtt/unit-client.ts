@@ -16,6 +16,7 @@ import {
   DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodeSetPayload, payloadExcerpt,
 } from './mqtt-command.js';
 import { unitClientId } from './client-ids.js';
+import { redactUrl } from './redact-url.js';
 import { addressesUnit, commandFilters, parseTopic, topicOf, unitTopics, type UnitTopics } from './topics.js';
 
 export interface UnitClientOptions {
@@ -97,12 +98,12 @@ export class UnitClient {
     opts.state.on('change', this.#onChange);
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', () => {
-      if (this.#wasOffline) opts.log.info(`MQTT connection to ${opts.url} is back.`);
+      if (this.#wasOffline) opts.log.info(`MQTT connection to ${redactUrl(opts.url)} is back.`);
       this.#wasOffline = false;
       this.#announced = this.announce().catch((e: Error) => opts.log.warn(`could not announce the unit on MQTT: ${e.message}`));
     });
     client.on('offline', () => {
-      if (!this.#wasOffline && !this.#stopped) opts.log.warn(`MQTT connection to ${opts.url} lost; retrying every second (audio keeps running).`);
+      if (!this.#wasOffline && !this.#stopped) opts.log.warn(`MQTT connection to ${redactUrl(opts.url)} lost; retrying every second (audio keeps running).`);
       this.#wasOffline = true;
     });
     client.on('error', (e) => opts.log.debug(`MQTT: ${e.message}`));
@@ -241,14 +242,14 @@ export class UnitClient {
       const onConnect = (): void => { done(); this.#announced.then(resolve, resolve); };
       const onOffline = (): void => {
         done();
-        log.warn(`cannot reach the MQTT broker at ${url} yet; the unit keeps retrying.`);
+        log.warn(`cannot reach the MQTT broker at ${redactUrl(url)} yet; the unit keeps retrying.`);
         resolve();
       };
       const onError = (e: Error & { code?: number }): void => {
         if (e.code === 4 || e.code === 5 || /not authorized|bad user/i.test(e.message)) {
           done();
           void this.stop();
-          reject(new UserError(`the MQTT broker at ${url} refused the unit's credentials; check the user name and password for --broker.`));
+          reject(new UserError(`the MQTT broker at ${redactUrl(url)} refused the unit's credentials; check the user name and password for --broker.`));
         }
       };
       client.on('connect', onConnect);
