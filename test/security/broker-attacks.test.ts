@@ -21,7 +21,7 @@ import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger, type Logger } from '../../src/log.js';
 import type { MeterReading } from '../../src/engine/audio-engine.js';
 import { Probe, sleep } from '../helpers/mosquitto.js';
-import { tryLogin, withTempDir } from './helpers.js';
+import { tryLogin, withTempDir } from '../helpers/attack.js';
 
 const UNIT = 'lab-1';
 const T = unitTopics('picomp', UNIT);

@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeStaleTemps, writeFileAtomic } from '../../src/unit/atomic-file.js';
 import { writeWavFile } from '../../src/io/wav-writer.js';
-import { oneLine, picomp, withTempDir, PICOMP } from './helpers.js';
+import { oneLine, picomp, withTempDir, PICOMP } from '../helpers/attack.js';
 
 const isRoot = process.getuid?.() === 0;
 

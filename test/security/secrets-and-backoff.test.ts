@@ -8,7 +8,7 @@ import { redactUrl } from '../../src/mqtt/redact-url.js';
 import { LoginGuard } from '../../src/mqtt/login-guard.js';
 import { DEFAULTS } from '../../src/mqtt/broker-auth.js';
 import { memoryLogger } from '../../src/log.js';
-import { oneLine, picomp, withTempDir } from './helpers.js';
+import { oneLine, picomp, withTempDir } from '../helpers/attack.js';
 
 describe('security: broker credentials stay out of URLs and logs', function () {
   for (const url of ['mqtt://tess:s3cret-pass@127.0.0.1:1', 'mqtt://tess@127.0.0.1:1', 'ws://:s3cret-pass@127.0.0.1:1/mqtt']) {

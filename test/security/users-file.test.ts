@@ -11,7 +11,7 @@ import { hashPassword, readUsers, upsertUser, verifyPassword, hashProblem, type 
 import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId } from '../../src/mqtt/password-thread.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger } from '../../src/log.js';
-import { picomp, runNode, tryLogin, withTempDir, oneLine } from './helpers.js';
+import { picomp, runNode, tryLogin, withTempDir, oneLine } from '../helpers/attack.js';
 
 const RIGHT = 'the-right-password';
 
