@@ -181,6 +181,13 @@ async function dashboardSection(): Promise<void> {
   for (const [k, v] of Object.entries(r)) if (typeof v === 'number') add('dashboard', k, fmt(v, 2));
 }
 
+async function attackSection(): Promise<void> {
+  const { benchAttacks } = await import('./attack.js');
+  for (const r of await benchAttacks(QUICK ? 5 : 15)) {
+    add('attack', `${r.flood}: RSS MB peak / end, meters Hz (${r.sent})`, `${fmt(r.rssPeakMb, 0)} / ${fmt(r.rssEndMb, 0)}, ${fmt(r.meterHz, 1)}`);
+  }
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`picomp bench: node ${process.version}, ${process.platform}/${process.arch}${QUICK ? ', quick' : ''}\n`);
   await section('kernel', kernelSection);
@@ -189,6 +196,7 @@ async function main(): Promise<void> {
   await section('mqtt', mqttSection);
   await section('mqtt', mqttLoadSection);
   await section('dashboard', dashboardSection);
+  await section('attack', attackSection);
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });

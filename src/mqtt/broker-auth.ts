@@ -51,9 +51,13 @@ export const DEFAULTS = {
   /** A persistent session offline this long is forgotten (Mosquitto's persistent_client_expiration). */
   sessionExpiryMs: 60 * 60_000,
   maxOfflineSessions: 100,
+  /** Payload bytes waiting for all persistent sessions together. */
+  maxQueuedBytes: 8 * 1024 * 1024,
   /** Topics holding a retained message, and the largest retained payload. */
   maxRetained: 1000,
   maxRetainedPayloadBytes: 64 * 1024,
+  /** Payload bytes of all retained messages together (a unit's own documents take a few tens of KB). */
+  maxRetainedBytes: 8 * 1024 * 1024,
   /** Back-off after failed logins (login-guard.ts). */
   login: {
     freeFailures: 3, firstDelayMs: 1000, maxAddressDelayMs: 5 * 60_000, maxUserDelayMs: 30_000,

@@ -116,14 +116,18 @@ export interface PersistenceLimits {
   readonly sessionExpiryMs: number;
   /** Persistent sessions kept while offline; the oldest is forgotten first. */
   readonly maxOfflineSessions: number;
+  /** Payload bytes queued for all persistent sessions together; beyond it new messages are dropped. */
+  readonly maxQueuedBytes: number;
   readonly maxRetained: number;
   readonly maxRetainedPayloadBytes: number;
+  /** Payload bytes of all retained messages together. */
+  readonly maxRetainedBytes: number;
 }
 
 interface Persistence {
   outgoingEnqueue(sub: { clientId: string }, packet: unknown): Promise<void>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: unknown): Promise<void>;
-  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
+  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<{ payload?: Buffer } | undefined>;
   cleanSubscriptions(client: { id: string }): Promise<void>;
   storeRetained(packet: { topic: string; payload: Buffer }): Promise<void>;
 }
@@ -139,43 +143,72 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
   const warnedFull = new Set<string>();
   /** Persistent sessions now offline, and since when (insertion order = oldest first). */
   const offline = new Map<string, number>();
-  const retained = new Set<string>();
+  /** Payload bytes of each retained topic, and of all together. */
+  const retained = new Map<string, number>();
+  let retainedBytes = 0;
+  let queuedBytes = 0;
+  let warnedBytes = false;
+  let lastRetainWarn = 0;
+  let refusedRetains = 0;
 
   const enqueue = p.outgoingEnqueue.bind(p);
   const enqueueCombi = p.outgoingEnqueueCombi.bind(p);
   const clear = p.outgoingClearMessageId.bind(p);
   const storeRetained = p.storeRetained.bind(p);
 
-  const room = (clientId: string): boolean => {
+  const sizeOf = (packet: unknown): number => (packet as { payload?: Buffer }).payload?.length ?? 0;
+  const room = (clientId: string, bytes: number): boolean => {
+    if (queuedBytes + bytes > limits.maxQueuedBytes) {
+      if (!warnedBytes) {
+        warnedBytes = true;
+        log.warn(`messages waiting for persistent sessions reached ${limits.maxQueuedBytes >> 20} MiB (the limit); newer ones for sessions that are away are dropped.`);
+      }
+      return false;
+    }
     const n = queued.get(clientId) ?? 0;
-    if (n < limits.maxQueuedPerSession) { queued.set(clientId, n + 1); return true; }
+    if (n < limits.maxQueuedPerSession) { queued.set(clientId, n + 1); queuedBytes += bytes; return true; }
     if (!warnedFull.has(clientId)) {
       warnedFull.add(clientId);
       log.warn(`the session of MQTT client "${clientId}" has ${n} messages waiting (the limit); newer ones for it are dropped until it collects them.`);
     }
     return false;
   };
-  p.outgoingEnqueue = (sub, packet) => (room(sub.clientId) ? enqueue(sub, packet) : Promise.resolve());
-  p.outgoingEnqueueCombi = (subs, packet) => enqueueCombi(subs.filter((s) => room(s.clientId)), packet);
+  p.outgoingEnqueue = (sub, packet) => (room(sub.clientId, sizeOf(packet)) ? enqueue(sub, packet) : Promise.resolve());
+  p.outgoingEnqueueCombi = (subs, packet) => enqueueCombi(subs.filter((s) => room(s.clientId, sizeOf(packet))), packet);
   p.outgoingClearMessageId = async (client, packet) => {
     const cleared = await clear(client, packet);
     if (cleared) {
+      queuedBytes = Math.max(0, queuedBytes - sizeOf(cleared));
+      if (queuedBytes < limits.maxQueuedBytes / 2) warnedBytes = false;
       const n = (queued.get(client.id) ?? 1) - 1;
       if (n > 0) queued.set(client.id, n); else { queued.delete(client.id); warnedFull.delete(client.id); }
     }
     return cleared;
   };
   p.storeRetained = (packet) => {
-    if (packet.payload.length === 0) { retained.delete(packet.topic); return storeRetained(packet); }
-    if (packet.payload.length > limits.maxRetainedPayloadBytes) {
-      log.warn(`did not retain ${packet.payload.length} bytes on ${cut(packet.topic)}: retained messages hold at most ${limits.maxRetainedPayloadBytes} bytes.`);
+    const size = packet.payload.length;
+    const old = retained.get(packet.topic);
+    if (size === 0) {
+      if (old !== undefined) { retained.delete(packet.topic); retainedBytes -= old; }
+      return storeRetained(packet);
+    }
+    const why = size > limits.maxRetainedPayloadBytes ? `retained messages hold at most ${limits.maxRetainedPayloadBytes} bytes`
+      : old === undefined && retained.size >= limits.maxRetained ? `${limits.maxRetained} topics already hold retained messages (the limit)`
+        : retainedBytes - (old ?? 0) + size > limits.maxRetainedBytes ? `retained messages already take ${limits.maxRetainedBytes >> 20} MiB (the limit)`
+          : null;
+    if (why) {
+      // One line a minute, not one per message of a flood.
+      refusedRetains++;
+      const now = Date.now();
+      if (now - lastRetainWarn >= 60_000) {
+        lastRetainWarn = now;
+        log.warn(`did not retain ${size} bytes on ${cut(packet.topic)}${refusedRetains > 1 ? ` (and ${refusedRetains - 1} more since the last such line)` : ''}: ${why}; clear old ones with an empty retained message.`);
+        refusedRetains = 0;
+      }
       return Promise.resolve();
     }
-    if (!retained.has(packet.topic) && retained.size >= limits.maxRetained) {
-      log.warn(`did not retain the message on ${cut(packet.topic)}: ${limits.maxRetained} topics already hold retained messages (the limit); clear old ones with an empty retained message.`);
-      return Promise.resolve();
-    }
-    retained.add(packet.topic);
+    retained.set(packet.topic, size);
+    retainedBytes += size - (old ?? 0);
     return storeRetained(packet);
   };
 

@@ -176,6 +176,25 @@ describe('security: attacks on the embedded broker', function () {
     }
   });
 
+  it('retained messages are limited in total bytes', async function () {
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      const size = 60 * 1024;
+      const n = Math.ceil(DEFAULTS.maxRetainedBytes / size) + 5;
+      for (let i = 0; i < n; i++) await p.publish(`junk/${i}`, Buffer.alloc(size, 0x41), { retain: true });
+      const q = await Probe.connect(rig.broker.url);
+      await q.subscribe('junk/#');
+      await sleep(1500);
+      const kept = q.messages.filter((m) => m.topic.startsWith('junk/')).length;
+      assert.ok(kept > 0 && kept * size <= DEFAULTS.maxRetainedBytes, `${kept} kept`);
+      await q.close();
+      assert.ok(rig.log.lines.some((l) => /did not retain/.test(l)));
+    } finally {
+      await p.close();
+    }
+    await stillMetering(rig, before);
+  });
+
   it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
     const unitId = `picomp-${UNIT}-0badc0de`;
     const r = await tryLogin(rig.broker.url, { clientId: unitId });
