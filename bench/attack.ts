@@ -1,7 +1,8 @@
 /**
  * The unit under attack (SPEC §6: RSS under 100 MB and flat under every
  * flood): a real `picomp start` (demo → null, embedded broker, users
- * required) in a child process, hit by one flood at a time from loopback,
+ * required) in a child process, with the node flags and allocator settings
+ * of hardware/picomp.service, hit by one flood at a time from loopback,
  * as a student on the LAN would. For each: the unit's RSS (peak and at the
  * end, from /proc) and the meter rate a logged-in subscriber sees.
  */
@@ -126,13 +127,28 @@ const FLOODS: [string, Flood][] = [
   }],
 ];
 
+/** The node flags and allocator settings the shipped service runs the unit with (hardware/picomp.service). */
+function serviceRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
+  const unitFile = readFileSync(fileURLToPath(new URL('../../hardware/picomp.service', import.meta.url)), 'utf8');
+  const exec = /^ExecStart=\S+node((?:\s+--\S+)*)\s/m.exec(unitFile);
+  const env: Record<string, string> = {};
+  for (const m of unitFile.matchAll(/^Environment=(.+)$/gm)) {
+    for (const kv of m[1]!.split(/\s+/)) {
+      const [k, v] = kv.split('=');
+      if (k && v && /^(UV_|MALLOC_)/.test(k)) env[k] = v;
+    }
+  }
+  return { nodeFlags: exec?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [], env };
+}
+
 export async function benchAttacks(secondsEach = 10): Promise<AttackFigures[]> {
   const dir = await mkdtemp(join(tmpdir(), 'picomp-bench-attack-'));
   await upsertUser(usersFile(dir), { name: ADMIN.username, role: 'admin', password: ADMIN.password });
   const port = await freePort();
-  const unit = spawn(process.execPath, [CLI, 'start', '--unit', UNIT, '--input', 'demo', '--output', 'null',
+  const runtime = serviceRuntime();
+  const unit = spawn(process.execPath, [...runtime.nodeFlags, CLI, 'start', '--unit', UNIT, '--input', 'demo', '--output', 'null',
     '--mqtt-port', String(port), '--ws-port', '0', '--listen', '127.0.0.1', '--state-dir', dir, '--ha-discovery', 'false'],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '16', PICOMP_LOG: 'warn' } });
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...runtime.env, PICOMP_LOG: 'warn' } });
   let err = '';
   unit.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
   const figures: AttackFigures[] = [];
@@ -151,7 +167,9 @@ export async function benchAttacks(secondsEach = 10): Promise<AttackFigures[]> {
     watcher.on('message', () => { meters++; });
     await watcher.subscribeAsync(`picomp/${UNIT}/meters`);
     await sleep(2000);
-    for (const [name, flood] of FLOODS) {
+    // BENCH_FLOODS=250,login runs only the floods whose names contain one of those words.
+    const only = process.env.BENCH_FLOODS?.split(',');
+    for (const [name, flood] of FLOODS.filter(([n], i) => i === 0 || !only || only.some((w) => n.includes(w)))) {
       let peak = rssMb(unit.pid!);
       const sampler = setInterval(() => { peak = Math.max(peak, rssMb(unit.pid!)); }, 200);
       const m0 = meters, t0 = Date.now();
