@@ -1,0 +1,317 @@
+// The console's picture of the room. Everything the units and the hub say
+// comes in here; the page gets what changed, a few times a second at most:
+//   output 1: to the page: {topic: 'room', payload: {full, units: [...], ...}}
+//             (the units that changed, or everything after a "hello"), and
+//             {topic: 'meters', unit, payload: frame} for a unit shown large;
+//   output 2: to the hub: retained desired settings (class, group, unit)
+//             with a new rev, one-off set commands, or an empty retained
+//             payload that clears a unit's own setting;
+//   output 3: to the MQTT input: (un)subscribe one unit's 20 Hz meters.
+// A room of 30 units sends 30 level messages a second; sending each to the
+// page as it comes would re-render the cards 30 times a second.
+const base = env.get('PICOMP_BASE_TOPIC') || 'picomp';
+// Topic levels that address many units at once and so are never unit ids.
+const RESERVED = ['class', 'group', 'all'];
+// A page showing a unit large says so every few seconds; a page that went
+// away stops saying it, and its meter subscription is dropped after this.
+const FOCUS_TTL_MS = 25000;
+const FLUSH_MS = 300;
+const MAX_UNITS = 2000;
+
+let room = context.get('room');
+if (!room) {
+    room = {
+        units: {}, classDesired: null, groupDesired: {}, presets: {}, schema: null,
+        dirty: new Set(), full: false, timer: null, focus: {}, metersSubs: new Set(), maxRev: 0,
+    };
+    context.set('room', room);
+}
+
+const parse = (p) => {
+    if (Buffer.isBuffer(p)) p = p.toString('utf8');
+    if (typeof p !== 'string') return p;
+    if (p === '') return null;
+    try { return JSON.parse(p); } catch (e) { return undefined; }
+};
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const validName = (s) => typeof s === 'string' && /^[a-z0-9][a-z0-9-]{0,62}$/.test(s);
+
+function unitEntry(id) {
+    let u = room.units[id];
+    if (!u) {
+        if (Object.keys(room.units).length >= MAX_UNITS) return null;
+        u = room.units[id] = { id, online: false, version: null, state: null, levels: null, ack: null, error: null, desired: null, presets: [] };
+    }
+    return u;
+}
+
+function noteRev(doc) {
+    if (isObject(doc) && Number.isFinite(doc.rev)) room.maxRev = Math.max(room.maxRev, doc.rev);
+}
+
+// ---- what each unit should have, and where it differs
+// The layers add up as the unit adds them (src/classroom/desired.ts):
+// class, then the unit's groups in its own order, then its own setting; a
+// layer naming a preset starts over from that preset (on the defaults), its
+// params go on top, and the most specific layer that mentions `lock` decides it.
+function layersOf(u) {
+    const groups = (u.state && Array.isArray(u.state.groups)) ? u.state.groups : [];
+    return [room.classDesired].concat(groups.map((g) => room.groupDesired[g] || null), [u.desired]).filter(isObject);
+}
+function defaults() {
+    const d = {};
+    for (const p of room.schema || []) if (p && typeof p.name === 'string') d[p.name] = p.default;
+    return d;
+}
+// The values the layers ask for, or null when nothing asks for anything.
+function target(layers) {
+    let preset = null, params = {}, any = false;
+    for (const l of layers) {
+        if (typeof l.preset === 'string') {
+            preset = isObject(l.preset_def) ? l.preset_def : (room.presets[l.preset] ? room.presets[l.preset].params : {});
+            params = {};
+            any = true;
+        }
+        if (isObject(l.params)) { params = Object.assign(params, l.params); any = true; }
+    }
+    if (!any) return null;
+    return preset ? Object.assign(defaults(), preset, params) : params;
+}
+function differences(u, want) {
+    const s = u.state;
+    if (!s || !want) return [];
+    return Object.keys(want).filter((k) => k in s && s[k] !== want[k]);
+}
+
+function view(u) {
+    const layers = layersOf(u);
+    const want = target(layers);
+    const s = u.state || {};
+    return {
+        id: u.id, online: u.online, version: u.version,
+        params: u.state, preset: s.preset === undefined ? null : s.preset,
+        groups: Array.isArray(s.groups) ? s.groups : [],
+        locked: s.locked === undefined ? false : s.locked,
+        classRev: s.class_rev === undefined ? null : s.class_rev,
+        levels: u.levels, ack: u.ack, error: u.error, desired: u.desired,
+        governed: want !== null,
+        differs: differences(u, want),
+    };
+}
+
+// ---- to the page, coalesced
+function flush() {
+    room.timer = null;
+    const full = room.full;
+    const ids = full ? Object.keys(room.units) : [...room.dirty];
+    room.full = false;
+    room.dirty.clear();
+    pruneFocus();
+    const payload = {
+        full, base, units: ids.filter((id) => room.units[id]).map((id) => view(room.units[id])),
+        classDesired: room.classDesired, groupDesired: room.groupDesired,
+        presets: Object.keys(room.presets).sort().map((n) => ({ name: n, description: room.presets[n].description })),
+        schema: full ? room.schema : undefined,
+        focus: [...room.metersSubs],
+    };
+    node.status({ fill: 'green', shape: 'dot', text: Object.keys(room.units).length + ' units' });
+    node.send([{ topic: 'room', payload }, null, null]);
+}
+function touch(id) {
+    if (id === null) room.full = true; else room.dirty.add(id);
+    if (!room.timer) room.timer = setTimeout(flush, FLUSH_MS);
+}
+
+// ---- meters of the units shown large, subscribed only while shown
+function meterTopic(id) { return base + '/' + id + '/meters'; }
+function syncMeterSubs() {
+    const want = new Set(Object.values(room.focus).map((f) => f.unit));
+    const subs = [], unsubs = [];
+    for (const id of want) if (!room.metersSubs.has(id)) { room.metersSubs.add(id); subs.push({ topic: meterTopic(id), qos: 0 }); }
+    for (const id of [...room.metersSubs]) if (!want.has(id)) { room.metersSubs.delete(id); unsubs.push(meterTopic(id)); }
+    const out = [];
+    if (subs.length) out.push({ action: 'subscribe', topic: subs });
+    if (unsubs.length) out.push({ action: 'unsubscribe', topic: unsubs });
+    if (out.length) node.send([null, null, out]);
+}
+function pruneFocus() {
+    const now = Date.now();
+    let changed = false;
+    for (const k of Object.keys(room.focus)) if (now - room.focus[k].at > FOCUS_TTL_MS) { delete room.focus[k]; changed = true; }
+    if (changed) syncMeterSubs();
+}
+
+// ---- to the hub
+function desiredTopic(scope, target) {
+    if (scope === 'class') return base + '/class/desired';
+    if (scope === 'group') return validName(target) ? base + '/group/' + target + '/desired' : null;
+    if (scope === 'unit') return validName(target) && !RESERVED.includes(target) ? base + '/' + target + '/desired' : null;
+    return null;
+}
+function setTopic(scope, target) {
+    if (scope === 'class') return base + '/all/set';
+    if (scope === 'group') return validName(target) ? base + '/group/' + target + '/set' : null;
+    if (scope === 'unit') return validName(target) && !RESERVED.includes(target) ? base + '/' + target + '/set' : null;
+    return null;
+}
+function currentDesired(scope, target) {
+    if (scope === 'class') return room.classDesired;
+    if (scope === 'group') return room.groupDesired[target] || null;
+    return room.units[target] ? room.units[target].desired : null;
+}
+// A new setting keeps what the teacher did not change: its lock, and (for
+// parameters) the preset it builds on. A new preset starts clean.
+function nextDesired(scope, target, change) {
+    const cur = currentDesired(scope, target) || {};
+    const next = {};
+    if (change.preset !== undefined) {
+        next.preset = change.preset;
+        if (room.presets[change.preset]) next.preset_def = room.presets[change.preset].params;
+    } else {
+        if (cur.preset !== undefined) next.preset = cur.preset;
+        if (cur.preset_def !== undefined) next.preset_def = cur.preset_def;
+    }
+    const params = Object.assign({}, change.preset === undefined && isObject(cur.params) ? cur.params : {}, change.params || {});
+    if (Object.keys(params).length) next.params = params;
+    const lock = change.lock !== undefined ? change.lock : cur.lock;
+    // false is kept: a unit's own `lock: false` unlocks it inside a locked class.
+    if (lock !== undefined) next.lock = lock;
+    room.maxRev = Math.max(room.maxRev + 1, 1);
+    next.rev = room.maxRev;
+    return next;
+}
+function publish(topic, payload, retain) {
+    return { topic, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), qos: 1, retain };
+}
+
+function fromPage(msg) {
+    const p = isObject(msg.payload) ? msg.payload : {};
+    switch (msg.topic) {
+        case 'hello':
+            touch(null);
+            return null;
+        case 'focus': {
+            const key = (msg._client && msg._client.socketId) || 'page';
+            if (validName(p.unit) && !RESERVED.includes(p.unit)) room.focus[key] = { unit: p.unit, at: Date.now() };
+            else delete room.focus[key];
+            syncMeterSubs();
+            touch(null);
+            return null;
+        }
+        case 'push': {
+            const change = {};
+            if (typeof p.preset === 'string' && p.preset) change.preset = p.preset;
+            if (isObject(p.params) && Object.keys(p.params).length) change.params = p.params;
+            if (!change.preset && !change.params) return null;
+            if (p.once) {
+                const t = setTopic(p.scope, p.target);
+                const cmd = Object.assign({}, change.params || {}, change.preset ? { preset: change.preset } : {});
+                return t ? [null, publish(t, cmd, false), null] : null;
+            }
+            const t = desiredTopic(p.scope, p.target);
+            return t ? [null, publish(t, nextDesired(p.scope, p.target, change), true), null] : null;
+        }
+        case 'lock': {
+            const t = desiredTopic(p.scope, p.target);
+            const lock = p.lock === true || p.lock === false ? p.lock
+                : (Array.isArray(p.lock) && p.lock.every((n) => typeof n === 'string') ? p.lock : null);
+            if (!t || lock === null) return null;
+            return [null, publish(t, nextDesired(p.scope, p.target, { lock }), true), null];
+        }
+        case 'reset': {
+            // The unit's own setting goes; the group's or class's applies again.
+            const t = desiredTopic(p.scope || 'unit', p.target);
+            return t ? [null, publish(t, '', true), null] : null;
+        }
+        default:
+            return null;
+    }
+}
+
+function fromHub(msg) {
+    const parts = msg.topic.split('/');
+    if (parts[0] !== base) return null;
+    if (parts.length === 4 && parts[1] === 'group' && parts[3] === 'desired') {
+        const doc = parse(msg.payload);
+        if (isObject(doc)) { room.groupDesired[parts[2]] = doc; noteRev(doc); } else delete room.groupDesired[parts[2]];
+        touch(null);
+        return null;
+    }
+    if (parts.length !== 3) return null;
+    const [, id, leaf] = parts;
+    if (id === 'class') {
+        if (leaf !== 'desired') return null;
+        const doc = parse(msg.payload);
+        room.classDesired = isObject(doc) ? doc : null;
+        noteRev(doc);
+        touch(null);
+        return null;
+    }
+    if (RESERVED.includes(id) || !validName(id)) return null;
+    if (leaf === 'meters') {
+        if (!room.metersSubs.has(id)) return null;
+        const frame = parse(msg.payload);
+        return isObject(frame) ? [{ topic: 'meters', unit: id, payload: frame }, null, null] : null;
+    }
+    // A retained topic cleared (e.g. a retired unit): forget what it said.
+    const empty = msg.payload === '' || (Buffer.isBuffer(msg.payload) && msg.payload.length === 0);
+    const u = room.units[id] || (empty ? null : unitEntry(id));
+    if (!u) return null;
+    switch (leaf) {
+        case 'availability':
+            u.online = String(msg.payload).trim() === 'online';
+            if (empty && !u.state) { delete room.units[id]; touch(null); return null; }
+            break;
+        case 'info': {
+            const info = parse(msg.payload);
+            if (!isObject(info)) break;
+            u.version = typeof info.version === 'string' ? info.version : null;
+            const schema = Array.isArray(info.params) ? info.params : info.schema;
+            if (Array.isArray(schema) && !room.schema) { room.schema = schema; room.full = true; }
+            if (Array.isArray(info.presets)) {
+                u.presets = info.presets.map((x) => x && x.name).filter((n) => typeof n === 'string');
+                for (const pr of info.presets) {
+                    if (pr && typeof pr.name === 'string' && isObject(pr.params) && !room.presets[pr.name]) {
+                        room.presets[pr.name] = { description: typeof pr.description === 'string' ? pr.description : '', params: pr.params };
+                    }
+                }
+            }
+            break;
+        }
+        case 'state': {
+            const s = parse(msg.payload);
+            u.state = isObject(s) ? s : null;
+            break;
+        }
+        case 'levels': {
+            const l = parse(msg.payload);
+            if (isObject(l)) u.levels = Object.assign(l, { at: Date.now() });
+            break;
+        }
+        case 'ack': {
+            const a = parse(msg.payload);
+            if (isObject(a)) u.ack = { rev: a.rev, ok: a.ok === true, error: typeof a.error === 'string' ? a.error : null, at: Date.now() };
+            break;
+        }
+        case 'error': {
+            const e = parse(msg.payload);
+            u.error = { message: (isObject(e) && typeof e.error === 'string') ? e.error : String(msg.payload), at: Date.now() };
+            break;
+        }
+        case 'desired': {
+            const d = parse(msg.payload);
+            u.desired = isObject(d) ? d : null;
+            noteRev(d);
+            break;
+        }
+        default:
+            return null;
+    }
+    touch(id);
+    return null;
+}
+
+if (typeof msg.topic !== 'string') return null;
+// Messages from the page carry the page's client; MQTT ones never do.
+if (msg._client || !msg.topic.includes('/')) return fromPage(msg);
+return fromHub(msg);
