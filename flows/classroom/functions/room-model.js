@@ -195,7 +195,8 @@ function fromPage(msg) {
             if (validName(p.unit) && !RESERVED.includes(p.unit)) room.focus[key] = { unit: p.unit, at: Date.now() };
             else delete room.focus[key];
             syncMeterSubs();
-            touch(null);
+            // The page learns the subscriptions with the next update.
+            if (!room.timer) room.timer = setTimeout(flush, FLUSH_MS);
             return null;
         }
         case 'push': {
