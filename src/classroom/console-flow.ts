@@ -12,8 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { autoMakeupDb, staticCurveDb } from '../dsp/gain-computer.js';
-import { DASHBOARD_PATH, FLOWS_DIR, formulaSource, includeShared, type FlowNode } from '../dashboard/flow.js';
+import { DASHBOARD_PATH, FLOWS_DIR, includeShared, injectSources, type FlowNode } from '../dashboard/flow.js';
 
 export const CLASSROOM_DIR = FLOWS_DIR + 'classroom/';
 export const CLASSROOM_FLOW_FILE = CLASSROOM_DIR + 'picomp-classroom.json';
@@ -29,20 +28,6 @@ export const CLASSROOM_BROKER_NODE_ID = nodeId('mqtt-broker');
 
 function source(rel: string): string {
   return readFileSync(CLASSROOM_DIR + rel, 'utf8');
-}
-
-/**
- * Copies the unit's own gain-computer functions into the page, so the
- * transfer curves on the projector are the engine's formula (SPEC §2.1, §2.4).
- */
-function injectFormulas(vue: string): string {
-  const fns: Record<string, (...a: number[]) => number> = { staticCurveDb, autoMakeupDb };
-  const out = vue.replace(/\/\* @inject (\w+) \*\/ null/g, (_m, name: string) => {
-    const fn = fns[name];
-    if (!fn) throw new Error(`console.vue asks for unknown formula ${name}`);
-    return formulaSource(fn);
-  });
-  return out;
 }
 
 export function buildClassroomFlow(): FlowNode[] {
@@ -113,7 +98,7 @@ export function buildClassroomFlow(): FlowNode[] {
       once: true, onceDelay: 0.1, topic: '', x: 130, y: 100, wires: [[topics]],
     },
     {
-      id: topics, type: 'function', z: tab, name: 'room topics', func: source('functions/room-topics.js'),
+      id: topics, type: 'function', z: tab, name: 'room topics', func: injectSources(source('functions/room-topics.js'), 'room-topics.js'),
       outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 290, y: 100, wires: [[mqttIn]],
     },
     {
@@ -121,7 +106,7 @@ export function buildClassroomFlow(): FlowNode[] {
       broker, nl: false, rap: true, rh: 0, inputs: 1, x: 470, y: 100, wires: [[model]],
     },
     {
-      id: model, type: 'function', z: tab, name: 'room model', func: source('functions/room-model.js'),
+      id: model, type: 'function', z: tab, name: 'room model', func: injectSources(source('functions/room-model.js'), 'room-model.js'),
       outputs: 3, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
       outputLabels: ['to the page', 'to the hub (desired, set)', 'meter subscriptions'],
       wires: [[panel], [mqttOut], [mqttIn]],
@@ -133,7 +118,7 @@ export function buildClassroomFlow(): FlowNode[] {
     {
       id: panel, type: 'ui-template', z: tab, group, page: '', ui: '', name: 'Classroom console',
       order: 1, width: '0', height: '0', head: '',
-      format: injectFormulas(includeShared(source('templates/console.vue'), 'console.vue')),
+      format: injectSources(includeShared(source('templates/console.vue'), 'console.vue'), 'console.vue'),
       storeOutMessages: false, passthru: false, resendOnRefresh: false, templateScope: 'local', className: '',
       x: 900, y: 160, wires: [[model]],
     },

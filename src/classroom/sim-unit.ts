@@ -12,7 +12,9 @@
 import { parseArgs } from 'node:util';
 import { staticGainDb } from '../dsp/gain-computer.js';
 import { memoryLogger, type Logger } from '../log.js';
-import { startUnitClient, type MeterReading, type UnitClient } from '../mqtt/unit-client.js';
+import { startUnitClient, type UnitClient } from '../mqtt/unit-client.js';
+import type { MeterReading } from '../engine/audio-engine.js';
+import { MeterPump } from '../unit/meter-pump.js';
 import { UnitState } from '../unit/unit-state.js';
 
 export interface SimUnitOptions {
@@ -61,6 +63,7 @@ export function simulatedMeters(state: UnitState, rateHz: number, phase = 0): ()
       in_peak: [r1(level), r1(level - 1.5)], in_rms: [r1(level - 9), r1(level - 10.5)],
       out_peak: [r1(out), r1(out - 1.5)], out_rms: [r1(out - 9), r1(out - 10.5)],
       gr: [gr, gr], clip_in: [0, 0], clip_out: [0, 0], xruns: 0, cpu: 3,
+      latency_ms: 2.7, sample_rate: 48000, block_size: 128, worker_gcs: 0,
     };
   };
 }
@@ -71,15 +74,21 @@ export async function startSimUnit(opts: SimUnitOptions): Promise<SimUnit> {
   const state = await UnitState.load({ stateDir: null, log });
   const read = simulatedMeters(state, rateHz, opts.phase ?? Math.random());
   let frames = 0;
+  // The unit's own meter clock, fed by the programme above instead of the engine.
+  const pump = new MeterPump({ rateHz, read: () => { frames++; return read(); }, log });
+  pump.start();
   const client = await startUnitClient({
     url: opts.url, baseTopic: opts.baseTopic ?? 'picomp', unitId: opts.unitId, groups: opts.groups ?? [],
     state, log, haDiscovery: false,
     ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(opts.password !== undefined ? { password: opts.password } : {}),
     info: () => ({ version: 'simulated', sample_rate: 48000, block_size: 128, channels: 2, devices: { input: 'simulated', output: 'null' } }),
-    meters: { rateHz, read: () => { frames++; return read(); } },
-  });
-  return { unitId: opts.unitId, state, client, frames: () => frames, stop: () => client.stop() };
+    meters: pump,
+  }).catch((e: unknown) => { pump.stop(); throw e; });
+  return {
+    unitId: opts.unitId, state, client, frames: () => frames,
+    async stop() { await client.stop(); pump.stop(); },
+  };
 }
 
 export interface SimRoomOptions extends Omit<SimUnitOptions, 'unitId' | 'groups' | 'phase'> {

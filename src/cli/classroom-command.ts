@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { UserError } from '../errors.js';
 import { CLASSROOM_BROKER_NODE_ID, CLASSROOM_FLOW_FILE, CLASSROOM_PAGE_PATH } from '../classroom/console-flow.js';
 import { intFlag, parseCommandArgs } from './args.js';
+import { BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC } from '../mqtt/topics.js';
 
 export const DEFAULT_CLASSROOM_PORT = 1880;
 const PASSWORD_ENV = 'PICOMP_CLASSROOM_PASSWORD';
@@ -55,8 +56,8 @@ export function resolveClassroomOptions(values: Record<string, unknown>, env: No
   if (broker.protocol !== 'mqtt:' || !broker.hostname) {
     throw new UserError(`--broker must be an mqtt:// URL such as mqtt://192.168.1.20:1883 (the console speaks plain MQTT to the hub), got ${JSON.stringify(rawBroker)}.`);
   }
-  const baseTopic = pick('base-topic') ?? 'picomp';
-  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(baseTopic)) {
+  const baseTopic = pick('base-topic') ?? DEFAULT_BASE_TOPIC;
+  if (!BASE_TOPIC_PATTERN.test(baseTopic)) {
     throw new UserError(`--base-topic must be topic levels of letters, digits, - and _ (no + or #), got ${JSON.stringify(baseTopic)}.`);
   }
   const username = pick('username') ?? null;

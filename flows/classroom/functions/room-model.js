@@ -9,9 +9,9 @@
 //   output 3: to the MQTT input: (un)subscribe one unit's 20 Hz meters.
 // A room of 30 units sends 30 level messages a second; sending each to the
 // page as it comes would re-render the cards 30 times a second.
-const base = env.get('PICOMP_BASE_TOPIC') || 'picomp';
-// Topic levels that address many units at once and so are never unit ids.
-const RESERVED = ['class', 'group', 'all'];
+// The topic grammar is the unit's own (src/mqtt/topics.ts), copied in when the flow is built.
+const topics = (/* @inject topicGrammar */ null)();
+const base = env.get('PICOMP_BASE_TOPIC') || topics.DEFAULT_BASE_TOPIC;
 // A page showing a unit large says so every few seconds; a page that went
 // away stops saying it, and its meter subscription is dropped after this.
 const FOCUS_TTL_MS = 25000;
@@ -34,7 +34,8 @@ const parse = (p) => {
     try { return JSON.parse(p); } catch (e) { return undefined; }
 };
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const validName = (s) => typeof s === 'string' && /^[a-z0-9][a-z0-9-]{0,62}$/.test(s);
+const validName = (s) => typeof s === 'string' && topics.UNIT_ID_PATTERN.test(s);
+const validUnit = (s) => validName(s) && !topics.RESERVED_IDS.includes(s);
 
 function unitEntry(id) {
     let u = room.units[id];
@@ -123,7 +124,7 @@ function touch(id) {
 }
 
 // ---- meters of the units shown large, subscribed only while shown
-function meterTopic(id) { return base + '/' + id + '/meters'; }
+function meterTopic(id) { return topics.topicOf(base, { kind: 'unit', unit: id }, 'meters'); }
 function syncMeterSubs() {
     const want = new Set(Object.values(room.focus).map((f) => f.unit));
     const subs = [], unsubs = [];
@@ -142,17 +143,21 @@ function pruneFocus() {
 }
 
 // ---- to the hub
-function desiredTopic(scope, target) {
-    if (scope === 'class') return base + '/class/desired';
-    if (scope === 'group') return validName(target) ? base + '/group/' + target + '/desired' : null;
-    if (scope === 'unit') return validName(target) && !RESERVED.includes(target) ? base + '/' + target + '/desired' : null;
+// The address of a scope: the class (every unit), a group or one unit.
+function addressOf(scope, target) {
+    if (scope === 'class') return { kind: 'class' };
+    if (scope === 'group') return validName(target) ? { kind: 'group', group: target } : null;
+    if (scope === 'unit') return validUnit(target) ? { kind: 'unit', unit: target } : null;
     return null;
 }
+function desiredTopic(scope, target) {
+    const a = addressOf(scope, target);
+    return a ? topics.topicOf(base, a, 'desired') : null;
+}
+// One-off commands: all/set stands for the class.
 function setTopic(scope, target) {
-    if (scope === 'class') return base + '/all/set';
-    if (scope === 'group') return validName(target) ? base + '/group/' + target + '/set' : null;
-    if (scope === 'unit') return validName(target) && !RESERVED.includes(target) ? base + '/' + target + '/set' : null;
-    return null;
+    const a = addressOf(scope, target);
+    return a ? topics.topicOf(base, a.kind === 'class' ? { kind: 'all' } : a, 'set') : null;
 }
 function currentDesired(scope, target) {
     if (scope === 'class') return room.classDesired;
@@ -192,7 +197,7 @@ function fromPage(msg) {
             return null;
         case 'focus': {
             const key = (msg._client && msg._client.socketId) || 'page';
-            if (validName(p.unit) && !RESERVED.includes(p.unit)) room.focus[key] = { unit: p.unit, at: Date.now() };
+            if (validUnit(p.unit)) room.focus[key] = { unit: p.unit, at: Date.now() };
             else delete room.focus[key];
             syncMeterSubs();
             // The page learns the subscriptions with the next update.
@@ -230,25 +235,24 @@ function fromPage(msg) {
 }
 
 function fromHub(msg) {
-    const parts = msg.topic.split('/');
-    if (parts[0] !== base) return null;
-    if (parts.length === 4 && parts[1] === 'group' && parts[3] === 'desired') {
+    const t = topics.parseTopic(base, msg.topic);
+    if (!t || t.deeper) return null;
+    if (t.kind === 'group' && t.leaf === 'desired') {
+        if (!validName(t.group)) return null;
         const doc = parse(msg.payload);
-        if (isObject(doc)) { room.groupDesired[parts[2]] = doc; noteRev(doc); } else delete room.groupDesired[parts[2]];
+        if (isObject(doc)) { room.groupDesired[t.group] = doc; noteRev(doc); } else delete room.groupDesired[t.group];
         touch(null);
         return null;
     }
-    if (parts.length !== 3) return null;
-    const [, id, leaf] = parts;
-    if (id === 'class') {
-        if (leaf !== 'desired') return null;
+    if (t.kind === 'class' && t.leaf === 'desired') {
         const doc = parse(msg.payload);
         room.classDesired = isObject(doc) ? doc : null;
         noteRev(doc);
         touch(null);
         return null;
     }
-    if (RESERVED.includes(id) || !validName(id)) return null;
+    if (t.kind !== 'unit' || !validUnit(t.unit)) return null;
+    const id = t.unit, leaf = t.leaf;
     if (leaf === 'meters') {
         if (!room.metersSubs.has(id)) return null;
         const frame = parse(msg.payload);
@@ -291,7 +295,12 @@ function fromHub(msg) {
         }
         case 'ack': {
             const a = parse(msg.payload);
-            if (isObject(a)) u.ack = { rev: a.rev, ok: a.ok === true, error: typeof a.error === 'string' ? a.error : null, at: Date.now() };
+            if (isObject(a)) {
+                u.ack = {
+                    rev: a.rev, ok: a.ok === true, error: typeof a.error === 'string' ? a.error : null,
+                    level: typeof a.level === 'string' ? a.level : null, group: typeof a.group === 'string' ? a.group : null, at: Date.now(),
+                };
+            }
             break;
         }
         case 'error': {

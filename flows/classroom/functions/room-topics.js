@@ -4,11 +4,15 @@
 // shows that unit large. The base topic comes from the environment, so one
 // flow file serves any hub; Node-RED only substitutes whole-property
 // ${VARS}, hence this node.
-const base = env.get('PICOMP_BASE_TOPIC') || 'picomp';
-node.status({ fill: 'green', shape: 'dot', text: base + '/#' });
-// `+/desired` also matches `class/desired`; the group settings are one level deeper.
+// The topic grammar is the unit's own (src/mqtt/topics.ts), copied in when the flow is built.
+const topics = (/* @inject topicGrammar */ null)();
+const base = env.get('PICOMP_BASE_TOPIC') || topics.DEFAULT_BASE_TOPIC;
+node.status({ fill: 'green', shape: 'dot', text: base });
+const everyUnit = { kind: 'unit', unit: '+' };
+// `+/desired` also matches the class setting (class/desired); a group's is one level deeper.
 const leaves = ['availability', 'info', 'state', 'levels', 'ack', 'error', 'desired'];
 return {
     action: 'subscribe',
-    topic: leaves.map((l) => ({ topic: base + '/+/' + l, qos: 1 })).concat([{ topic: base + '/group/+/desired', qos: 1 }]),
+    topic: leaves.map((l) => ({ topic: topics.topicOf(base, everyUnit, l), qos: 1 }))
+        .concat([{ topic: topics.topicOf(base, { kind: 'group', group: '+' }, 'desired'), qos: 1 }]),
 };
