@@ -181,6 +181,11 @@ async function dashboardSection(): Promise<void> {
   for (const [k, v] of Object.entries(r)) if (typeof v === 'number') add('dashboard', k, fmt(v, 2));
 }
 
+async function classroomSection(): Promise<void> {
+  const { benchClassroom } = await import('./classroom.js');
+  for (const [figure, value] of await benchClassroom({ quick: QUICK })) rows.push(['classroom', figure, value]);
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`picomp bench: node ${process.version}, ${process.platform}/${process.arch}${QUICK ? ', quick' : ''}\n`);
   await section('kernel', kernelSection);
@@ -189,6 +194,7 @@ async function main(): Promise<void> {
   await section('mqtt', mqttSection);
   await section('mqtt', mqttLoadSection);
   await section('dashboard', dashboardSection);
+  await section('classroom', classroomSection);
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });

@@ -59,10 +59,12 @@ export function simulatedMeters(state: UnitState, rateHz: number, phase = 0): ()
     const out = Math.min(p.limiter ? p.ceiling : 0, level + p.input_gain + grDb + p.makeup);
     const r1 = (x: number): number => Math.round(x * 10) / 10;
     const gr = r1(grDb) || 0;
+    // The accents that reach full scale clip a few input samples, so a card has clips to show.
+    const clipped = level >= 0 ? 3 : 0;
     return {
       in_peak: [r1(level), r1(level - 1.5)], in_rms: [r1(level - 9), r1(level - 10.5)],
       out_peak: [r1(out), r1(out - 1.5)], out_rms: [r1(out - 9), r1(out - 10.5)],
-      gr: [gr, gr], clip_in: [0, 0], clip_out: [0, 0], xruns: 0, cpu: 3,
+      gr: [gr, gr], clip_in: [clipped, 0], clip_out: [0, 0], xruns: 0, cpu: 3,
       latency_ms: 2.7, sample_rate: 48000, block_size: 128, worker_gcs: 0,
     };
   };

@@ -58,6 +58,8 @@ describe('teacher\'s console in a browser (Mosquitto + units + Node-RED + Chromi
     for (const u of room.units) {
       await page.waitForSelector(`${card(u.unitId)}[data-online="yes"]`, WAIT);
     }
+    // Gain reduction and clips come from the units' 1 Hz levels.
+    await page.waitForFunction(() => /^-?\d+\.\d dB$/.test(document.querySelector('.cc-card[data-unit="sim-1"] [data-fig="gr"]')?.textContent?.trim() ?? ''), undefined, WAIT);
     late = await startSimUnit({ url: room.hub.url, unitId: 'late-1' });
     await page.waitForSelector(`${card('late-1')}[data-online="yes"]`, WAIT);
     await late.stop();
