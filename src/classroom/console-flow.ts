@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { DASHBOARD_PATH, FLOWS_DIR, includeShared, injectSources, type FlowNode } from '../dashboard/flow.js';
+import { DASHBOARD_PATH, FLOWS_DIR, buildDashboardFlow, includeShared, injectSources, type FlowNode } from '../dashboard/flow.js';
 
 export const CLASSROOM_DIR = FLOWS_DIR + 'classroom/';
 export const CLASSROOM_FLOW_FILE = CLASSROOM_DIR + 'picomp-classroom.json';
@@ -30,19 +30,37 @@ function source(rel: string): string {
   return readFileSync(CLASSROOM_DIR + rel, 'utf8');
 }
 
+/**
+ * A node like the unit dashboard's node of that type (its theme, its MQTT
+ * broker settings, its ui-base options), with this flow's id and changes:
+ * the console looks and connects like the unit dashboard and follows it.
+ */
+function likeDashboard(dashboard: readonly FlowNode[], type: string, changes: Partial<FlowNode> & { id: string }): FlowNode {
+  const n = dashboard.find((x) => x.type === type);
+  if (!n) throw new Error(`the unit dashboard's flow has no ${type} node to copy`);
+  const copy: FlowNode = { ...structuredClone(n), ...changes };
+  for (const k of ['x', 'y', 'z', 'wires'] as const) if (!(k in changes)) delete copy[k];
+  return copy;
+}
+
 export function buildClassroomFlow(): FlowNode[] {
+  const dashboard = buildDashboardFlow();
+  const like = (type: string, changes: Partial<FlowNode> & { id: string }): FlowNode => likeDashboard(dashboard, type, changes);
   const tab = nodeId('tab');
   const base = nodeId('ui-base');
   const theme = nodeId('ui-theme');
   const page = nodeId('ui-page');
   const group = nodeId('ui-group');
   const broker = CLASSROOM_BROKER_NODE_ID;
-  const start = nodeId('inject-start');
   const topics = nodeId('fn-topics');
   const mqttIn = nodeId('mqtt-in');
   const model = nodeId('fn-model');
   const mqttOut = nodeId('mqtt-out');
   const panel = nodeId('template-console');
+  const fn = (id: string, name: string, file: string, outputs: number, x: number, y: number, wires: string[][]): FlowNode => ({
+    id, type: 'function', z: tab, name, func: injectSources(source('functions/' + file), file),
+    outputs, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x, y, wires,
+  });
 
   return [
     {
@@ -53,17 +71,8 @@ export function buildClassroomFlow(): FlowNode[] {
         + 'in the environment of Node-RED; see docs/classroom.md.',
       env: [],
     },
-    {
-      id: base, type: 'ui-base', name: 'picomp classroom', path: DASHBOARD_PATH, appIcon: '',
-      includeClientData: true, acceptsClientConfig: ['ui-notification', 'ui-control'],
-      showPathInSidebar: false, headerContent: 'page', navigationStyle: 'none', titleBarStyle: 'default',
-      showReconnectNotification: true, notificationDisplayTime: 1, showDisconnectNotification: true, allowInstall: false,
-    },
-    {
-      id: theme, type: 'ui-theme', name: 'picomp classroom',
-      colors: { surface: '#17212b', primary: '#2a9d8f', bgPage: '#eef1f4', groupBg: '#ffffff', groupOutline: '#d9dee3' },
-      sizes: { density: 'default', pagePadding: '14px', groupGap: '14px', groupBorderRadius: '8px', widgetGap: '10px' },
-    },
+    like('ui-base', { id: base, name: 'picomp classroom', path: DASHBOARD_PATH }),
+    like('ui-theme', { id: theme, name: 'picomp classroom' }),
     {
       id: page, type: 'ui-page', name: 'picomp classroom', ui: base, path: CLASSROOM_PAGE_PATH, icon: 'school',
       layout: 'grid', theme,
@@ -74,15 +83,7 @@ export function buildClassroomFlow(): FlowNode[] {
       id: group, type: 'ui-group', name: 'Classroom', page, width: '12', height: '1', order: 1, showTitle: false,
       className: 'picomp-classroom', visible: 'true', disabled: 'false', groupType: 'default',
     },
-    {
-      id: broker, type: 'mqtt-broker', name: 'picomp hub',
-      broker: '${PICOMP_MQTT_HOST}', port: '${PICOMP_MQTT_PORT}', clientid: '', autoConnect: true, usetls: false,
-      protocolVersion: '4', keepalive: '30', cleansession: true, autoUnsubscribe: true,
-      birthTopic: '', birthQos: '0', birthRetain: 'false', birthPayload: '', birthMsg: {},
-      closeTopic: '', closeQos: '0', closeRetain: 'false', closePayload: '', closeMsg: {},
-      willTopic: '', willQos: '0', willRetain: 'false', willPayload: '', willMsg: {},
-      userProps: '', sessionExpiry: '',
-    },
+    like('mqtt-broker', { id: broker, name: 'picomp hub' }),
     {
       id: nodeId('comment-how'), type: 'comment', z: tab, name: 'How this flow works (double-click)',
       info: 'MQTT in → "room model" → the console page. The model keeps every unit\'s availability, state, '
@@ -93,28 +94,14 @@ export function buildClassroomFlow(): FlowNode[] {
         + 'publishes the retained desired settings (class, group, unit) with a new rev, or one-off set commands.',
       x: 190, y: 40, wires: [],
     },
+    like('inject', { id: nodeId('inject-start'), z: tab, x: 130, y: 100, wires: [[topics]] }),
+    fn(topics, 'room topics', 'room-topics.js', 1, 290, 100, [[mqttIn]]),
+    like('mqtt in', { id: mqttIn, z: tab, name: 'from the hub', qos: '1', broker, x: 470, y: 100, wires: [[model]] }),
     {
-      id: start, type: 'inject', z: tab, name: 'on start', props: [], repeat: '', crontab: '',
-      once: true, onceDelay: 0.1, topic: '', x: 130, y: 100, wires: [[topics]],
-    },
-    {
-      id: topics, type: 'function', z: tab, name: 'room topics', func: injectSources(source('functions/room-topics.js'), 'room-topics.js'),
-      outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 290, y: 100, wires: [[mqttIn]],
-    },
-    {
-      id: mqttIn, type: 'mqtt in', z: tab, name: 'from the hub', topic: '', qos: '1', datatype: 'auto-detect',
-      broker, nl: false, rap: true, rh: 0, inputs: 1, x: 470, y: 100, wires: [[model]],
-    },
-    {
-      id: model, type: 'function', z: tab, name: 'room model', func: injectSources(source('functions/room-model.js'), 'room-model.js'),
-      outputs: 3, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
+      ...fn(model, 'room model', 'room-model.js', 3, 660, 160, [[panel], [mqttOut], [mqttIn]]),
       outputLabels: ['to the page', 'to the hub (desired, set)', 'meter subscriptions'],
-      wires: [[panel], [mqttOut], [mqttIn]],
     },
-    {
-      id: mqttOut, type: 'mqtt out', z: tab, name: 'to the hub', topic: '', qos: '', retain: '',
-      respTopic: '', contentType: '', userProps: '', correl: '', expiry: '', broker, x: 900, y: 240, wires: [],
-    },
+    like('mqtt out', { id: mqttOut, z: tab, name: 'to the hub', broker, x: 900, y: 240, wires: [] }),
     {
       id: panel, type: 'ui-template', z: tab, group, page: '', ui: '', name: 'Classroom console',
       order: 1, width: '0', height: '0', head: '',
