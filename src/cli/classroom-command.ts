@@ -8,11 +8,9 @@ import { startDashboard } from '../dashboard/node-red.js';
 import { createLogger } from '../log.js';
 import { UserError } from '../errors.js';
 import { CLASSROOM_BROKER_NODE_ID, CLASSROOM_FLOW_FILE, CLASSROOM_PAGE_PATH } from '../classroom/console-flow.js';
-import { intFlag, parseCommandArgs } from './args.js';
-import { BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC } from '../mqtt/topics.js';
-
-export const DEFAULT_CLASSROOM_PORT = 1880;
-const PASSWORD_ENV = 'PICOMP_CLASSROOM_PASSWORD';
+import { parseCommandArgs } from './args.js';
+import { readSettings, settingDef, settingOptions, settingsHelp } from './settings.js';
+import { BASE_TOPIC_PATTERN } from '../mqtt/topics.js';
 
 export const classroomHelp = `Usage: picomp classroom [options]
 
@@ -21,15 +19,21 @@ setting (presets, parameters, locks) for all units, a group or one unit,
 one unit large for the projector and two units side by side. Open
 http://<this machine>:<port>/dashboard/classroom in a browser.
 
-Options (also PICOMP_CLASSROOM_<NAME> variables):
-  --broker URL       the room's hub, mqtt://HOST:PORT (default mqtt://127.0.0.1:1883)
-  --username U       the console's MQTT login, a teacher account, when the hub
-                     has users (password: ${PASSWORD_ENV})
-  --base-topic T     MQTT base topic (default picomp)
-  --port N           HTTP port of the page (default ${DEFAULT_CLASSROOM_PORT})
-  --listen ADDR      address the page listens on (default 0.0.0.0, the LAN;
-                     127.0.0.1 keeps it on this machine)
-  -h, --help         show this help`;
+Options (also PICOMP_<NAME> variables or keys of --config FILE):
+  --config FILE          settings file shared with picomp start
+${settingsHelp('classroom')}
+  -h, --help             show this help`;
+
+/** The short flags the console also takes: --port and --username. */
+const SHORT_FLAGS: Record<string, string> = { '--port': '--classroom-port', '--username': '--classroom-username' };
+
+function expandShortFlags(argv: string[]): string[] {
+  return argv.map((a) => {
+    const [flag, ...rest] = a.split('=');
+    const long = SHORT_FLAGS[flag!];
+    return long ? [long, ...rest].join('=') : a;
+  });
+}
 
 export interface ClassroomOptions {
   readonly broker: URL;
@@ -40,13 +44,10 @@ export interface ClassroomOptions {
   readonly listen: string;
 }
 
-/** Flags win over PICOMP_CLASSROOM_* variables, which win over the defaults. */
-export function resolveClassroomOptions(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ClassroomOptions {
-  const pick = (name: string): string | undefined => {
-    const v = values[name] ?? env['PICOMP_CLASSROOM_' + name.toUpperCase().replace(/-/g, '_')];
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  };
-  const rawBroker = pick('broker') ?? 'mqtt://127.0.0.1:1883';
+/** Flags, PICOMP_* variables and the config file, through the settings schema. */
+export async function resolveClassroomOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<ClassroomOptions> {
+  const { values: v } = await readSettings(flags, env);
+  const rawBroker = v.broker ?? `mqtt://127.0.0.1:${settingDef('mqtt-port').default}`;
   let broker: URL;
   try {
     broker = new URL(rawBroker);
@@ -56,35 +57,26 @@ export function resolveClassroomOptions(values: Record<string, unknown>, env: No
   if (broker.protocol !== 'mqtt:' || !broker.hostname) {
     throw new UserError(`--broker must be an mqtt:// URL such as mqtt://192.168.1.20:1883 (the console speaks plain MQTT to the hub), got ${JSON.stringify(rawBroker)}.`);
   }
-  const baseTopic = pick('base-topic') ?? DEFAULT_BASE_TOPIC;
-  if (!BASE_TOPIC_PATTERN.test(baseTopic)) {
-    throw new UserError(`--base-topic must be topic levels of letters, digits, - and _ (no + or #), got ${JSON.stringify(baseTopic)}.`);
+  if (!BASE_TOPIC_PATTERN.test(v['base-topic'])) {
+    throw new UserError(`--base-topic must be topic levels of letters, digits, - and _ (no + or #), got ${JSON.stringify(v['base-topic'])}.`);
   }
-  const username = pick('username') ?? null;
-  const password = env[PASSWORD_ENV] ?? null;
+  const username = v['classroom-username'];
+  const password = v['classroom-password'];
   if (username !== null && password === null) {
-    throw new UserError(`--username ${username} needs its password in ${PASSWORD_ENV}.`);
+    throw new UserError(`--classroom-username ${username} needs its password in PICOMP_CLASSROOM_PASSWORD (or classroom_password in the config file).`);
   }
-  if (username !== null && !/^[A-Za-z0-9_.@-]{1,64}$/.test(username)) {
-    throw new UserError(`--username must be 1 to 64 letters, digits, and . _ @ -, got ${JSON.stringify(username)}.`);
-  }
-  return {
-    broker, username, password, baseTopic,
-    port: intFlag('port', pick('port'), 1, 65535) ?? DEFAULT_CLASSROOM_PORT,
-    listen: pick('listen') ?? '0.0.0.0',
-  };
+  return { broker, username, password, baseTopic: v['base-topic'], port: v['classroom-port'], listen: v.listen };
 }
 
 export async function runClassroom(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs('classroom', argv, {
-    broker: { type: 'string' }, username: { type: 'string' }, 'base-topic': { type: 'string' },
-    port: { type: 'string' }, listen: { type: 'string' },
+  const { values } = parseCommandArgs('classroom', expandShortFlags(argv), {
+    ...settingOptions('classroom'), config: { type: 'string' },
   }, false);
   if (values.help) { process.stdout.write(classroomHelp + '\n'); return 0; }
-  const opts = resolveClassroomOptions(values);
+  const opts = await resolveClassroomOptions(values);
   const log = createLogger('classroom');
   const page = await startDashboard({
-    port: opts.port, host: opts.listen, mqttHost: opts.broker.hostname, mqttPort: Number(opts.broker.port || 1883),
+    port: opts.port, host: opts.listen, mqttHost: opts.broker.hostname, mqttPort: Number(opts.broker.port || settingDef('mqtt-port').default),
     unitId: '', baseTopic: opts.baseTopic,
     ...(opts.username !== null ? { username: opts.username, password: opts.password ?? '' } : {}),
     flow: { file: CLASSROOM_FLOW_FILE, brokerNodeId: CLASSROOM_BROKER_NODE_ID },
