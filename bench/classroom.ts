@@ -29,7 +29,7 @@ import { memoryLogger } from '../src/log.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { MOSQUITTO_BIN } from '../test/helpers/mosquitto.js';
 import { openPage } from '../test/helpers/browser.js';
-import { startConsole } from '../test/classroom/console-fixture.js';
+import { startConsole } from '../test/helpers/classroom-console.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SIM_JS = resolve(here, '../src/classroom/sim-unit.js');

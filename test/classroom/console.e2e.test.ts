@@ -10,7 +10,7 @@ import { artifactPath, openPage, type OpenPage } from '../helpers/browser.js';
 import { Probe, sleep } from '../helpers/mosquitto.js';
 import { startSimUnit, type SimUnit } from '../../src/classroom/sim-unit.js';
 import { BUILT_IN_PRESETS } from '../../src/params/presets.js';
-import { startClassroom, type Classroom } from './console-fixture.js';
+import { startClassroom, type Classroom } from '../helpers/classroom-console.js';
 
 const WAIT = { timeout: 15_000 };
 const PRESET = BUILT_IN_PRESETS[1]!.name;

@@ -7,8 +7,8 @@ import { startDashboard, type RunningDashboard } from '../../src/dashboard/node-
 import { CLASSROOM_BROKER_NODE_ID, CLASSROOM_FLOW_FILE, CLASSROOM_PAGE_PATH } from '../../src/classroom/console-flow.js';
 import { startSimRoom, type SimUnit } from '../../src/classroom/sim-unit.js';
 import { memoryLogger } from '../../src/log.js';
-import { freePort } from '../helpers/free-port.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { freePort } from './free-port.js';
+import { Mosquitto } from './mosquitto.js';
 
 export interface Classroom {
   readonly hub: Mosquitto;
