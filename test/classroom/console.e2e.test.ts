@@ -95,6 +95,18 @@ describe('teacher\'s console in a browser (Mosquitto + units + Node-RED + Chromi
     await page.waitForSelector(`${card('sim-3')} >> role=button[name="Reset"]`, WAIT);
   });
 
+  it('refuses a value out of the schema\'s range in a sentence, publishing nothing', async () => {
+    await target('class');
+    const since = probe.messages.length;
+    await page.getByRole('combobox', { name: 'Parameter', exact: true }).selectOption('threshold');
+    await page.getByRole('spinbutton', { name: 'Value', exact: true }).fill('-99');
+    await page.getByRole('button', { name: 'Push parameter', exact: true }).click();
+    await page.waitForSelector('.cc-notice', WAIT);
+    assert.match(await page.textContent('.cc-notice') ?? '', /^Threshold must be -60 to 0 dBFS\.$/);
+    await sleep(300);
+    assert.equal(probe.messages.length, since);
+  });
+
   it('sends a one-off command to all units and to a group: every unit obeys it', async () => {
     await target('class');
     await page.getByRole('checkbox', { name: 'Once only' }).check();

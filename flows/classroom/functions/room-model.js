@@ -189,6 +189,22 @@ function publish(topic, payload, retain) {
     return { topic, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), qos: 1, retain };
 }
 
+// What the page asks for is checked against the units' own schema (from
+// their info) before anything is published: a bad value would otherwise be
+// refused by every unit of the room at once. The answer is one sentence.
+function paramProblem(params) {
+    const schema = room.schema || [];
+    for (const [name, v] of Object.entries(params)) {
+        const d = schema.find((x) => x && x.name === name);
+        if (!d) return name + ' is not a parameter of these units.';
+        if (d.kind === 'number' && !(typeof v === 'number' && isFinite(v) && v >= d.min && v <= d.max)) return d.label + ' must be ' + d.min + ' to ' + d.max + ' ' + d.unit + '.';
+        if (d.kind === 'bool' && typeof v !== 'boolean') return d.label + ' must be on or off.';
+        if (d.kind === 'enum' && !d.options.includes(v)) return d.label + ' must be one of ' + d.options.join(', ') + '.';
+    }
+    return null;
+}
+function notice(text) { return [{ topic: 'notice', payload: { text } }, null, null]; }
+
 function fromPage(msg) {
     const p = isObject(msg.payload) ? msg.payload : {};
     switch (msg.topic) {
@@ -209,6 +225,9 @@ function fromPage(msg) {
             if (typeof p.preset === 'string' && p.preset) change.preset = p.preset;
             if (isObject(p.params) && Object.keys(p.params).length) change.params = p.params;
             if (!change.preset && !change.params) return null;
+            if (change.preset && !room.presets[change.preset]) return notice('No unit on the hub has a preset called ' + change.preset + '.');
+            const problem = change.params ? paramProblem(change.params) : null;
+            if (problem) return notice(problem);
             if (p.once) {
                 const t = setTopic(p.scope, p.target);
                 const cmd = Object.assign({}, change.params || {}, change.preset ? { preset: change.preset } : {});
@@ -219,9 +238,10 @@ function fromPage(msg) {
         }
         case 'lock': {
             const t = desiredTopic(p.scope, p.target);
+            const names = (room.schema || []).map((d) => d.name);
             const lock = p.lock === true || p.lock === false ? p.lock
-                : (Array.isArray(p.lock) && p.lock.every((n) => typeof n === 'string') ? p.lock : null);
-            if (!t || lock === null) return null;
+                : (Array.isArray(p.lock) && p.lock.every((n) => names.includes(n)) ? p.lock : null);
+            if (!t || lock === null) return notice('Lock takes all parameters or a list of parameter names.');
             return [null, publish(t, nextDesired(p.scope, p.target, { lock }), true), null];
         }
         case 'reset': {
