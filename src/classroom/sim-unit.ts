@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { staticGainDb } from '../dsp/gain-computer.js';
+import { transferDb } from '../dsp/transfer.js';
 import { memoryLogger, type Logger } from '../log.js';
 import { startUnitClient, type UnitClient } from '../mqtt/unit-client.js';
 import type { MeterReading } from '../engine/audio-engine.js';
@@ -41,8 +42,9 @@ export interface SimUnit {
 
 /**
  * A stereo programme whose level swells between about -40 and -6 dBFS with
- * short accents; gain reduction follows the unit's current settings through
- * the engine's own static curve, so a class setting shows on the meters.
+ * short accents; gain reduction and output follow the unit's current
+ * settings through the engine's own curves, so a class setting shows on
+ * the meters and the dot sits on the console's transfer curve.
  */
 export function simulatedMeters(state: UnitState, rateHz: number, phase = 0): () => MeterReading {
   let t = phase * 6;
@@ -51,19 +53,22 @@ export function simulatedMeters(state: UnitState, rateHz: number, phase = 0): ()
     t += 1 / rateHz;
     const p = state.params;
     const level = Math.min(0, -23 + 17 * Math.sin((2 * Math.PI * t) / 6) + ((t % 1.5) < 0.15 ? 8 : 0));
-    const detected = (p.detector === 'rms' ? level - 9 : level) + p.input_gain;
-    const target = p.bypass ? 0 : staticGainDb(detected, p.threshold, p.ratio, p.knee);
+    const detectedDb = p.detector === 'rms' ? level - 9 : level;
+    const target = p.bypass ? 0 : staticGainDb(detectedDb + p.input_gain, p.threshold, p.ratio, p.knee);
     // A one-pole attack/release at the meter rate: enough to look like a compressor.
     const tauS = Math.max(1e-4, (target < grDb ? p.attack : p.release) / 1000);
     grDb += (target - grDb) * (1 - Math.exp(-1 / (tauS * rateHz)));
-    const out = Math.min(p.limiter ? p.ceiling : 0, level + p.input_gain + grDb + p.makeup);
+    // The whole chain's gain at the detected level (the steady-state curve),
+    // off it by how far the gain reduction lags its target (attack, release).
+    const gainDb = transferDb(detectedDb, p) - detectedDb + (p.bypass ? 0 : grDb - target);
+    const out = Math.min(p.limiter && !p.bypass ? p.ceiling : 0, level + gainDb);
     const r1 = (x: number): number => Math.round(x * 10) / 10;
     const gr = r1(grDb) || 0;
     // The accents that reach full scale clip a few input samples, so a card has clips to show.
     const clipped = level >= 0 ? 3 : 0;
     return {
       in_peak: [r1(level), r1(level - 1.5)], in_rms: [r1(level - 9), r1(level - 10.5)],
-      out_peak: [r1(out), r1(out - 1.5)], out_rms: [r1(out - 9), r1(out - 10.5)],
+      out_peak: [r1(out), r1(out - 1.5)], out_rms: [r1(level - 9 + gainDb), r1(level - 10.5 + gainDb)],
       gr: [gr, gr], clip_in: [clipped, 0], clip_out: [0, 0], xruns: 0, cpu: 3,
       latency_ms: 2.7, sample_rate: 48000, block_size: 128, worker_gcs: 0,
     };
