@@ -24,8 +24,8 @@ Options (also PICOMP_<NAME> variables or keys of --config FILE):
 ${settingsHelp('classroom')}
   -h, --help             show this help`;
 
-/** The short flags the console also takes: --port and --username. */
-const SHORT_FLAGS: Record<string, string> = { '--port': '--classroom-port', '--username': '--classroom-username' };
+/** The short flags the console also takes: --port, --listen and --username. */
+const SHORT_FLAGS: Record<string, string> = { '--port': '--classroom-port', '--listen': '--classroom-listen', '--username': '--classroom-username' };
 
 function expandShortFlags(argv: string[]): string[] {
   return argv.map((a) => {
@@ -65,7 +65,7 @@ export async function resolveClassroomOptions(flags: Record<string, unknown>, en
   if (username !== null && password === null) {
     throw new UserError(`--classroom-username ${username} needs its password in PICOMP_CLASSROOM_PASSWORD (or classroom_password in the config file).`);
   }
-  return { broker, username, password, baseTopic: v['base-topic'], port: v['classroom-port'], listen: v.listen };
+  return { broker, username, password, baseTopic: v['base-topic'], port: v['classroom-port'], listen: v['classroom-listen'] };
 }
 
 export async function runClassroom(argv: string[]): Promise<number> {

@@ -46,7 +46,9 @@ describe('picomp classroom options', () => {
     assert.equal(o.broker.port, '1884');
     assert.equal(o.baseTopic, 'picomp');
     assert.equal(o.username, null);
-    assert.equal((await resolveClassroomOptions({}, {})).port, 1880);
+    const defaults = await resolveClassroomOptions({}, {});
+    assert.equal(defaults.port, 1880);
+    assert.equal(defaults.listen, '127.0.0.1', 'the page stays on this machine unless asked');
   });
 
   it('refuses a bad broker, port, base topic or a user without a password, in one sentence', async () => {
