@@ -15,7 +15,7 @@
  * The hub is the shipped hub/mosquitto.conf when it exists (its listener
  * moved to a free loopback port, persistence to a temporary folder and, as
  * the simulated units have no accounts, logins off), else a Mosquitto with
- * set_tcp_nodelay.
+ * set_tcp_nodelay. BENCH_CLASSROOM_SIZES=30,100 picks the room sizes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -229,6 +229,20 @@ async function hubLoad(hub: Hub, seconds: number, add: (f: string, v: string) =>
   const u1 = procUsage(hub.pid);
   const wallS = (performance.now() - t0) / 1000;
   add(`${hub.name}, ${n} units at 20 Hz meters: hub CPU % of one core / RSS MB`, `${((100 * (u1.cpuS - u0.cpuS)) / wallS).toFixed(1)} / ${u1.rssMb.toFixed(1)}`);
+  // What the units really offered the hub meanwhile (a loaded machine may slow the simulated
+  // units down): counted by a subscriber afterwards, apart from the CPU figure.
+  const counter = await mqtt.connectAsync(hub.url, { reconnectPeriod: 0 });
+  try {
+    let count = 0;
+    counter.on('message', () => { count++; });
+    await counter.subscribeAsync('picomp/+/meters', { qos: 0 });
+    await sleep(1000);
+    count = 0;
+    await sleep(3000);
+    add(`${hub.name}, ${n} units: meter messages through the hub per second (${n * 20} offered at 20 Hz)`, (count / 3).toFixed(0));
+  } finally {
+    await counter.endAsync(true);
+  }
 }
 
 /** The console page's cost with the room's units on the hub, measured as bench/dashboard.ts does. */
@@ -272,7 +286,7 @@ async function consoleCost(hub: Hub, n: number, seconds: number, add: (f: string
 export async function benchClassroom(opts: { quick: boolean; sizes?: number[] }): Promise<Row[]> {
   const rows: Row[] = [];
   const add = (f: string, v: string): void => { rows.push([f, v]); process.stdout.write(`classroom  ${f.padEnd(58)} ${v}\n`); };
-  const sizes = opts.sizes ?? [30, 100, 300];
+  const sizes = opts.sizes ?? (process.env.BENCH_CLASSROOM_SIZES ? process.env.BENCH_CLASSROOM_SIZES.split(',').map(Number) : [30, 100, 300]);
   const roundCount = opts.quick ? 5 : 20;
   const seconds = opts.quick ? 5 : 15;
   for (const start of [startMosquittoHub, startAedesHub]) {

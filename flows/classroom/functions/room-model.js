@@ -15,7 +15,10 @@ const base = env.get('PICOMP_BASE_TOPIC') || topics.DEFAULT_BASE_TOPIC;
 // A page showing a unit large says so every few seconds; a page that went
 // away stops saying it, and its meter subscription is dropped after this.
 const FOCUS_TTL_MS = 25000;
+// What the teacher acts on (online, state, ack, settings) reaches the page
+// within FLUSH_MS; levels alone (1 a second per unit) wait up to LEVELS_FLUSH_MS.
 const FLUSH_MS = 300;
+const LEVELS_FLUSH_MS = 1000;
 const MAX_UNITS = 2000;
 
 let room = context.get('room');
@@ -118,9 +121,14 @@ function flush() {
     node.status({ fill: 'green', shape: 'dot', text: Object.keys(room.units).length + ' units' });
     node.send([{ topic: 'room', payload }, null, null]);
 }
-function touch(id) {
-    if (id === null) room.full = true; else room.dirty.add(id);
-    if (!room.timer) room.timer = setTimeout(flush, FLUSH_MS);
+// touch(id): that unit changed; touch(null): everything (a setting, a new page); touch(): only the room's figures.
+function touch(id, levelsOnly) {
+    if (id === null) room.full = true; else if (id !== undefined) room.dirty.add(id);
+    const due = Date.now() + (levelsOnly ? LEVELS_FLUSH_MS : FLUSH_MS);
+    if (room.timer && room.due <= due) return;
+    if (room.timer) clearTimeout(room.timer);
+    room.due = due;
+    room.timer = setTimeout(flush, due - Date.now());
 }
 
 // ---- meters of the units shown large, subscribed only while shown
@@ -217,7 +225,7 @@ function fromPage(msg) {
             else delete room.focus[key];
             syncMeterSubs();
             // The page learns the subscriptions with the next update.
-            if (!room.timer) room.timer = setTimeout(flush, FLUSH_MS);
+            touch();
             return null;
         }
         case 'push': {
@@ -310,8 +318,10 @@ function fromHub(msg) {
         }
         case 'levels': {
             const l = parse(msg.payload);
-            if (isObject(l)) u.levels = Object.assign(l, { at: Date.now() });
-            break;
+            if (!isObject(l)) return null;
+            u.levels = l;
+            touch(id, true);
+            return null;
         }
         case 'ack': {
             const a = parse(msg.payload);
