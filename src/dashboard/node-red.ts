@@ -37,6 +37,8 @@ export interface DashboardOptions {
   readonly userDir?: string;
   /** How long to wait for the page to answer. */
   readonly startTimeoutMs?: number;
+  /** Another flow to run instead of the unit dashboard (the classroom console), and its broker node's id. */
+  readonly flow?: { readonly file: string; readonly brokerNodeId: string };
   readonly log: Logger;
 }
 
@@ -132,11 +134,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   await mkdir(userDir, { recursive: true });
   // A fresh copy each start: Node-RED may write beside its flow file, and
   // the one in the package must stay as shipped.
-  await copyFile(FLOW_FILE, join(userDir, FLOW_NAME));
+  await copyFile(opts.flow?.file ?? FLOW_FILE, join(userDir, FLOW_NAME));
   await writeFile(join(userDir, 'picomp-settings.cjs'), settingsSource());
   const credFile = join(userDir, FLOW_NAME.replace(/\.json$/, '_cred.json'));
   if (opts.username !== undefined) {
-    const creds = { [brokerNodeId()]: { user: '${PICOMP_MQTT_USER}', password: '${PICOMP_MQTT_PASSWORD}' } };
+    const creds = { [opts.flow?.brokerNodeId ?? brokerNodeId()]: { user: '${PICOMP_MQTT_USER}', password: '${PICOMP_MQTT_PASSWORD}' } };
     await writeFile(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   } else {
     // An empty login would be sent as a login; no credentials means anonymous.
