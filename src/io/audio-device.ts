@@ -10,11 +10,10 @@
  * naudiodon is loaded lazily so the rest of picomp (render, params, MQTT)
  * runs on machines where the native module is missing or broken.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type * as Naudiodon from 'naudiodon';
 import { UserError } from '../errors.js';
+import { anyAudioHost, probeAudioHosts } from './audio-hosts.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 
 export type Direction = 'input' | 'output';
@@ -95,35 +94,44 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** False only when it is certain no device exists: no kernel sound card and no user ALSA config. */
+/**
+ * False only when it is certain no device exists: no kernel sound card, no
+ * ALSA configuration that adds plugin devices, no JACK server, no PipeWire
+ * or PulseAudio (see audio-hosts.ts).
+ */
 export function mayHaveAudioDevices(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.ALSA_CONFIG_PATH || (env.HOME && existsSync(join(env.HOME, '.asoundrc'))) || existsSync('/etc/asound.conf')) return true;
-  if (process.platform !== 'linux') return true;
-  // No /proc/asound at all means the kernel has no ALSA driver loaded: no cards.
-  if (!existsSync('/proc/asound')) return false;
-  try {
-    return !/no soundcards/.test(readFileSync('/proc/asound/cards', 'utf8'));
-  } catch {
-    return true;
-  }
+  return anyAudioHost(probeAudioHosts(env));
 }
 
 /**
- * The devices PortAudio sees; none, without asking it, when none can exist
- * (asking would print a hundred lines of ALSA and JACK complaints).
+ * The devices PortAudio sees: JACK's, ALSA's (PipeWire's and PulseAudio's
+ * through their ALSA plugins). None, without asking it, when none can
+ * exist; when asking, ALSA's and JACK's complaints about what is absent
+ * are kept off stderr. `wholeStderr` silences PortAudio's own debug lines
+ * too, by closing stderr for the whole process meanwhile: only for a
+ * command that does nothing else at the time (`picomp devices`).
  */
-export function listDevices(): DeviceInfo[] {
+export function listDevices(options: { wholeStderr?: boolean } = {}): DeviceInfo[] {
   if (!mayHaveAudioDevices()) return [];
-  return loadNaudiodon()
-    .getDevices()
-    .map((d) => ({
-      index: d.id,
-      name: d.name,
-      maxInputChannels: d.maxInputChannels,
-      maxOutputChannels: d.maxOutputChannels,
-      defaultSampleRate: d.defaultSampleRate,
-      hostApi: d.hostAPIName,
-    }));
+  return quietly((n) => n.getDevices(), options.wholeStderr ?? false).map((d) => ({
+    index: d.id,
+    name: d.name,
+    maxInputChannels: d.maxInputChannels,
+    maxOutputChannels: d.maxOutputChannels,
+    defaultSampleRate: d.defaultSampleRate,
+    hostApi: d.hostAPIName,
+  }));
+}
+
+/** Runs a PortAudio query (which initialises PortAudio: every host API probes its devices) with ALSA and JACK quiet. */
+function quietly<T>(query: (n: NaudiodonModule) => T, wholeStderr = false): T {
+  const n = loadNaudiodon();
+  n.setQuiet(true, wholeStderr);
+  try {
+    return query(n);
+  } finally {
+    n.setQuiet(false);
+  }
 }
 
 /**
@@ -132,7 +140,7 @@ export function listDevices(): DeviceInfo[] {
  */
 export function defaultDevice(direction: Direction, devices: DeviceInfo[] = listDevices()): DeviceInfo | null {
   if (devices.length === 0) return null;
-  const apis = loadNaudiodon().getHostAPIs();
+  const apis = quietly((n) => n.getHostAPIs());
   const api = apis.HostAPIs.find((h) => h.id === apis.defaultHostAPI);
   const index = api ? (direction === 'input' ? api.defaultInput : api.defaultOutput) : -1;
   const found = devices.find((d) => d.index === index && channelsFor(d, direction) > 0);
@@ -374,10 +382,9 @@ export function openRealtime(o: RealtimeOptions): RealtimeStream {
   if (!Number.isInteger(o.queueBlocks) || o.queueBlocks < QUEUE_BLOCKS_RANGE.min || o.queueBlocks > QUEUE_BLOCKS_RANGE.max) {
     throw new UserError(`queue depth ${o.queueBlocks} blocks is out of range; use a whole number from ${QUEUE_BLOCKS_RANGE.min} to ${QUEUE_BLOCKS_RANGE.max}`);
   }
-  const n = loadNaudiodon();
   const strict = o.deadline === 'strict';
   const what = o.inputDeviceId !== null && o.outputDeviceId !== null ? 'input and output' : o.inputDeviceId !== null ? 'input' : 'output';
-  const rt = create(() => new n.RtStream({
+  const rt = create(() => quietly((n) => new n.RtStream({
     ...(o.inputDeviceId !== null ? { inDeviceId: o.inputDeviceId } : {}),
     ...(o.outputDeviceId !== null ? { outDeviceId: o.outputDeviceId } : {}),
     channels: o.channels, sampleRate: o.sampleRate, framesPerBlock: o.framesPerBlock, primeBlocks: o.queueBlocks,
@@ -385,7 +392,7 @@ export function openRealtime(o: RealtimeOptions): RealtimeStream {
     // On JACK, take its period as it comes: PortAudio's block adapter would add a block of latency.
     fixedHostBlock: !strict,
     ...(o.clientName ? { clientName: o.clientName } : {}),
-  }), { ...o, deviceId: o.inputDeviceId ?? o.outputDeviceId! }, what);
+  })), { ...o, deviceId: o.inputDeviceId ?? o.outputDeviceId! }, what);
   const s = rt.stats();
   let closed = false;
   return {
