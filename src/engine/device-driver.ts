@@ -16,7 +16,7 @@ import { HostSource } from './nodes.js';
 import { clockUs, elapsedUs } from './monotonic-clock.js';
 import { WorkerControl } from './worker-control.js';
 import { UserError } from '../errors.js';
-import type { InputSpec, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
+import type { InputSpec, LatencyBreakdown, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
 import {
   deadlineOf, defaultDevice, findDevice, hasAnyAudioDevice, mayHaveAudioDevices, openRealtime, listDevices, type DeviceInfo,
   type RealtimeLatency,
@@ -87,6 +87,14 @@ function pick(spec: string | null, direction: 'input' | 'output'): DeviceInfo {
 /** The latency a block takes from capture to playback, in frames, beside the chain's own (lookahead). */
 export function deviceLatencyFrames(l: RealtimeLatency): number {
   return l.queueFrames + l.inputFrames + l.outputFrames;
+}
+
+/** One sentence: the latency and what it is made of. */
+export function describeLatency(l: LatencyBreakdown, blockFrames: number, sampleRate: number): string {
+  const total = l.queueFrames + l.lookaheadFrames + l.deviceInputFrames + l.deviceOutputFrames;
+  const ms = (frames: number): string => `${((frames / sampleRate) * 1000).toFixed(1)} ms`;
+  return `latency ${ms(total)} (${total} frames): queue ${l.queueFrames / blockFrames} × ${blockFrames} frames, ` +
+    `lookahead ${l.lookaheadFrames}, device in ${l.deviceInputFrames} + out ${l.deviceOutputFrames} as PortAudio reports them`;
 }
 
 /** Starts device I/O for the runner; the source is a HostSource when input is a device. */
@@ -179,6 +187,10 @@ export async function runOnDevice(config: WorkerConfig, runner: BlockRunner, sou
       output: output ? output.name : 'null',
       sampleRate, blockFrames, channels,
       deviceLatencyMs: (runner.deviceLatencyFrames / sampleRate) * 1000,
+      latency: {
+        queueFrames: latency.queueFrames, lookaheadFrames: runner.chain.latencyFrames,
+        deviceInputFrames: latency.inputFrames, deviceOutputFrames: latency.outputFrames,
+      },
       note: promoted ? null : 'the audio thread could not get real-time priority (see docs/realtime.md); xruns are likelier under load',
     },
   };

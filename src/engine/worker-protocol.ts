@@ -33,6 +33,18 @@ export interface WorkerConfig extends AudioSetup {
   controlBuffer: SharedArrayBuffer;
 }
 
+/**
+ * Where a device-driven unit's latency comes from, in frames: picomp's
+ * playback queue, the chain's lookahead (at start; it follows the
+ * parameter), and the device's own as PortAudio reports it.
+ */
+export interface LatencyBreakdown {
+  queueFrames: number;
+  lookaheadFrames: number;
+  deviceInputFrames: number;
+  deviceOutputFrames: number;
+}
+
 export interface RunningInfo {
   /** What actually runs, in words: "demo → null", "USB Audio → USB Audio". */
   input: string;
@@ -44,6 +56,8 @@ export interface RunningInfo {
   deviceLatencyMs: number;
   /** Why the engine runs as it does (e.g. the no-device fallback), or null. */
   note: string | null;
+  /** On a device: what the latency is made of. */
+  latency?: LatencyBreakdown;
 }
 
 export type FromWorker =
