@@ -18,14 +18,12 @@ import { WorkerControl } from './worker-control.js';
 import { UserError } from '../errors.js';
 import type { InputSpec, LatencyBreakdown, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
 import {
-  deadlineOf, defaultDevice, findDevice, hasAnyAudioDevice, mayHaveAudioDevices, openRealtime, listDevices, type DeviceInfo,
+  DEFAULT_QUEUE_BLOCKS, deadlineOf, defaultDevice, findDevice, hasAnyAudioDevice, mayHaveAudioDevices, openRealtime, listDevices, type DeviceInfo,
   type RealtimeLatency,
 } from '../io/audio-device.js';
 
 /** No callback for this long means the device is gone. */
 const WATCHDOG_MS = 2000;
-/** Blocks queued for playback by default: 2 leaves JavaScript two periods; a JACK round trip is then 3 blocks. */
-export const DEFAULT_QUEUE_BLOCKS = 2;
 /**
  * SCHED_FIFO priority of the thread that processes blocks: above every
  * ordinary process (a compiler, the dashboard), below the audio threads of
@@ -103,7 +101,7 @@ export async function runOnDevice(config: WorkerConfig, runner: BlockRunner, sou
   const { channels, sampleRate, blockFrames } = config;
   const input = config.input.kind === 'device' ? pick(config.input.device, 'input') : null;
   const output = config.output.kind === 'device' ? pick(config.output.device, 'output') : null;
-  const queueBlocks = (config as WorkerConfig & { queueBlocks?: number }).queueBlocks ?? DEFAULT_QUEUE_BLOCKS;
+  const queueBlocks = config.queueBlocks ?? DEFAULT_QUEUE_BLOCKS;
   const deadline = deadlineOf((input ?? output)!.hostApi);
   const rt = openRealtime({
     inputDeviceId: input ? input.index : null, outputDeviceId: output ? output.index : null,

@@ -19,11 +19,16 @@ export interface AudioSetup {
   sampleRate: number;
   blockFrames: number;
   channels: number;
+  /** Blocks queued between a device and the chain (docs/realtime.md); the default when absent. */
+  queueBlocks?: number;
 }
 
 /** Just the audio setup of a larger options object (so no other field travels to the worker). */
 export function audioSetup(o: AudioSetup): AudioSetup {
-  return { input: o.input, output: o.output, sampleRate: o.sampleRate, blockFrames: o.blockFrames, channels: o.channels };
+  return {
+    input: o.input, output: o.output, sampleRate: o.sampleRate, blockFrames: o.blockFrames, channels: o.channels,
+    ...(o.queueBlocks !== undefined ? { queueBlocks: o.queueBlocks } : {}),
+  };
 }
 
 export interface WorkerConfig extends AudioSetup {

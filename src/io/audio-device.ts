@@ -332,6 +332,8 @@ export interface RealtimeOptions {
 }
 
 export const QUEUE_BLOCKS_RANGE = { min: 1, max: 16 } as const;
+/** 2 leaves the processing thread two periods; a JACK round trip is then 3 blocks (docs/realtime.md). */
+export const DEFAULT_QUEUE_BLOCKS = 2;
 
 export interface RealtimeStats {
   readonly callbacks: number;
