@@ -29,8 +29,10 @@ export interface JackServer {
   readonly env: NodeJS.ProcessEnv;
   /** What jackd printed so far (its xrun reports among it). */
   log(): string;
-  /** jackd's "client was not finished" / xrun lines so far. */
-  xrunLines(): number;
+  /** Periods in which a client (or the one named) had not finished in time, as jackd logs them ("client = NAME was not finished"). */
+  lateClients(client?: string): number;
+  /** Periods the server itself started late (the dummy driver's timer woke late: the machine, not a client). */
+  lateServer(): number;
   /** Runs a jack_* tool against this server. */
   tool(command: string, args: string[]): Promise<string>;
   stop(): Promise<void>;
@@ -85,7 +87,8 @@ export async function startJackServer(o: { periodFrames?: number; sampleRate?: n
   const server: JackServer = {
     name, pid: child.pid!, periodFrames, sampleRate, env,
     log: () => log,
-    xrunLines: () => (log.match(/was not finished|XRun/g) ?? []).length,
+    lateClients: (client) => [...log.matchAll(/client = (\S+) was not finished/g)].filter((m) => client === undefined || m[1] === client).length,
+    lateServer: () => (log.match(/JackTimedDriver::Process XRun/g) ?? []).length,
     tool: async (command, args) => (await run(command, args, { env, timeout: 10_000 })).stdout,
     stop: async () => { await stopChild(child); cleanup(); },
   };
