@@ -189,6 +189,8 @@ async function attackSection(): Promise<void> {
   for (const r of await benchAttacks(QUICK ? 5 : 15)) {
     add('attack', `${r.flood}: RSS MB peak / end, meters Hz (${r.sent})`, `${fmt(r.rssPeakMb, 0)} / ${fmt(r.rssEndMb, 0)}, ${fmt(r.meterHz, 1)}`);
   }
+}
+
 async function classroomSection(): Promise<void> {
   const { benchClassroom } = await import('./classroom.js');
   for (const [figure, value] of await benchClassroom({ quick: QUICK })) rows.push(['classroom', figure, value]);
