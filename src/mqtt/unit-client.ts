@@ -21,6 +21,8 @@ import { discoveryMessages } from './ha-discovery.js';
 import {
   DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodeSetPayload, payloadExcerpt,
 } from './mqtt-command.js';
+import { unitClientId } from './client-ids.js';
+import { redactUrl } from './redact-url.js';
 import {
   addressesUnit, classDesiredTopic, commandFilters, groupDesiredTopic, parseTopic, topicOf, unitTopics, type UnitTopics,
 } from './topics.js';
@@ -81,10 +83,17 @@ export function stateDocument(s: UnitSnapshot, groups: readonly string[] = []): 
 }
 
 function describeUrls(urls: readonly string[]): string {
-  return urls.length === 1 ? urls[0]! : `${urls.join(', ')} (in turn)`;
+  return urls.length === 1 ? redactUrl(urls[0]!) : `${urls.map(redactUrl).join(', ')} (in turn)`;
 }
 
 const RETAINED = { qos: 1 as const, retain: true };
+const REASSERT_EVERY_MS = 1000;
+/** Characters of a rejected topic repeated in an `error` echo (as the payload's 200 bytes). */
+const ECHO_TOPIC_CHARS = 200;
+
+function topicExcerpt(topic: string): string {
+  return topic.length <= ECHO_TOPIC_CHARS ? topic : `${topic.slice(0, ECHO_TOPIC_CHARS)}…`;
+}
 
 export class UnitClient {
   readonly #opts: UnitClientOptions;
@@ -118,6 +127,8 @@ export class UnitClient {
   #running = false;
   readonly #desired: { class: DesiredSetting | null; groups: Map<string, DesiredSetting | null>; unit: DesiredSetting | null } =
     { class: null, groups: new Map(), unit: null };
+  /** When availability/info were last put back after someone overwrote them. */
+  readonly #reasserted = new Map<string, number>();
 
   constructor(opts: UnitClientOptions) {
     this.#opts = opts;
@@ -125,9 +136,10 @@ export class UnitClient {
     this.#t = unitTopics(opts.baseTopic, opts.unitId);
     this.#groups = opts.groups ?? [];
     this.#extensions = [new MeterListener(opts.meters, (f) => this.publishMeters(f))];
-    if (opts.haDiscovery) this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
+    // Always: Home Assistant's level sensors and the classroom console's cards read them.
+    this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
     const clientOpts: IClientOptions = {
-      clientId: `picomp-${opts.unitId}-${Math.random().toString(16).slice(2, 10)}`,
+      clientId: unitClientId(opts.unitId),
       clean: true,
       // Reconnection is ours (#scheduleRetry): with back-off, after refusals too
       // (mqtt.js gives up after a CONNACK refusal), and through every hub in turn.
@@ -187,7 +199,7 @@ export class UnitClient {
 
   #currentUrl(): string {
     const c = this.#client as unknown as { options: { protocol?: string; host?: string; port?: number } };
-    return this.#urls.length === 1 ? this.#urls[0]! : `${c.options.protocol}://${c.options.host}:${c.options.port}`;
+    return redactUrl(this.#urls.length === 1 ? this.#urls[0]! : `${c.options.protocol}://${c.options.host}:${c.options.port}`);
   }
 
   /**
@@ -237,31 +249,44 @@ export class UnitClient {
     if (this.#client.connected && this.#identityChecked) this.#client.publish(this.#t.meters, JSON.stringify(frame), { qos: 0 });
   }
 
-  /** The 1 Hz summary the Home Assistant level sensors read. */
+  /** The 1 Hz summary the Home Assistant level sensors and the teacher's console read. */
   publishLevels(s: LevelSummary): void {
-    if (this.#client.connected && this.#identityChecked) this.#client.publish(this.#t.levels, JSON.stringify({ gr: s.gr, out_peak: s.out_peak, in_peak: s.in_peak }), { qos: 0 });
+    if (this.#client.connected && this.#identityChecked) this.#client.publish(this.#t.levels, JSON.stringify(s), { qos: 0 });
   }
 
   publishError(topic: string, payload: Buffer, error: string): void {
     this.#opts.log.debug(`rejected ${topic}: ${error}`);
     if (!this.#client.connected) return;
-    this.#client.publish(this.#t.error, JSON.stringify({ topic, payload: payloadExcerpt(payload), error }), { qos: 0 });
+    // A 60 KB topic must not come back in full (nor twice, inside the sentence).
+    const shortTopic = topicExcerpt(topic);
+    const sentence = shortTopic === topic ? error : error.split(topic).join(shortTopic);
+    this.#client.publish(this.#t.error, JSON.stringify({ topic: shortTopic, payload: payloadExcerpt(payload), error: sentence }), { qos: 0 });
+  }
+
+  /**
+   * Someone overwrote this unit's retained `availability` or `info` (any
+   * client may, on an open broker): put ours back, at most once per
+   * REASSERT_EVERY_MS per topic so two clients cannot ping-pong forever.
+   */
+  #reassert(topic: string, payload: Buffer): boolean {
+    const ours = topic === this.#t.availability ? 'online' : topic === this.#t.info ? this.#infoJson() : null;
+    if (ours === null) return false;
+    if (this.#stopped || payload.toString('utf8') === ours) return true;
+    const now = Date.now();
+    if (now - (this.#reasserted.get(topic) ?? 0) < REASSERT_EVERY_MS) return true;
+    this.#reasserted.set(topic, now);
+    this.#opts.log.warn(`another client overwrote ${topic}; published this unit's own again (add users to stop that: picomp user add).`);
+    if (this.#client.connected) this.#client.publish(topic, ours, RETAINED);
+    return true;
   }
 
   /** A message on one of the command filters: a command, or an error saying why not. */
   onMessage(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'retain'>): void {
     const { baseTopic, unitId, state } = this.#opts;
+    if (this.#reassert(topic, payload)) return;
     const t = parseTopic(baseTopic, topic);
     if (!t || !addressesUnit(t, unitId, this.#groups)) return;
     if (t.leaf === 'desired') { if (!t.deeper) this.#onDesired(t, payload); return; }
-    if (t.leaf === 'availability') {
-      // A last will from an earlier connection of this unit (killed, then
-      // restarted before the broker noticed) must not mark it offline now.
-      if (t.kind === 'unit' && payload.toString() === 'offline' && !this.#stopped && this.#client.connected) {
-        this.#client.publish(this.#t.availability, 'online', RETAINED);
-      }
-      return;
-    }
     if (t.leaf === 'get') {
       if (t.kind === 'unit' && !t.deeper) this.publishStateSoon();
       return;
@@ -334,7 +359,7 @@ export class UnitClient {
     }
     await client.subscribeAsync([
       ...commandFilters(baseTopic, unitId, this.#groups),
-      this.#t.availability, this.#t.desired, classDesiredTopic(baseTopic), ...this.#groups.map((g) => groupDesiredTopic(baseTopic, g)),
+      this.#t.desired, classDesiredTopic(baseTopic), ...this.#groups.map((g) => groupDesiredTopic(baseTopic, g)),
     ], { qos: SUBSCRIPTION_QOS });
     const pubs: Promise<unknown>[] = [
       client.publishAsync(this.#t.availability, 'online', RETAINED),
@@ -351,6 +376,8 @@ export class UnitClient {
       for (const m of docs) pubs.push(client.publishAsync(m.topic, JSON.stringify(m.payload), RETAINED));
     }
     await Promise.all(pubs);
+    // Watched after publishing, so the retained ones that come back are ours.
+    await client.subscribeAsync([this.#t.availability, this.#t.info], { qos: 0 });
   }
 
   async stop(): Promise<void> {

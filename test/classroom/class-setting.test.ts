@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Mosquitto, Probe } from '../helpers/mosquitto.js';
-import { FakeGpioBoard, NEW_KERNEL_PI4, fakeSysfsGpio } from '../knobs/fake-gpio.js';
+import { FakeGpioBoard, NEW_KERNEL_PI4, fakeSysfsGpio } from '../helpers/fake-gpio.js';
 import { startKnobs, type RunningKnobs } from '../../src/knobs/knob-controller.js';
 import { LOCKED_FLASH } from '../../src/knobs/status-led.js';
 import { allSetTopic, groupSetTopic, unitTopics } from '../../src/mqtt/topics.js';
