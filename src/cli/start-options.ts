@@ -23,6 +23,8 @@ export interface StartOptions extends AudioSetup {
   wsPort: number | null;
   /** External broker URL; null runs the embedded broker. */
   brokerUrl: string | null;
+  /** More hubs tried in turn when the connection fails (`--broker a,b,c`). */
+  brokerFallbackUrls: string[];
   brokerUsername: string | null;
   brokerPassword: string | null;
   /** The dashboard's own MQTT login (an operator or viewer account), when the broker has users. */
@@ -119,7 +121,10 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   if (!BASE_TOPIC_PATTERN.test(v['base-topic'])) {
     throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(v['base-topic'])}.`);
   }
-  if (v.broker !== null) checkBrokerUrl(v.broker);
+  // Several hubs, comma-separated, are tried in turn (a classroom's failover).
+  const brokers = (v.broker ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');
+  if (v.broker !== null && brokers.length === 0) checkBrokerUrl(v.broker);
+  for (const b of brokers) checkBrokerUrl(b);
   const cert = v['tls-cert'], key = v['tls-key'];
   if ((cert === null) !== (key === null)) throw new UserError('TLS needs both --tls-cert and --tls-key.');
   return {
@@ -132,7 +137,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     queueBlocks: v['queue-blocks'],
     mqttPort: v['mqtt-port'],
     wsPort: v['ws-port'],
-    brokerUrl: v.broker,
+    brokerUrl: brokers[0] ?? null,
+    brokerFallbackUrls: brokers.slice(1),
     brokerUsername: v['broker-username'],
     brokerPassword: v['broker-password'],
     dashboardUsername: v['dashboard-username'],

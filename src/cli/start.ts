@@ -135,6 +135,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
         latency_ms: engine.info.deviceLatencyMs,
       }),
       meters: pump, haDiscovery: opts.haDiscovery, log, onFatal,
+      ...(opts.brokerUrl ? { fallbackUrls: opts.brokerFallbackUrls } : {}),
     });
     stoppers.push(() => client.stop());
 
