@@ -5,13 +5,14 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { UserError } from '../errors.js';
+import { redactUrl } from '../mqtt/redact-url.js';
 import { everyUnitFilter, parseTopic, unitTopics } from '../mqtt/topics.js';
 import { SUBSCRIPTION_QOS } from '../mqtt/unit-client.js';
-import type { BrokerServer } from './hub-options.js';
 import { desiredToJson, type DesiredLevel, type DesiredSetting } from './desired.js';
 
 export interface HubLogin {
-  readonly servers: readonly BrokerServer[];
+  /** Hub URLs, tried in turn. */
+  readonly servers: readonly string[];
   readonly username?: string;
   readonly password?: string;
 }
@@ -21,9 +22,9 @@ const REFUSED = /not authori[sz]ed|bad user ?name or password/i;
 /** Connects to the first hub that answers; one sentence when none does. */
 export async function connectHub(login: HubLogin, role = 'teacher'): Promise<MqttClient> {
   const problems: string[] = [];
-  for (const s of login.servers) {
+  for (const url of login.servers) {
     try {
-      return await mqtt.connectAsync(s.url, {
+      return await mqtt.connectAsync(url, {
         reconnectPeriod: 0, connectTimeout: 5000, clean: true,
         clientId: `picomp-${role}-${Math.random().toString(16).slice(2, 10)}`,
         ...(login.username !== undefined ? { username: login.username, password: login.password ?? '' } : {}),
@@ -31,9 +32,9 @@ export async function connectHub(login: HubLogin, role = 'teacher'): Promise<Mqt
     } catch (e) {
       const msg = (e as Error).message;
       if (REFUSED.test(msg)) {
-        throw new UserError(`the hub at ${s.url} refused the login${login.username ? ` of "${login.username}"` : ''}; give --username and the password in PICOMP_BROKER_PASSWORD.`);
+        throw new UserError(`the hub at ${redactUrl(url)} refused the login${login.username ? ` of "${login.username}"` : ''}; give --username and the password in PICOMP_BROKER_PASSWORD.`);
       }
-      problems.push(`${s.url} (${msg})`);
+      problems.push(`${redactUrl(url)} (${msg})`);
     }
   }
   throw new UserError(`cannot reach the hub: ${problems.join('; ')}.`);

@@ -16,7 +16,7 @@ import {
 import { DEFAULT_DISCOVERY_PREFIX, discoveryMessages } from '../mqtt/ha-discovery.js';
 import { probeUnit } from '../mqtt/unit-identity.js';
 import { checkDesired, desiredToJson, parseDesiredPayload, type DesiredLevel, type DesiredSetting, type LockSpec } from '../classroom/desired.js';
-import { BASE_TOPIC_HELP, checkBaseTopic, parseBrokerList } from '../classroom/hub-options.js';
+import { BASE_TOPIC_HELP, checkBaseTopic, parseBrokerList } from './hub-options.js';
 import { formatRoom, roomRows } from '../classroom/room.js';
 import { connectHub, listenForAcks, publishDesired, retainedSnapshot } from '../classroom/teacher.js';
 import { parseCommandArgs, intFlag } from './args.js';

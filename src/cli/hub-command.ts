@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { readUsers, verifyPassword } from '../mqtt/users.js';
-import { BASE_TOPIC_HELP, checkBaseTopic } from '../classroom/hub-options.js';
+import { BASE_TOPIC_HELP, checkBaseTopic } from './hub-options.js';
 import { formatPasswdFile, mosquittoAcl, mosquittoHash, parsePasswdFile } from '../classroom/mosquitto-files.js';
 import { writeFileAtomic } from '../unit/atomic-file.js';
 import { defaultStateDir, usersFile } from '../unit/state-dir.js';

@@ -161,7 +161,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
 /** What MQTT.js can connect to; anything else would fail later, retrying for ever. */
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
-function checkBrokerUrl(url: string): void {
+/** Checks one --broker URL (also the classroom tools'); a sentence for anything MQTT.js could not use. */
+export function checkBrokerUrl(url: string): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
