@@ -31,7 +31,8 @@ device it runs the built-in demo source into null, paced in real time.
 
 Options (also settable in --config FILE as snake_case keys, or as
 PICOMP_<NAME> environment variables; flags win):
-  --config FILE          JSON or YAML settings file (params:, knobs: sections too)
+  --config FILE          JSON or YAML settings file, also PICOMP_CONFIG (with
+                         params:, knobs: and led: sections too)
 ${settingsHelp('start')}
   -h, --help             show this help
 
