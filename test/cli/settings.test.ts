@@ -58,6 +58,21 @@ describe('settings schema', () => {
     assert.ok(r.given.has('ws-port') && !r.given.has('mqtt-port'));
   });
 
+  it('reads every setting of the schema from its variable and from its config key', async () => {
+    const sample = (s: SettingDef): string | number | boolean =>
+      s.kind === 'int' ? (s.default === s.max ? s.min : s.max) : s.kind === 'bool' ? !s.default : `x-${s.name}`;
+    const cfg = join(dir, 'every.json');
+    await writeFile(cfg, JSON.stringify(Object.fromEntries(defs.map((s) => [configKey(s), sample(s)]))));
+    const fromFile = await readSettings({ config: cfg }, {});
+    const fromEnv = await readSettings({}, Object.fromEntries(defs.map((s) => [envName(s), String(sample(s))])));
+    for (const s of defs) {
+      const name = s.name as keyof typeof fromFile.values;
+      assert.equal(fromFile.values[name], sample(s), `${configKey(s)} in the config file`);
+      assert.equal(fromEnv.values[name], sample(s), envName(s));
+      assert.equal(fromEnv.origin(name), `environment variable ${envName(s)}`);
+    }
+  });
+
   it('refuses a password as a flag, naming where it belongs', async () => {
     await assert.rejects(readSettings({ 'broker-password': 'x' }, {}), /PICOMP_BROKER_PASSWORD or broker_password/);
   });
