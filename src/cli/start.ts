@@ -22,6 +22,7 @@ import { resolveStartOptions, type StartOptions } from './start-options.js';
 import { normaliseBooleanFlags, settingDef, settingOptions, settingsHelp } from './settings.js';
 import { version } from './version.js';
 import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
+import { unitTopics } from '../mqtt/topics.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
 
@@ -160,7 +161,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       dashboardUrl = dash.url;
       log.info(`dashboard at ${dash.url}`);
     }
-    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${opts.baseTopic}/${opts.unitId}/set.`);
+    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${unitTopics(opts.baseTopic, opts.unitId).set}.`);
     return { log, state, engine, brokerUrl, dashboardUrl, stop: stopAll };
   } catch (e) {
     await stopAll();
