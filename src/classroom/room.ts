@@ -6,7 +6,7 @@
  */
 import { isParamName, type ParamName, type ParamValues } from '../params/schema.js';
 import { parseTopic, classDesiredTopic, groupDesiredTopic, unitTopics } from '../mqtt/topics.js';
-import { differingParams, effectiveSetting, parseDesiredPayload, targetValues, type DesiredSetting } from './desired.js';
+import { differingParams, effectiveSetting, parseDesiredPayload, targetValues, type DesiredSetting } from '../unit/desired.js';
 
 export interface UnitRow {
   readonly unit: string;

@@ -7,8 +7,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { UserError } from '../errors.js';
 import { redactUrl } from '../mqtt/redact-url.js';
 import { everyUnitFilter, parseTopic, unitTopics } from '../mqtt/topics.js';
-import { SUBSCRIPTION_QOS } from '../mqtt/unit-client.js';
-import { desiredToJson, type DesiredLevel, type DesiredSetting } from './desired.js';
+import { SUBSCRIPTION_QOS } from '../mqtt/unit-identity.js';
+import { desiredToJson, type DesiredLevel, type DesiredSetting } from '../unit/desired.js';
 
 export interface HubLogin {
   /** Hub URLs, tried in turn. */

@@ -15,7 +15,7 @@ import {
 } from '../mqtt/topics.js';
 import { DEFAULT_DISCOVERY_PREFIX, discoveryMessages } from '../mqtt/ha-discovery.js';
 import { probeUnit } from '../mqtt/unit-identity.js';
-import { checkDesired, desiredToJson, parseDesiredPayload, type DesiredLevel, type DesiredSetting, type LockSpec } from '../classroom/desired.js';
+import { checkDesired, desiredToJson, parseDesiredPayload, type DesiredLevel, type DesiredSetting, type LockSpec } from '../unit/desired.js';
 import { BASE_TOPIC_HELP, checkBaseTopic, parseBrokerList } from './hub-options.js';
 import { formatRoom, roomRows } from '../classroom/room.js';
 import { connectHub, listenForAcks, publishDesired, retainedSnapshot } from '../classroom/teacher.js';

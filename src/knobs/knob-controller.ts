@@ -16,7 +16,7 @@ import { InputDeviceReader, findInputDevice, inputEventSize, type InputEventSize
 import { InputKnob } from './input-knob.js';
 import { parseKnobsConfig, stepValue, type KnobConfig, type KnobsConfig } from './mapping.js';
 import { StatusLed, type LedFrame } from './status-led.js';
-import { isLocked } from '../classroom/lock.js';
+import { isLocked } from '../unit/lock.js';
 import {
   DEFAULT_GPIO_ROOT, GpioKnob, findHeaderChip, loadOnoffGpio, openGpioOutput,
   type GpioChip, type GpioFactory, type GpioLine, type KnobSink,

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { PARAMS } from '../params/schema.js';
 import { UserError } from '../errors.js';
-import { effectiveSetting, parseDesiredPayload, type DesiredLevel, type DesiredSetting } from '../classroom/desired.js';
+import { effectiveSetting, parseDesiredPayload, type DesiredLevel, type DesiredSetting } from '../unit/desired.js';
 import type { Logger } from '../log.js';
 import type { RefusedEvent, UnitSnapshot, UnitState } from '../unit/unit-state.js';
 import { LevelSummaries, MeterListener, type Extension, type LevelSummary, type MeterFrame, type MeterPump } from '../unit/meter-pump.js';
@@ -26,7 +26,7 @@ import { redactUrl } from './redact-url.js';
 import {
   addressesUnit, classDesiredTopic, commandFilters, groupDesiredTopic, parseTopic, topicOf, unitTopics, type UnitTopics,
 } from './topics.js';
-import { probeUnit } from './unit-identity.js';
+import { SUBSCRIPTION_QOS, probeUnit } from './unit-identity.js';
 
 export interface UnitClientOptions {
   /** mqtt://, mqtts://, ws:// or wss:// */
@@ -57,16 +57,6 @@ export interface UnitClientOptions {
 
 /** How often the Home Assistant level sensors update: gentle on its recorder. */
 const LEVELS_PERIOD_MS = 1000;
-
-/**
- * Subscriptions ask for QoS 0: delivery over a live connection is what TCP
- * gives anyway, and a unit with a clean session gets the retained desired
- * settings again at every connect. On a clustered broker it matters: NATS
- * backs each QoS 1 subscription with a JetStream consumer, which stalls for
- * a while after a node dies (new subscriptions are refused, existing ones
- * stop delivering); QoS 0 ones are plain routed subscriptions.
- */
-export const SUBSCRIPTION_QOS = 0;
 
 /** Reconnection back-off: the first retry after 1 s, doubling up to 30 s, ±20 % so a room does not retry in step. */
 export const RECONNECT_BACKOFF = { firstMs: 1000, maxMs: 30_000, jitter: 0.2 } as const;

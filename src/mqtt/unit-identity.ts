@@ -12,7 +12,16 @@
  */
 import type { MqttClient } from 'mqtt';
 import { unitTopics } from './topics.js';
-import { SUBSCRIPTION_QOS } from './unit-client.js';
+
+/**
+ * Subscriptions ask for QoS 0: delivery over a live connection is what TCP
+ * gives anyway, and a unit with a clean session gets the retained desired
+ * settings again at every connect. On a clustered broker it matters: NATS
+ * backs each QoS 1 subscription with a JetStream consumer, which stalls for
+ * a while after a node dies (new subscriptions are refused, existing ones
+ * stop delivering); QoS 0 ones are plain routed subscriptions.
+ */
+export const SUBSCRIPTION_QOS = 0;
 
 export type UnitPresence = 'absent' | 'stale' | 'alive';
 

@@ -13,8 +13,8 @@ import { validatePartial, type Result } from '../params/validate.js';
 import {
   BUILT_IN_PRESETS, PRESET_NAME_PATTERN, parseUserPreset, presetValues, type Preset,
 } from '../params/presets.js';
-import { targetValues, type EffectiveSetting, type LockSpec } from '../classroom/desired.js';
-import { lockRefusal, lockedField } from '../classroom/lock.js';
+import { targetValues, type EffectiveSetting, type LockSpec } from './desired.js';
+import { lockRefusal, lockedField } from './lock.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { stateFile, userPresetDir } from './state-dir.js';
 import type { Logger } from '../log.js';

@@ -12,7 +12,7 @@ import { FakeGpioBoard, NEW_KERNEL_PI4, fakeSysfsGpio } from '../helpers/fake-gp
 import { startKnobs, type RunningKnobs } from '../../src/knobs/knob-controller.js';
 import { LOCKED_FLASH } from '../../src/knobs/status-led.js';
 import { allSetTopic, groupSetTopic, unitTopics } from '../../src/mqtt/topics.js';
-import { eventually, picomp, startTestUnit, type TestUnit } from './room-helpers.js';
+import { eventually, picomp, startTestUnit, type TestUnit } from '../helpers/classroom-room.js';
 
 describe('the class setting on a Mosquitto hub (SPEC §5)', function () {
   this.timeout(60_000);

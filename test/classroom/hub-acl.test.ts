@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Probe, type Mosquitto } from '../helpers/mosquitto.js';
 import { classDesiredTopic, groupDesiredTopic, groupSetTopic, allSetTopic, unitTopics } from '../../src/mqtt/topics.js';
-import { hub, startHub, type HubUser } from './hub.js';
+import { hub, startHub, type HubUser } from '../helpers/classroom-hub.js';
 
 const PASSWORD = 'correct-horse-1';
 const USERS: HubUser[] = [

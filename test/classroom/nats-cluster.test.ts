@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { NatsCluster } from '../helpers/nats.js';
 import { Probe } from '../helpers/mosquitto.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
-import { eventually, killUnit, picomp, spawnUnit, startTestUnit, type TestUnit, type UnitProcess } from './room-helpers.js';
+import { eventually, killUnit, picomp, spawnUnit, startTestUnit, type TestUnit, type UnitProcess } from '../helpers/classroom-room.js';
 
 describe('the class setting on a three-node NATS cluster with MQTT', function () {
   this.timeout(120_000);

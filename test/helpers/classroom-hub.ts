@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { runHub } from '../../src/cli/hub-command.js';
 import { isUserError } from '../../src/errors.js';
 import { upsertUser, type Role } from '../../src/mqtt/users.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
+import { Mosquitto } from './mosquitto.js';
 
 export const HUB_CONF = fileURLToPath(new URL('../../../hub/mosquitto.conf', import.meta.url));
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import {
   checkDesired, desiredToJson, differingParams, effectiveSetting, parseDesiredPayload, targetValues, changesNothing,
   type DesiredSetting,
-} from '../../src/classroom/desired.js';
-import { isLocked, lockRefusal, lockedField } from '../../src/classroom/lock.js';
+} from '../../src/unit/desired.js';
+import { isLocked, lockRefusal, lockedField } from '../../src/unit/lock.js';
 import { defaultParams } from '../../src/params/schema.js';
 import { BUILT_IN_PRESETS } from '../../src/params/presets.js';
 
