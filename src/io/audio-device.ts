@@ -11,9 +11,9 @@
  * runs on machines where the native module is missing or broken.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type * as Naudiodon from 'naudiodon';
+import type * as Naudiodon from './naudiodon-loader.js';
+import { loadNaudiodon } from './naudiodon-loader.js';
 import { UserError } from '../errors.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 
@@ -67,28 +67,6 @@ export interface AudioStream<S> {
    * device stopped calling back (e.g. unplugged) and the stream had to be left behind.
    */
   close(timeoutMs?: number): Promise<CloseResult>;
-}
-
-type NaudiodonModule = typeof Naudiodon;
-let naudiodon: NaudiodonModule | undefined;
-let loadError: Error | undefined;
-
-/** Loads the native module on first use; a missing build is a UserError with the fix. */
-function loadNaudiodon(): NaudiodonModule {
-  if (naudiodon) return naudiodon;
-  if (!loadError) {
-    try {
-      // createRequire keeps the load synchronous (device listing is sync) yet lazy.
-      naudiodon = createRequire(import.meta.url)('naudiodon') as NaudiodonModule;
-      return naudiodon;
-    } catch (e) {
-      loadError = e instanceof Error ? e : new Error(String(e));
-    }
-  }
-  throw new UserError(
-    `the audio driver (naudiodon) could not be loaded (${firstLine(loadError.message)}); ` +
-      'install portaudio19-dev and run `npm install` again',
-  );
 }
 
 function firstLine(s: string): string {
