@@ -10,6 +10,7 @@ import { readWavFile } from '../../src/io/wav-reader.js';
 import { writeWavFile } from '../../src/io/wav-writer.js';
 import { defaultParams } from '../../src/params/schema.js';
 import { freePort } from '../helpers/free-port.js';
+import { requireAudioDriver } from '../helpers/audio-driver.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const RATE = 48000;
@@ -28,6 +29,7 @@ function programme(): Float32Array[] {
 }
 
 describe('real-time engine on a real ALSA device (naudiodon → PortAudio → ALSA file plugin)', () => {
+  before(function () { requireAudioDriver(this); });
   let dir: string;
   let rig: AlsaTestRig;
   const running = new Set<import('node:child_process').ChildProcess>();
