@@ -1,0 +1,130 @@
+/**
+ * A newcomer's machine: the README's two commands, `npm install` then
+ * `npm start`, in a clean clone of this repository with the system's
+ * PortAudio hidden (a private mount namespace binds an empty file over its
+ * header and libraries, so naudiodon cannot build or load). The unit must
+ * come up with the demo source into null, meter over MQTT, and stop on
+ * SIGTERM. Needs root for the namespace (`unshare -m`); reuses the npm cache.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unitTopics } from '../../src/mqtt/topics.js';
+import { Probe } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/free-port.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const INSTALL_TIMEOUT_MS = 180_000;
+const START_TIMEOUT_MS = 60_000;
+
+/** PortAudio's header and libraries as the Debian packages installed them (none when not installed). */
+function portAudioFiles(): string[] {
+  const r = spawnSync('dpkg', ['-L', 'portaudio19-dev', 'libportaudio2'], { encoding: 'utf8' });
+  return (r.stdout ?? '').split('\n').filter((f) => /\/portaudio\.h$|\/libportaudio\.so/.test(f) && existsSync(f));
+}
+
+/** argv that runs `command` with PortAudio hidden, in a mount namespace private to it. */
+function withoutPortAudio(emptyFile: string, command: string[]): string[] {
+  const binds = portAudioFiles().map((f) => `mount --bind '${emptyFile}' '${f}'`).join(' && ');
+  return ['unshare', '-m', 'sh', '-c', `${binds || 'true'} && exec "$@"`, 'sh', ...command];
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function unmet(): string | null {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'a mount namespace needs root on Linux';
+  for (const tool of ['unshare', 'git', 'npm']) {
+    if (spawnSync(tool, ['--version']).error) return `${tool} is not installed`;
+  }
+  return null;
+}
+
+describe('a fresh clone with no PortAudio: the README\'s npm install and npm start', function () {
+  this.timeout(INSTALL_TIMEOUT_MS + START_TIMEOUT_MS + 30_000);
+  let dir = '';
+  let unit: ChildProcess | undefined;
+
+  before(function () {
+    const why = unmet();
+    if (why) {
+      console.log(`      skipped: ${why}`);
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'picomp-fresh-'));
+  });
+
+  after(() => {
+    // npm start runs in its own process group: end whatever is left of it (npm, picomp, Node-RED).
+    if (unit?.pid) {
+      try { process.kill(-unit.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('installs without the audio driver, then meters demo → null over MQTT until SIGTERM', async () => {
+    const clone = join(dir, 'picomp');
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '');
+    execFileSync('git', ['clone', '--quiet', REPO, clone], { timeout: 60_000 });
+
+    const [cmd, ...args] = withoutPortAudio(empty, ['npm', 'install', '--prefer-offline', '--no-audit', '--no-fund']);
+    const install = spawnSync(cmd!, args, { cwd: clone, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    assert.equal(install.status, 0, `npm install failed:\n${install.stdout}\n${install.stderr}`);
+    assert.ok(!existsSync(join(clone, 'node_modules', 'naudiodon')), 'npm skipped the audio driver it could not build');
+    assert.ok(existsSync(join(clone, 'dist', 'src', 'cli', 'main.js')), 'npm install built picomp');
+
+    const unitId = 'fresh-1';
+    const baseTopic = 'picomp-fresh';
+    const mqttPort = await freePort();
+    const env = {
+      ...process.env,
+      PICOMP_UNIT: unitId, PICOMP_BASE_TOPIC: baseTopic, PICOMP_MQTT_PORT: String(mqttPort), PICOMP_WS_PORT: '0',
+      PICOMP_DASHBOARD_PORT: String(await freePort()), PICOMP_LISTEN: '127.0.0.1', PICOMP_STATE_DIR: join(dir, 'state'),
+    };
+    const [startCmd, ...startArgs] = withoutPortAudio(empty, ['npm', 'start']);
+    unit = spawn(startCmd!, startArgs, { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    const exited = new Promise<number | null>((resolve) => unit!.once('exit', (code) => resolve(code)));
+    const running = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`npm start did not come up within ${START_TIMEOUT_MS} ms:\n${log}`)), START_TIMEOUT_MS);
+      const onData = (d: Buffer): void => {
+        log += d.toString();
+        if (log.includes(`unit "${unitId}" running`)) { clearTimeout(timer); resolve(); }
+      };
+      unit!.stdout!.on('data', onData);
+      unit!.stderr!.on('data', onData);
+      void exited.then(() => { clearTimeout(timer); reject(new Error(`npm start exited:\n${log}`)); });
+    });
+    await running;
+    assert.match(log, /audio demo → null at \d+ Hz/);
+
+    const probe = await Probe.connect(`mqtt://127.0.0.1:${mqttPort}`);
+    try {
+      await probe.subscribe(unitTopics(baseTopic, unitId).meters);
+      // The demo drums: a frame whose input peak is well above silence.
+      const frame = await probe.next((m) => Math.max(...(JSON.parse(m.text) as { in_peak: number[] }).in_peak) > -40, 10_000);
+      assert.ok(frame);
+    } finally {
+      await probe.close();
+    }
+
+    process.kill(unit.pid!, 'SIGTERM');
+    const code = await exited;
+    assert.equal(code, 0, `npm start after SIGTERM:\n${log}`);
+    assert.match(log, /SIGTERM received, stopping/);
+    // npm passed the signal on to picomp, which stopped Node-RED too: nothing of the group is left.
+    const deadline = Date.now() + 15_000;
+    while (groupAlive(unit.pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(!groupAlive(unit.pid!), 'a process of npm start outlived it');
+  });
+});
