@@ -181,6 +181,13 @@ async function dashboardSection(): Promise<void> {
   for (const [k, v] of Object.entries(r)) if (typeof v === 'number') add('dashboard', k, fmt(v, 2));
 }
 
+async function cliSection(): Promise<void> {
+  const { benchCliStart } = await import('./cli-start.js');
+  const r = await benchCliStart();
+  add('cli', `picomp params, wall s (median of ${r.calls}): npm run picomp -- / node dist/… / npx picomp`, `${fmt(r.npmRunS, 2)} / ${fmt(r.nodeS, 2)} / ${fmt(r.npxS, 2)}`);
+  add('cli', 'ratio npm run / npx (< 1 = npm run faster)', fmt(r.npmRunS / r.npxS, 2));
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`picomp bench: node ${process.version}, ${process.platform}/${process.arch}${QUICK ? ', quick' : ''}\n`);
   await section('kernel', kernelSection);
@@ -189,6 +196,7 @@ async function main(): Promise<void> {
   await section('mqtt', mqttSection);
   await section('mqtt', mqttLoadSection);
   await section('dashboard', dashboardSection);
+  await section('cli', cliSection);
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
