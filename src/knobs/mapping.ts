@@ -51,6 +51,9 @@ export interface InputKnobConfig extends KnobCommon {
 
 export type KnobConfig = GpioKnobConfig | InputKnobConfig;
 
+/** The backend of a knob whose config names none. */
+export const DEFAULT_KNOB_BACKEND = 'input' satisfies KnobConfig['backend'];
+
 export interface LedConfig {
   readonly pin: number;
   /** Lit while gain reduction is deeper than this many dB. */
@@ -159,7 +162,7 @@ function deviceName(v: unknown, where: string): string {
 
 function parseKnob(raw: unknown, index: number): KnobConfig {
   const where = `knobs[${index}]`;
-  if (!isObject(raw)) throw new UserError(`${where} must be an object such as {backend: gpio, pins: {a: 17, b: 18}, param: threshold}, got ${shown(raw)}.`);
+  if (!isObject(raw)) throw new UserError(`${where} must be an object such as {device: "rotary@11", param: threshold}, got ${shown(raw)}.`);
   checkKeys(raw, KNOB_KEYS, where);
 
   let params: ParamName[];
@@ -194,7 +197,11 @@ function parseKnob(raw: unknown, index: number): KnobConfig {
     reverse,
   };
 
-  if (raw.backend === 'gpio') {
+  // The kernel decodes the knobs (rotary-encoder and gpio-keys overlays)
+  // unless the config asks for picomp's own decoding through onoff, which is
+  // optional: sysfs GPIO is deprecated upstream (docs/knobs.md).
+  const backend = raw.backend ?? DEFAULT_KNOB_BACKEND;
+  if (backend === 'gpio') {
     for (const k of ['device', 'axis'] as const) {
       if (raw[k] !== undefined) throw new UserError(`${where}.${k} belongs to the input backend; a gpio knob takes pins: {a, b, button}.`);
     }
@@ -216,7 +223,7 @@ function parseKnob(raw: unknown, index: number): KnobConfig {
       steps,
     };
   }
-  if (raw.backend === 'input') {
+  if (backend === 'input') {
     for (const k of ['pins', 'steps'] as const) {
       if (raw[k] !== undefined) throw new UserError(`${where}.${k} belongs to the gpio backend; with the input backend the kernel overlay sets the pins in config.txt.`);
     }
@@ -237,7 +244,7 @@ function parseKnob(raw: unknown, index: number): KnobConfig {
       button,
     };
   }
-  throw new UserError(`${where}.backend must be "gpio" (pins read with onoff) or "input" (kernel rotary-encoder overlay), got ${shown(raw.backend)}.`);
+  throw new UserError(`${where}.backend must be "input" (kernel rotary-encoder overlay, the default) or "gpio" (pins read with the optional onoff package), got ${shown(raw.backend)}.`);
 }
 
 function parseLed(raw: unknown): LedConfig {
