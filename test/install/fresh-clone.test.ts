@@ -1,10 +1,12 @@
 /**
- * A newcomer's machine: the README's two commands, `npm install` then
- * `npm start`, in a clean clone of this repository with the system's
- * PortAudio hidden (a private mount namespace binds an empty file over its
- * header and libraries, so naudiodon cannot build or load). The unit must
- * come up with the demo source into null, meter over MQTT, and stop on
- * SIGTERM. Needs root for the namespace (`unshare -m`); reuses the npm cache.
+ * A newcomer's machine, Node and npm only: the README's two commands,
+ * `npm install` then `npm start`, in a clean clone of this repository
+ * (its last commit) with the system's PortAudio and C/C++ tool chain hidden:
+ * a private mount namespace binds an empty file over PortAudio's header and
+ * libraries and a failing stub over make and the compilers, so no native
+ * addon (naudiodon, onoff's epoll) can build. The unit must come up with the
+ * demo source into null, meter over MQTT, and stop on SIGTERM. Needs root
+ * for the namespace (`unshare -m`); reuses the npm cache.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -17,7 +19,8 @@ import { Probe } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/free-port.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const INSTALL_TIMEOUT_MS = 180_000;
+// Bounds, not expectations: about a minute each alone, much more on a loaded machine.
+const INSTALL_TIMEOUT_MS = 360_000;
 const START_TIMEOUT_MS = 60_000;
 
 /** PortAudio's header and libraries as the Debian packages installed them (none when not installed). */
@@ -26,9 +29,21 @@ function portAudioFiles(): string[] {
   return (r.stdout ?? '').split('\n').filter((f) => /\/portaudio\.h$|\/libportaudio\.so/.test(f) && existsSync(f));
 }
 
-/** argv that runs `command` with PortAudio hidden, in a mount namespace private to it. */
-function withoutPortAudio(emptyFile: string, command: string[]): string[] {
-  const binds = portAudioFiles().map((f) => `mount --bind '${emptyFile}' '${f}'`).join(' && ');
+/** The build tools node-gyp would use, where they are installed. */
+function toolChain(): string[] {
+  return ['make', 'cc', 'gcc', 'g++', 'c++'].map((tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim())
+    .filter((path) => path !== '');
+}
+
+/** Files that stand in for what a fresh machine lacks. */
+interface StandIns { readonly empty: string; readonly failing: string }
+
+/** argv that runs `command` in a mount namespace private to it, without PortAudio and compilers. */
+function onFreshMachine(stand: StandIns, command: string[]): string[] {
+  const binds = [
+    ...portAudioFiles().map((f) => `mount --bind '${stand.empty}' '${f}'`),
+    ...toolChain().map((f) => `mount --bind '${stand.failing}' '${f}'`),
+  ].join(' && ');
   return ['unshare', '-m', 'sh', '-c', `${binds || 'true'} && exec "$@"`, 'sh', ...command];
 }
 
@@ -73,14 +88,17 @@ describe('a fresh clone with no PortAudio: the README\'s npm install and npm sta
 
   it('installs without the audio driver, then meters demo → null over MQTT until SIGTERM', async () => {
     const clone = join(dir, 'picomp');
-    const empty = join(dir, 'empty');
-    writeFileSync(empty, '');
+    const stand = { empty: join(dir, 'empty'), failing: join(dir, 'not-installed') };
+    writeFileSync(stand.empty, '');
+    writeFileSync(stand.failing, '#!/bin/sh\necho "$0: not installed (hidden by the fresh-machine test)" >&2\nexit 127\n', { mode: 0o755 });
     execFileSync('git', ['clone', '--quiet', REPO, clone], { timeout: 60_000 });
 
-    const [cmd, ...args] = withoutPortAudio(empty, ['npm', 'install', '--prefer-offline', '--no-audit', '--no-fund']);
+    const [cmd, ...args] = onFreshMachine(stand, ['npm', 'install', '--prefer-offline', '--no-audit', '--no-fund']);
     const install = spawnSync(cmd!, args, { cwd: clone, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS, killSignal: 'SIGKILL' });
     assert.equal(install.status, 0, `npm install failed:\n${install.stdout}\n${install.stderr}`);
-    assert.ok(!existsSync(join(clone, 'node_modules', 'naudiodon')), 'npm skipped the audio driver it could not build');
+    for (const optional of ['naudiodon', 'onoff']) {
+      assert.ok(!existsSync(join(clone, 'node_modules', optional)), `npm skipped ${optional}, which it could not build`);
+    }
     assert.ok(existsSync(join(clone, 'dist', 'src', 'cli', 'main.js')), 'npm install built picomp');
 
     const unitId = 'fresh-1';
@@ -91,7 +109,7 @@ describe('a fresh clone with no PortAudio: the README\'s npm install and npm sta
       PICOMP_UNIT: unitId, PICOMP_BASE_TOPIC: baseTopic, PICOMP_MQTT_PORT: String(mqttPort), PICOMP_WS_PORT: '0',
       PICOMP_DASHBOARD_PORT: String(await freePort()), PICOMP_LISTEN: '127.0.0.1', PICOMP_STATE_DIR: join(dir, 'state'),
     };
-    const [startCmd, ...startArgs] = withoutPortAudio(empty, ['npm', 'start']);
+    const [startCmd, ...startArgs] = onFreshMachine(stand, ['npm', 'start']);
     unit = spawn(startCmd!, startArgs, { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const exited = new Promise<number | null>((resolve) => unit!.once('exit', (code) => resolve(code)));
