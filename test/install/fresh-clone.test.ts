@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENABLE_SOUND_CARDS } from '../../src/io/naudiodon-loader.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
 import { Probe } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/free-port.js';
@@ -124,7 +125,10 @@ describe('a fresh clone with no PortAudio: the README\'s npm install and npm sta
       void exited.then(() => { clearTimeout(timer); reject(new Error(`npm start exited:\n${log}`)); });
     });
     await running;
-    assert.match(log, /audio demo → null at \d+ Hz/);
+    // One line says it all: demo → null, and how to turn sound cards on.
+    const hinted = log.split('\n').filter((l) => l.includes(ENABLE_SOUND_CARDS));
+    assert.equal(hinted.length, 1, log);
+    assert.match(hinted[0]!, /audio demo → null at \d+ Hz.*the audio driver is not installed/);
 
     const probe = await Probe.connect(`mqtt://127.0.0.1:${mqttPort}`);
     try {
