@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,12 @@ import { Probe } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/free-port.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The shell commands of the README's five-minute path, as written there. */
+function fiveMinuteCommands(readme: string): string[] {
+  const section = readme.split('## Hear and see compression in five minutes')[1]?.split('\n## ')[0] ?? '';
+  return section.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('npm run picomp -- '));
+}
 // Bounds, not expectations: about a minute each alone, much more on a loaded machine.
 const INSTALL_TIMEOUT_MS = 360_000;
 const START_TIMEOUT_MS = 60_000;
@@ -87,7 +93,7 @@ describe('a fresh clone with no PortAudio: the README\'s npm install and npm sta
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('installs without the audio driver, then meters demo → null over MQTT until SIGTERM', async () => {
+  it('installs without the audio driver, runs the five-minute path, then meters demo → null over MQTT until SIGTERM', async () => {
     const clone = join(dir, 'picomp');
     const stand = { empty: join(dir, 'empty'), failing: join(dir, 'not-installed') };
     writeFileSync(stand.empty, '');
@@ -101,6 +107,16 @@ describe('a fresh clone with no PortAudio: the README\'s npm install and npm sta
       assert.ok(!existsSync(join(clone, 'node_modules', optional)), `npm skipped ${optional}, which it could not build`);
     }
     assert.ok(existsSync(join(clone, 'dist', 'src', 'cli', 'main.js')), 'npm install built picomp');
+
+    // The five-minute path, command by command as the README gives it.
+    const commands = fiveMinuteCommands(readFileSync(join(clone, 'README.md'), 'utf8'));
+    assert.ok(commands.length >= 2, `five-minute commands found in the README: ${commands.join(' | ')}`);
+    for (const line of commands) {
+      const [c, ...a] = onFreshMachine(stand, ['sh', '-c', line]);
+      const r = spawnSync(c!, a, { cwd: clone, encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+      assert.equal(r.status, 0, `${line}:\n${r.stdout}\n${r.stderr}`);
+    }
+    for (const made of ['drums.wav', 'squashed.wav', 'squashed.svg']) assert.ok(existsSync(join(clone, made)), made);
 
     const unitId = 'fresh-1';
     const baseTopic = 'picomp-fresh';
