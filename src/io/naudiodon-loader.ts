@@ -45,11 +45,78 @@ export interface IoStreamRead extends IoStream, NodeJS.ReadableStream {}
 export interface IoStreamWrite extends IoStream, NodeJS.WritableStream {}
 export interface IoStreamDuplex extends IoStream, NodeJS.ReadableStream, NodeJS.WritableStream {}
 
+/** A PortAudio host API as getHostAPIs() reports it. */
+export interface HostInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly type: string;
+  readonly deviceCount: number;
+  /** Device indices within this host API. */
+  readonly defaultInput: number;
+  readonly defaultOutput: number;
+}
+
+/*
+ * What picomp's patch adds for real-time streams (setQuiet, RtStream;
+ * patches/naudiodon+2.3.6.patch on the jack branch), declared here too so
+ * that code using it builds when the driver is not installed.
+ */
+
+/** Options of a RtStream. A device id of -1 is PortAudio's default; leave one out for no such direction. */
+export interface RtStreamOptions {
+  inDeviceId?: number;
+  outDeviceId?: number;
+  channels: number;
+  sampleRate: number;
+  framesPerBlock: number;
+  /** Silent blocks queued for playback at start. */
+  primeBlocks?: number;
+  /** Blocks each ring holds beyond the prime. */
+  capacityBlocks?: number;
+  /** 0: the callback never waits; > 0: it waits up to this long for JavaScript's block. */
+  callbackWaitMs?: number;
+  /** true: PortAudio calls back with framesPerBlock frames; false: with the host's period. */
+  fixedHostBlock?: boolean;
+  /** JACK client name (before PortAudio is first initialised in the process). */
+  clientName?: string;
+}
+
+export interface RtStreamStats {
+  readonly callbacks: number;
+  readonly xruns: number;
+  readonly hostXruns: number;
+  readonly inputDropped: number;
+  readonly outputUnderflows: number;
+  readonly outputDropped: number;
+  readonly inputFill: number;
+  readonly outputFill: number;
+  readonly primeBlocks: number;
+  /** Seconds, from Pa_GetStreamInfo. */
+  readonly inputLatency: number;
+  readonly outputLatency: number;
+  readonly sampleRate: number;
+}
+
+/** A PortAudio stream whose callback exchanges whole blocks through preallocated lock-free rings. */
+export interface RtStream {
+  start(): void;
+  wait(timeoutMs: number): number;
+  read(block: Float32Array): boolean;
+  write(block: Float32Array): boolean;
+  stats(): RtStreamStats;
+  promote(priority: number): boolean;
+  close(): void;
+}
+
 export interface NaudiodonModule {
   getDevices(): DeviceInfo[];
+  getHostAPIs(): { defaultHostAPI: number; HostAPIs: HostInfo[] };
   AudioIO(options: { inOptions: AudioOptions; outOptions: AudioOptions }): IoStreamDuplex;
   AudioIO(options: { inOptions: AudioOptions }): IoStreamRead;
   AudioIO(options: { outOptions: AudioOptions }): IoStreamWrite;
+  /** Patched in: ALSA's and JACK's error hooks quiet; with wholeStderr, fd 2 to /dev/null too. */
+  setQuiet(quiet: boolean, wholeStderr?: boolean): void;
+  RtStream: new (options: RtStreamOptions) => RtStream;
 }
 
 /** The system packages naudiodon builds against (Debian, Ubuntu, Raspberry Pi OS). */
