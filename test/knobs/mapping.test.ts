@@ -93,7 +93,7 @@ describe('stepping values', () => {
 });
 
 describe('status LED', () => {
-  const cfg = { pin: 22, grThresholdDb: 6, clipHoldMs: 1000, blinkHalfPeriodMs: 100 };
+  const cfg = { device: null, pin: 22, grThresholdDb: 6, clipHoldMs: 1000, blinkHalfPeriodMs: 100 };
 
   it('is lit while the deepest channel reduces more than 6 dB', () => {
     const writes: boolean[] = [];
