@@ -188,6 +188,18 @@ async function cliSection(): Promise<void> {
   add('cli', 'ratio npm run / npx (< 1 = npm run faster)', fmt(r.npmRunS / r.npxS, 2));
 }
 
+async function attackSection(): Promise<void> {
+  const { benchAttacks } = await import('./attack.js');
+  for (const r of await benchAttacks(QUICK ? 5 : 15)) {
+    add('attack', `${r.flood}: RSS MB peak / end, meters Hz (${r.sent})`, `${fmt(r.rssPeakMb, 0)} / ${fmt(r.rssEndMb, 0)}, ${fmt(r.meterHz, 1)}`);
+  }
+}
+
+async function classroomSection(): Promise<void> {
+  const { benchClassroom } = await import('./classroom.js');
+  for (const [figure, value] of await benchClassroom({ quick: QUICK })) rows.push(['classroom', figure, value]);
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`picomp bench: node ${process.version}, ${process.platform}/${process.arch}${QUICK ? ', quick' : ''}\n`);
   await section('kernel', kernelSection);
@@ -197,6 +209,8 @@ async function main(): Promise<void> {
   await section('mqtt', mqttLoadSection);
   await section('dashboard', dashboardSection);
   await section('cli', cliSection);
+  await section('attack', attackSection);
+  await section('classroom', classroomSection);
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });
