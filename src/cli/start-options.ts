@@ -129,6 +129,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     sampleRate: v['sample-rate'],
     blockFrames: v.block,
     channels: v.channels,
+    queueBlocks: v['queue-blocks'],
     mqttPort: v['mqtt-port'],
     wsPort: v['ws-port'],
     brokerUrl: v.broker,

@@ -15,6 +15,7 @@ import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
 import { audioSetup } from '../engine/worker-protocol.js';
 import { ENABLE_SOUND_CARDS, audioDriverInstalled } from '../io/naudiodon-loader.js';
+import { describeLatency } from '../engine/device-driver.js';
 import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
@@ -90,6 +91,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     const driverHint = info.note && !audioDriverInstalled() ? `; the audio driver is not installed: ${ENABLE_SOUND_CARDS}` : '';
     log.info(`audio ${info.input} → ${info.output} at ${info.sampleRate} Hz, ${info.blockFrames}-frame blocks, ${info.channels} channels` +
       (info.note ? ` (${info.note}${driverHint})` : '') + '.');
+    if (info.latency) log.info(`${describeLatency(info.latency, info.blockFrames, info.sampleRate)}.`);
 
     let brokerUrl: string;
     let credentials: { username?: string; password?: string } = {};
