@@ -58,8 +58,9 @@ export interface HostInfo {
 
 /*
  * What picomp's patch adds for real-time streams (setQuiet, RtStream;
- * patches/naudiodon+2.3.6.patch on the jack branch), declared here too so
- * that code using it builds when the driver is not installed.
+ * patches/naudiodon+2.3.6.patch, which also types them in naudiodon's
+ * index.d.ts): declared here, because picomp's code takes naudiodon's types
+ * from this module only, so that it builds when the driver is not installed.
  */
 
 /** Options of a RtStream. A device id of -1 is PortAudio's default; leave one out for no such direction. */
