@@ -313,15 +313,7 @@ export const QUEUE_BLOCKS_RANGE = { min: 1, max: 16 } as const;
 /** 2 leaves the processing thread two periods; a JACK round trip is then 3 blocks (docs/realtime.md). */
 export const DEFAULT_QUEUE_BLOCKS = 2;
 
-export interface RealtimeStats {
-  readonly callbacks: number;
-  /** Callbacks with any trouble (the host's under/overflow flags, a block not ready, a capture with no room), each counted once. */
-  readonly xruns: number;
-  readonly hostXruns: number;
-  readonly inputDropped: number;
-  readonly outputUnderflows: number;
-  readonly outputDropped: number;
-}
+export type RealtimeStats = Naudiodon.RtStreamCounters;
 
 export interface RealtimeLatency {
   /** The playback queue's depth (queueBlocks × block); 0 without playback. */

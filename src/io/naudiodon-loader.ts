@@ -82,13 +82,18 @@ export interface RtStreamOptions {
   clientName?: string;
 }
 
-export interface RtStreamStats {
+/** What a RtStream counted since it opened. */
+export interface RtStreamCounters {
   readonly callbacks: number;
+  /** Callbacks with any trouble (the host's under/overflow flags, a block not ready, a capture with no room), each counted once. */
   readonly xruns: number;
   readonly hostXruns: number;
   readonly inputDropped: number;
   readonly outputUnderflows: number;
   readonly outputDropped: number;
+}
+
+export interface RtStreamStats extends RtStreamCounters {
   readonly inputFill: number;
   readonly outputFill: number;
   readonly primeBlocks: number;
