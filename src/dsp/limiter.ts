@@ -130,10 +130,13 @@ export class LookaheadLimiter {
   /**
    * Fills gains[0, n) for the n frames leaving, given the n new samples the
    * caller has written at inputOffset and the limit (float32-safe ceiling,
-   * linear) for each new frame. Returns true when every gain is exactly 1
-   * (the caller may skip multiplying).
+   * linear) for each new frame (`limitsConstant`: all equal to limits[0]).
+   * Returns true when every gain is exactly 1 and every leaving sample is
+   * already within its limit (the caller may skip multiplying and
+   * clamping): nothing was reduced or pending over the whole window, so
+   * every frame in the delay had its peak at or under the limit.
    */
-  compute(n: number, nch: number, limits: Float64Array, truePeak: boolean): boolean {
+  compute(n: number, nch: number, limits: Float64Array, limitsConstant: boolean, truePeak: boolean): boolean {
     const d = this.delayFrames, bufs = this.buffers;
     // Quick exit: at rest, and no sample (or, with true peak, no
     // interpolated point, bounded by the samples around it) over the limit.
@@ -144,8 +147,8 @@ export class LookaheadLimiter {
         const b = bufs[c]!;
         for (let i = from; i < d + n; i++) { const a = Math.abs(b[i]!); peak = peak > a ? peak : a; }
       }
-      let lowest = Infinity;
-      for (let i = 0; i < n; i++) { const l = limits[i]!; lowest = l < lowest ? l : lowest; }
+      let lowest = limits[0]!;
+      if (!limitsConstant) for (let i = 1; i < n; i++) { const l = limits[i]!; lowest = l < lowest ? l : lowest; }
       if ((truePeak ? peak * TRUE_PEAK_BOUND : peak) <= lowest) {
         this.subPos = (this.subPos + n) % this.sub;
         return true;

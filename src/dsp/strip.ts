@@ -587,7 +587,7 @@ export class CompressorStrip implements Kernel {
       for (let i = 0; i < n; i++) to[d + i] = lim[i]!;
     }
     if (this.limiterMix.constant && this.limiterMix.value === 0) return true;
-    return this.limiter.compute(n, nch, this.limits, this.truePeak);
+    return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak);
   }
 
   /**
@@ -606,12 +606,11 @@ export class CompressorStrip implements Kernel {
     for (let c = 0; c < nch; c++) {
       const v = this.limiter.buffers[c]!, out = output[c]!;
       if (limited && !blending && !bypassing && !moving) {
-        // The steady case: |v| ≤ L' < 1 after the clamp, so no ±1 clamp.
+        // The steady case: |v| ≤ L' < 1 after the clamp, so no ±1 clamp;
+        // and at rest every leaving sample is within L' already (see
+        // LookaheadLimiter.compute), so no clamp at all.
         if (unity) {
-          for (let i = 0; i < n; i++) {
-            const x = v[i]!;
-            out[off + i] = x > lim0 ? lim0 : x < -lim0 ? -lim0 : x;
-          }
+          for (let i = 0; i < n; i++) out[off + i] = v[i]!;
         } else {
           for (let i = 0; i < n; i++) {
             const x = v[i]! * lg[i]!;
