@@ -27,6 +27,12 @@ export class MeterBank {
   readonly outTruePeak: Float64Array;
   /** Output frames with an interpolated point over full scale. */
   readonly oversOut: Float64Array;
+  /**
+   * The loudest level the compressor's detector saw (linear; after input
+   * gain, side-chain filter, peak or RMS, and the stereo link): what the
+   * gain computer compares with the threshold. Written by the strip.
+   */
+  readonly detLevel: Float64Array;
   /** Frames accumulated since the last clear. */
   frames = 0;
   /** Per channel: the last TRUE_PEAK_HISTORY output samples, then room for a pass. */
@@ -44,6 +50,7 @@ export class MeterBank {
     this.clipOut = new Float64Array(channels);
     this.outTruePeak = new Float64Array(channels);
     this.oversOut = new Float64Array(channels);
+    this.detLevel = new Float64Array(channels);
     this.#tpSignal = Array.from({ length: channels }, () => new Float64Array(TRUE_PEAK_HISTORY + TP_CHUNK));
   }
 
@@ -51,7 +58,7 @@ export class MeterBank {
     this.inPeak.fill(0); this.inSumSq.fill(0);
     this.outPeak.fill(0); this.outSumSq.fill(0);
     this.grDb.fill(0); this.clipIn.fill(0); this.clipOut.fill(0);
-    this.outTruePeak.fill(0); this.oversOut.fill(0);
+    this.outTruePeak.fill(0); this.oversOut.fill(0); this.detLevel.fill(0);
     this.frames = 0;
   }
 
@@ -183,6 +190,8 @@ export interface ChannelLevels {
   out_true_peak: number[];
   /** Output frames whose interpolated points pass 0 dBTP though no sample need. */
   overs_out: number[];
+  /** The compressor's detector level, dBFS (the loudest of the period). */
+  det_level: number[];
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
@@ -202,5 +211,6 @@ export function channelLevels(bank: MeterBank): ChannelLevels {
     clip_out: ch.map((c) => bank.clipOut[c]!),
     out_true_peak: ch.map((c) => round1(gainToDb(bank.outTruePeak[c]!))),
     overs_out: ch.map((c) => bank.oversOut[c]!),
+    det_level: ch.map((c) => round1(gainToDb(bank.detLevel[c]!))),
   };
 }

@@ -171,6 +171,8 @@ export class CompressorStrip implements Kernel {
   private readonly raw = new Float64Array(CHUNK);
   private readonly grTrace = new Float64Array(CHUNK);
   private laneMinGr = new Float64Array(0);
+  /** The loudest detector level (linear) per lane in the block, for the meters. */
+  private laneMaxLevel = new Float64Array(0);
 
   /**
    * Frames the fast path advanced the RMS rings past without writing their
@@ -216,6 +218,7 @@ export class CompressorStrip implements Kernel {
     this.delayed = scratch();
     this.dry = scratch();
     this.laneMinGr = new Float64Array(nch);
+    this.laneMaxLevel = new Float64Array(nch);
     this.prepared = true;
     this.reset();
   }
@@ -365,8 +368,9 @@ export class CompressorStrip implements Kernel {
   process(input: readonly Float32Array[], output: readonly Float32Array[], frames: number, meters?: MeterBank): void {
     if (!this.prepared) throw new Error('CompressorStrip: prepare() before process()');
     const nch = Math.min(this.channels, input.length, output.length);
-    const minGr = this.laneMinGr;
+    const minGr = this.laneMinGr, maxLevel = this.laneMaxLevel;
     minGr.fill(0);
+    maxLevel.fill(0);
     for (let off = 0; off < frames; off += CHUNK) {
       const n = Math.min(CHUNK, frames - off);
       if (nch === 2 && this.useFastPath && this.steady()) this.fastChunk(input, off, n);
@@ -379,6 +383,12 @@ export class CompressorStrip implements Kernel {
     if (meters) {
       const shared = this.link !== LINK_NONE;
       for (let c = 0; c < nch; c++) meters.reportGainReduction(c, minGr[shared ? 0 : c]!);
+      // Written in place: a double argument to a call V8 does not inline is boxed.
+      const det = meters.detLevel;
+      for (let c = 0; c < nch && c < det.length; c++) {
+        const v = maxLevel[shared ? 0 : c]!;
+        if (v > det[c]!) det[c] = v;
+      }
     }
   }
 
@@ -418,6 +428,7 @@ export class CompressorStrip implements Kernel {
     const mkDb = this.makeupDb.value, mkLin = this.makeupLin, m = this.mix.value;
     const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
     const T = this.raw;
+    let top = this.laneMaxLevel[0]!;
     for (let i = 0; i < n; i++) {
       const a = sanitizeSample(xL[off + i]!), b = sanitizeSample(xR[off + i]!);
       rL[(w + i) & mask] = a;
@@ -425,8 +436,10 @@ export class CompressorStrip implements Kernel {
       const da = a * g0, db = b * g0;
       const ea = Math.abs(da), eb = Math.abs(db);
       const x = average ? (ea + eb) * 0.5 : max2(ea, eb);
+      top = max2(top, x);
       T[i] = gainChangeDb(x, edge, knee, slope, kneeCoef);
     }
+    this.laneMaxLevel[0] = top;
     const at = this.limiter.inputOffset, vL = this.limiter.buffers[0]!, vR = this.limiter.buffers[1]!;
     let y = this.grState[0]!, deepest = 0;
     for (let i = 0; i < n; i++) {
@@ -654,9 +667,10 @@ export class CompressorStrip implements Kernel {
     const mkSteady = this.makeupDb.constant, mkLin = this.makeupLin;
     const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
     const held = this.levelHeld;
-    let y = this.grState[lane]!;
+    let y = this.grState[lane]!, top = this.laneMaxLevel[lane]!;
     let deepest = 0;
     for (let i = 0; i < n; i++) {
+      top = max2(top, level[i]!);
       const slope = 1 / ratio[i]! - 1, w = knee[i]!;
       let target = held ? y : gainChangeDb(level[i]!, thr[i]! - 0.5 * w, w, slope, kneeCoefOf(slope, w));
       // Cannot happen for finite levels (see gainChangeDb); kept so nothing
@@ -678,6 +692,7 @@ export class CompressorStrip implements Kernel {
       G[i] = gIn[i]! * (m * gw + 1 - m);
     }
     this.grState[lane] = y;
+    this.laneMaxLevel[lane] = top;
     if (deepest < deepestDb[lane]!) deepestDb[lane] = deepest;
   }
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { MeterBank, channelLevels } from '../../src/dsp/meters.js';
 import { SharedMeters } from '../../src/engine/shared-meters.js';
+import { makeStrip, runStrip, sine } from './strip-harness.test.js';
 
 const FS = 48000;
 
@@ -64,4 +65,18 @@ describe('output true-peak meter', () => {
     assert.deepEqual([...read.outTruePeak], [...bank.outTruePeak]);
     assert.deepEqual([...read.oversOut], [...bank.oversOut]);
   });
+});
+
+describe('detector level meter', () => {
+  for (const [detector, expectDb] of [['peak', 0], ['rms', -3]] as const) {
+    it(`${detector}: what the gain computer sees, input gain included (${expectDb} dBFS for a −6 dBFS sine + 6 dB)`, () => {
+      const x = sine(FS / 2, 1000, 0.5);
+      const strip = makeStrip({ detector, input_gain: 6, rms_window: 10 });
+      const bank = new MeterBank(2);
+      runStrip(strip, [x, x], 128, (f) => { if (f === FS / 4) bank.clear(); }, bank);
+      const m = channelLevels(bank);
+      assert.ok(Math.abs(m.det_level[0]! - expectDb) < 0.15, `detector ${m.det_level[0]} dBFS`);
+      assert.deepEqual(m.det_level[0], m.det_level[1]);
+    });
+  }
 });
