@@ -95,11 +95,17 @@ export class MeterListener implements Extension {
   }
 }
 
-/** The room-level figures of a stretch of frames: the deepest gain reduction, the highest peaks. */
+/**
+ * The room-level figures of a stretch of frames: the deepest gain
+ * reduction, the highest peaks, the clipped samples (input and output, all
+ * channels) and the unit's running xrun count at its end.
+ */
 export interface LevelSummary {
   gr: number;
   out_peak: number;
   in_peak: number;
+  clips: number;
+  xruns: number;
 }
 
 /**
@@ -127,13 +133,16 @@ export class LevelSummaries implements Extension {
 
   #add(f: MeterFrame): void {
     if (this.#acc === null) {
-      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity };
+      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, clips: 0, xruns: 0 };
       this.#periodStart = f.t;
     }
     const a = this.#acc;
     a.gr = Math.min(a.gr, ...f.gr);
     a.out_peak = Math.max(a.out_peak, ...f.out_peak);
     a.in_peak = Math.max(a.in_peak, ...f.in_peak);
+    for (const c of f.clip_in) a.clips += c;
+    for (const c of f.clip_out) a.clips += c;
+    a.xruns = f.xruns;
     if (f.t - this.#periodStart >= this.periodMs) {
       this.#acc = null;
       this.onSummary(a);
