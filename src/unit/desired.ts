@@ -2,7 +2,7 @@
  * The class setting of SPEC §5: one `desired` document per level (class,
  * group, unit), retained on the hub, which every unit converges to.
  *
- * Pure domain logic on top of src/params only (no Node APIs, no MQTT), like
+ * Pure domain logic on top of src/params only (no I/O, no MQTT), like
  * the parameter schema itself, so the unit core, the unit's MQTT client,
  * the teacher's CLI and console all read documents the same way.
  */
