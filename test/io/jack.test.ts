@@ -18,7 +18,7 @@ import { anyAudioHost, describeAudioHosts, probeAudioHosts, type ProbeRoots } fr
 import type { RealtimeStats } from '../../src/io/audio-device.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const STALL_CHILD = fileURLToPath(new URL('./rt-stall-child.js', import.meta.url));
+const STALL_CHILD = fileURLToPath(new URL('../fixtures/rt-stall-child.js', import.meta.url));
 
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
