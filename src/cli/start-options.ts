@@ -12,9 +12,10 @@ import { validatePartial } from '../params/validate.js';
 import type { ParamValues } from '../params/schema.js';
 import type { AudioSetup, InputSpec, OutputSpec } from '../engine/worker-protocol.js';
 import { UserError } from '../errors.js';
-import { BASE_TOPIC_PATTERN, RESERVED_IDS, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
+import { redactUrl } from '../mqtt/redact-url.js';
+import { BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
 import { parseKnobsConfig, type KnobsConfig } from '../knobs/mapping.js';
-import { readSettings, type ReadSettings } from './settings.js';
+import { readSettings, settingDef, type ReadSettings } from './settings.js';
 
 export interface StartOptions extends AudioSetup {
   unitId: string;
@@ -22,6 +23,8 @@ export interface StartOptions extends AudioSetup {
   wsPort: number | null;
   /** External broker URL; null runs the embedded broker. */
   brokerUrl: string | null;
+  /** More hubs tried in turn when the connection fails (`--broker a,b,c`). */
+  brokerFallbackUrls: string[];
   brokerUsername: string | null;
   brokerPassword: string | null;
   /** The dashboard's own MQTT login (an operator or viewer account), when the broker has users. */
@@ -69,19 +72,20 @@ export function parseOutputSpec(raw: string): OutputSpec {
   return { kind: 'device', device: raw };
 }
 
-function checkUnitId(unitId: string): void {
+/** `origin` names where the id was written (see ReadSettings.origin). */
+function checkUnitId(unitId: string, origin: string): void {
   if (!UNIT_ID_PATTERN.test(unitId)) {
-    throw new UserError(`--unit must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
+    throw new UserError(`${origin} must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
   }
   if (isReservedId(unitId)) {
-    throw new UserError(`--unit cannot be "${unitId}": ${RESERVED_IDS.join(', ')} are reserved for topics that address many units.`);
+    throw new UserError(`${origin} cannot be "${unitId}": ${RESERVED_IDS.join(', ')} are reserved for topics that address many units.`);
   }
 }
 
-function parseGroups(text: string): string[] {
+function parseGroups(text: string, origin: string): string[] {
   const groups = text.split(',').map((g) => g.trim()).filter((g) => g !== '');
   for (const g of groups) {
-    if (!UNIT_ID_PATTERN.test(g)) throw new UserError(`--groups takes names of lowercase letters, digits and dashes separated by commas (e.g. row-1,row-2), got ${JSON.stringify(g)}.`);
+    if (!UNIT_ID_PATTERN.test(g)) throw new UserError(`${origin} takes names of lowercase letters, digits and dashes separated by commas (e.g. row-1,row-2), got ${JSON.stringify(g)}.`);
   }
   return groups;
 }
@@ -110,17 +114,22 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   const read = await readSettings(flags, env);
   const v = read.values;
   const params = validatePartial(read.sections.params ?? {});
-  if (!params.ok) throw new UserError(`config file ${read.configPath} params: ${params.error}`);
+  if (!params.ok) throw new UserError(`config file ${read.configPath}: in params, ${params.error}`);
   const knobs = parseKnobSections(read.sections, read.configPath);
 
   const unitId = v.unit ?? unitIdFromHostname();
-  checkUnitId(unitId);
+  checkUnitId(unitId, read.origin('unit'));
   if (!BASE_TOPIC_PATTERN.test(v['base-topic'])) {
-    throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(v['base-topic'])}.`);
+    throw new UserError(`${read.origin('base-topic')} must be MQTT topic levels without wildcards, e.g. ${DEFAULT_BASE_TOPIC} or school/${DEFAULT_BASE_TOPIC}, got ${JSON.stringify(v['base-topic'])}.`);
   }
-  if (v.broker !== null) checkBrokerUrl(v.broker);
+  // Several hubs, comma-separated, are tried in turn (a classroom's failover).
+  const brokers = (v.broker ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');
+  if (v.broker !== null && brokers.length === 0) checkBrokerUrl(v.broker, read.origin('broker'));
+  for (const b of brokers) checkBrokerUrl(b, read.origin('broker'));
   const cert = v['tls-cert'], key = v['tls-key'];
-  if ((cert === null) !== (key === null)) throw new UserError('TLS needs both --tls-cert and --tls-key.');
+  if ((cert === null) !== (key === null)) {
+    throw new UserError(`TLS needs both --tls-cert and --tls-key; only ${read.origin(cert !== null ? 'tls-cert' : 'tls-key')} is set.`);
+  }
   return {
     unitId,
     input: parseInputSpec(v.input),
@@ -131,13 +140,14 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     queueBlocks: v['queue-blocks'],
     mqttPort: v['mqtt-port'],
     wsPort: v['ws-port'],
-    brokerUrl: v.broker,
+    brokerUrl: brokers[0] ?? null,
+    brokerFallbackUrls: brokers.slice(1),
     brokerUsername: v['broker-username'],
     brokerPassword: v['broker-password'],
     dashboardUsername: v['dashboard-username'],
     dashboardPassword: v['dashboard-password'],
     baseTopic: v['base-topic'],
-    groups: parseGroups(v.groups),
+    groups: parseGroups(v.groups, read.origin('groups')),
     meterRateHz: v['meter-rate'],
     haDiscovery: v['ha-discovery'],
     dashboard: v.dashboard,
@@ -154,15 +164,21 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
 /** What MQTT.js can connect to; anything else would fail later, retrying for ever. */
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
-function checkBrokerUrl(url: string): void {
+/** Checks one --broker URL (also the classroom tools'); a sentence for anything MQTT.js could not use. */
+export function checkBrokerUrl(url: string, origin = '--broker'): void {
+  const example = `mqtt://teacher-pi.local:${settingDef('mqtt-port').default}`;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UserError(`--broker must be a URL such as mqtt://teacher-pi.local:1883, got ${JSON.stringify(url)}.`);
+    throw new UserError(`${origin} must be a URL such as ${example}, got ${JSON.stringify(url)}.`);
   }
   if (!BROKER_PROTOCOLS.includes(parsed.protocol)) {
-    throw new UserError(`--broker must start with ${BROKER_PROTOCOLS.map((p) => p + '//').join(', ')} (e.g. mqtt://teacher-pi.local:1883), got ${JSON.stringify(url)}.`);
+    throw new UserError(`${origin} must start with ${BROKER_PROTOCOLS.map((p) => p + '//').join(', ')} (e.g. ${example}), got ${JSON.stringify(url)}.`);
   }
-  if (!parsed.hostname) throw new UserError(`--broker ${JSON.stringify(url)} names no host; e.g. mqtt://teacher-pi.local:1883.`);
+  if (!parsed.hostname) throw new UserError(`${origin} ${JSON.stringify(url)} names no host; e.g. ${example}.`);
+  // A password in the URL shows in `ps`, shell history and every log line that names the broker.
+  if (parsed.username || parsed.password) {
+    throw new UserError(`${origin} must not hold a user name or password (anyone can read them in \`ps\`); give ${redactUrl(url).replace('***@', '')} with --broker-username, and the password in PICOMP_BROKER_PASSWORD or broker_password in the config file.`);
+  }
 }

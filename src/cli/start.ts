@@ -14,6 +14,7 @@ import { UnitState } from '../unit/unit-state.js';
 import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
 import { audioSetup } from '../engine/worker-protocol.js';
+import { ENABLE_SOUND_CARDS, audioDriverInstalled } from '../io/naudiodon-loader.js';
 import { describeLatency } from '../engine/device-driver.js';
 import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
 import { createLogger, type Logger } from '../log.js';
@@ -23,6 +24,7 @@ import { resolveStartOptions, type StartOptions } from './start-options.js';
 import { normaliseBooleanFlags, settingDef, settingOptions, settingsHelp } from './settings.js';
 import { version } from './version.js';
 import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
+import { unitTopics } from '../mqtt/topics.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
 
@@ -32,7 +34,8 @@ device it runs the built-in demo source into null, paced in real time.
 
 Options (also settable in --config FILE as snake_case keys, or as
 PICOMP_<NAME> environment variables; flags win):
-  --config FILE          JSON or YAML settings file (params:, knobs: sections too)
+  --config FILE          JSON or YAML settings file, also PICOMP_CONFIG (with
+                         params:, knobs: and led: sections too)
 ${settingsHelp('start')}
   -h, --help             show this help
 
@@ -48,14 +51,16 @@ export async function runStart(argv: string[]): Promise<number> {
   const flags = collectParamFlags(values);
   const opts = await resolveStartOptions(values);
   const device = await startDevice(opts, flags, createLogger(opts.unitId));
-  await new Promise<void>((resolve) => {
+  const fatal = await new Promise<Error | null>((resolve) => {
     const stop = (signal: string): void => {
       device.log.info(`${signal} received, stopping.`);
-      void device.stop().then(() => { device.log.info('stopped; state saved.'); resolve(); });
+      void device.stop().then(() => { device.log.info('stopped; state saved.'); resolve(null); });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    void device.fatal.then((e) => device.stop().then(() => resolve(e)));
   });
+  if (fatal) throw fatal;
   return 0;
 }
 
@@ -66,6 +71,8 @@ export interface RunningDevice {
   /** mqtt:// URL of the broker the unit talks to. */
   readonly brokerUrl: string;
   readonly dashboardUrl: string | null;
+  /** Resolves when the unit must stop on its own (its id turned out to be taken on the hub). */
+  readonly fatal: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -86,8 +93,10 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     stoppers.push(() => engine.stop());
     state.on('change', (e) => engine.setParams(e.snapshot.params));
     const info = engine.info;
+    // A fallback to demo or null on a machine where npm skipped the driver says, in the same line, how to get sound cards.
+    const driverHint = info.note && !audioDriverInstalled() ? `; the audio driver is not installed: ${ENABLE_SOUND_CARDS}` : '';
     log.info(`audio ${info.input} → ${info.output} at ${info.sampleRate} Hz, ${info.blockFrames}-frame blocks, ${info.channels} channels` +
-      (info.note ? ` (${info.note})` : '') + '.');
+      (info.note ? ` (${info.note}${driverHint})` : '') + '.');
     if (info.latency) log.info(`${describeLatency(info.latency, info.blockFrames, info.sampleRate)}.`);
 
     let brokerUrl: string;
@@ -101,7 +110,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       const broker = await startBroker({
         mqttPort: opts.mqttPort, wsPort: opts.wsPort, host: opts.listenHost,
         usersFile: usersFile(opts.stateDir), allowAnonymous: opts.allowAnonymous,
-        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, log,
+        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, unitId: opts.unitId, log,
       });
       stoppers.push(() => broker.close());
       brokerUrl = broker.url;
@@ -120,6 +129,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     pump.start();
     stoppers.push(async () => pump.stop());
 
+    let onFatal: (e: Error) => void = () => undefined;
+    const fatal = new Promise<Error>((resolve) => { onFatal = resolve; });
     const { startUnitClient } = await import('../mqtt/unit-client.js');
     const client = await startUnitClient({
       url: brokerUrl, ...credentials, baseTopic: opts.baseTopic, unitId: opts.unitId, groups: opts.groups, state,
@@ -128,7 +139,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
         channels: engine.info.channels, devices: { input: engine.info.input, output: engine.info.output },
         latency_ms: engine.info.deviceLatencyMs,
       }),
-      meters: pump, haDiscovery: opts.haDiscovery, log,
+      meters: pump, haDiscovery: opts.haDiscovery, log, onFatal,
+      ...(opts.brokerUrl ? { fallbackUrls: opts.brokerFallbackUrls } : {}),
     });
     stoppers.push(() => client.stop());
 
@@ -161,8 +173,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       dashboardUrl = dash.url;
       log.info(`dashboard at ${dash.url}`);
     }
-    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${opts.baseTopic}/${opts.unitId}/set.`);
-    return { log, state, engine, brokerUrl, dashboardUrl, stop: stopAll };
+    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${unitTopics(opts.baseTopic, opts.unitId).set}.`);
+    return { log, state, engine, brokerUrl, dashboardUrl, fatal, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;
