@@ -160,6 +160,28 @@ describe('security: attacks on the embedded broker', function () {
     assert.ok(rig.log.lines.some((l) => /sleepy-viewer" has \d+ messages waiting/.test(l)));
   });
 
+  it('persistent sessions left behind are bounded in number, the oldest forgotten first', async function () {
+    for (let i = 0; i <= DEFAULTS.maxOfflineSessions; i++) {
+      const c = await mqtt.connectAsync(rig.broker.url, { clientId: `ghost-${i}`, clean: false, reconnectPeriod: 0 });
+      await c.subscribeAsync('ghost/#', { qos: 1 });
+      await c.endAsync();
+    }
+    await sleep(300);
+    assert.ok(rig.log.lines.some((l) => /forgot the offline session of MQTT client "ghost-0"/.test(l)), rig.log.lines.slice(-3).join('\n'));
+    // ghost-0 comes back to an empty session: nothing was kept for it.
+    const flood = await Probe.connect(rig.broker.url);
+    await flood.publish('ghost/x', 'for the ghosts', { qos: 1 });
+    await flood.close();
+    const back = await mqtt.connectAsync(rig.broker.url, { clientId: 'ghost-0', clean: false, reconnectPeriod: 0 });
+    assert.ok(back.connected);
+    let got = 0;
+    back.on('message', () => { got++; });
+    await sleep(500);
+    await back.endAsync();
+    assert.equal(got, 0, 'the forgotten session got nothing');
+    await stillMetering(rig, before);
+  });
+
   it('retained messages are limited in size', async function () {
     const p = await Probe.connect(rig.broker.url);
     try {
