@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -292,6 +294,34 @@ describe('security: password guessing against the embedded broker', function () 
         assert.equal(rig.log.lines.filter((l) => /guess-/.test(l)).length, 0, 'no per-guess log lines with passwords');
       } finally {
         await rig.close();
+      }
+    });
+  });
+});
+
+describe('security: oversized packets over TLS', function () {
+  this.timeout(60_000);
+  it('an announced 250 MB PUBLISH over TLS closes that connection, logged', async function () {
+    if (spawnSync('openssl', ['version']).status !== 0) { this.skip(); return; }
+    await withTempDir('tls-big', async (dir) => {
+      const cert = join(dir, 'cert.pem'), key = join(dir, 'key.pem');
+      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore', timeout: 30_000 });
+      if (r.status !== 0) { this.skip(); return; }
+      const log = memoryLogger();
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', allowAnonymous: false, log, tls: { certFile: cert, keyFile: key, port: 0 } });
+      try {
+        const s = tlsConnect({ port: broker.tlsPort!, host: '127.0.0.1', rejectUnauthorized: false });
+        await new Promise((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); });
+        s.on('error', () => undefined);
+        // Reading, so the client notices the broker hanging up.
+        s.resume();
+        s.write(connectPacket('tls-big'));
+        s.write(announcePublish(250_000_000));
+        assert.equal(await closedWithin(s, 5000), true);
+        assert.ok(log.lines.some((l) => /announced a 250000000-byte PUBLISH/.test(l)), log.lines.join('\n'));
+      } finally {
+        await broker.close();
       }
     });
   });
