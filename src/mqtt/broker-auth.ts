@@ -15,7 +15,7 @@ import { readUsers, verifyPassword, type UserRecord } from './users.js';
 import { LoginBusyError } from './password-thread.js';
 import { LoginGuard } from './login-guard.js';
 import { cut, remoteAddress } from './broker-limits.js';
-import { unitOfClientId } from './client-ids.js';
+import { unitOfClientId, unitOfDashboardClientId } from './client-ids.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 
@@ -77,6 +77,8 @@ export interface AuthOptions {
   readonly maxClients: number;
   /** This unit's id: client ids shaped like its own are for its service account only. */
   readonly unitId?: string;
+  /** The account this unit's dashboard logs in with: its client id is kept for it. */
+  readonly dashboardUser?: string;
   readonly log: Logger;
 }
 
@@ -232,7 +234,7 @@ export class BrokerAuth {
     };
     const admit = (who: Identity, loginHash?: string): void => {
       if (!this.#mayUseClientId(who, client.id)) {
-        refuse(`the client id "${cut(client.id)}" belongs to ${unitOfClientId(client.id) === this.#opts.unitId ? 'this unit' : `unit ${unitOfClientId(client.id)}`}; connect with another id (or none).`, 2);
+        refuse(`the client id "${cut(client.id)}" belongs to ${unitOfDashboardClientId(client.id) !== null ? 'a unit\'s dashboard' : unitOfClientId(client.id) === this.#opts.unitId ? 'this unit' : `unit ${unitOfClientId(client.id)}`}; connect with another id (or none).`, 2);
         return;
       }
       if (loginHash !== undefined) {
@@ -272,6 +274,11 @@ export class BrokerAuth {
    * an admin, or anyone when the broker is open.
    */
   #mayUseClientId(who: Identity, clientId: string): boolean {
+    const dashboardOf = unitOfDashboardClientId(clientId);
+    if (dashboardOf !== null) {
+      // The dashboard logs in as its own account (or anonymously on an open broker).
+      return who.name === SERVICE_NAME || who === OPEN || (dashboardOf === this.#opts.unitId ? who.name === this.#opts.dashboardUser : who.role === 'admin');
+    }
     const unit = unitOfClientId(clientId);
     if (unit === null || who.name === SERVICE_NAME) return true;
     if (unit === this.#opts.unitId) return false;

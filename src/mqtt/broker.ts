@@ -32,6 +32,8 @@ export interface BrokerOptions {
   readonly usersRecheckMs?: number;
   /** This unit's id: client ids shaped like its own are kept for its own client (client-ids.ts). */
   readonly unitId?: string;
+  /** The account the unit's dashboard logs in with, whose client id is kept for it. */
+  readonly dashboardUser?: string;
   readonly log: Logger;
 }
 
@@ -63,6 +65,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     usersFile: opts.usersFile, allowAnonymous: opts.allowAnonymous, baseTopic: opts.baseTopic ?? DEFAULTS.baseTopic,
     maxPayloadBytes, maxClients: opts.maxClients ?? DEFAULTS.maxClients, log,
     ...(opts.unitId !== undefined ? { unitId: opts.unitId } : {}),
+    ...(opts.dashboardUser !== undefined ? { dashboardUser: opts.dashboardUser } : {}),
   });
   // Decided per connection, so adding the first user takes effect at once
   // for new connections (and within usersRecheckMs for open ones).

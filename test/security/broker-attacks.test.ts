@@ -19,6 +19,7 @@ import { MeterPump } from '../../src/unit/meter-pump.js';
 import { UnitState } from '../../src/unit/unit-state.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
 import { upsertUser } from '../../src/mqtt/users.js';
+import { dashboardClientId, unitClientId } from '../../src/mqtt/client-ids.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger, type Logger } from '../../src/log.js';
 import type { MeterReading } from '../../src/engine/audio-engine.js';
@@ -294,6 +295,27 @@ describe('security: password guessing against the embedded broker', function () 
         assert.equal(rig.log.lines.filter((l) => /guess-/.test(l)).length, 0, 'no per-guess log lines with passwords');
       } finally {
         await rig.close();
+      }
+    });
+  });
+});
+
+describe('security: client ids of the unit and its dashboard', function () {
+  it('are kept for their own accounts when the broker has users', async function () {
+    await withTempDir('ids', async (dir) => {
+      const path = usersFile(dir);
+      await upsertUser(path, { name: 'vera', role: 'viewer', password: 'viewer-pass-1' });
+      await upsertUser(path, { name: 'dash', role: 'operator', unit: UNIT, password: 'dashboard-pass-1' });
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: path, allowAnonymous: false, unitId: UNIT, dashboardUser: 'dash', log: memoryLogger() });
+      try {
+        const vera = { username: 'vera', password: 'viewer-pass-1' };
+        const dashboardId = dashboardClientId(UNIT);
+        assert.match(await tryLogin(broker.url, { ...vera, clientId: dashboardId }), /Identifier rejected/i);
+        assert.match(await tryLogin(broker.url, { ...vera, clientId: unitClientId(UNIT) }), /Identifier rejected/i);
+        assert.equal(await tryLogin(broker.url, { username: 'dash', password: 'dashboard-pass-1', clientId: dashboardId }), 'ok');
+        assert.equal(await tryLogin(broker.url, { ...vera, clientId: 'vera-laptop' }), 'ok');
+      } finally {
+        await broker.close();
       }
     });
   });
