@@ -89,10 +89,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     if (!ticket) return;
     const client = broker.handle(stream, req);
     tickets.set(client, ticket);
-    capPacketLength(client, caps, (bytes, cap, cmd) => {
+    const capped = capPacketLength(client, caps, (bytes, cap, cmd) => {
       log.warn(`closed MQTT connection${client.id ? ` "${cut(client.id)}"` : ''} from ${address}: it announced a ${bytes}-byte ${cmd.toUpperCase()}, over the ${cap}-byte limit.`);
     });
+    if (!capped && !warnedUncapped) {
+      warnedUncapped = true;
+      log.error('this Aedes version has no packet parser to cap; packet lengths are not limited (update src/mqtt/broker-limits.ts).');
+    }
   };
+  let warnedUncapped = false;
   broker.on('clientError', (client, err) => log.debug(`MQTT client "${client.id}": ${err.message}`));
   broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${client.id}": ${err.message}`));
   const clients = (): Client[] => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
