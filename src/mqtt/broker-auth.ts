@@ -14,7 +14,7 @@ import { DEFAULT_BASE_TOPIC } from './topics.js';
 import { readUsers, verifyPassword, type UserRecord } from './users.js';
 import { LoginBusyError } from './password-thread.js';
 import { LoginGuard } from './login-guard.js';
-import { cut, remoteAddress } from './broker-limits.js';
+import { PublishRate, cut, remoteAddress } from './broker-limits.js';
 import { unitOfClientId, unitOfDashboardClientId } from './client-ids.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
@@ -63,6 +63,8 @@ export const DEFAULTS = {
     freeFailures: 3, firstDelayMs: 1000, maxAddressDelayMs: 5 * 60_000, maxUserDelayMs: 30_000,
     forgetAfterMs: 15 * 60_000, maxKeys: 4096, summaryEveryMs: 60_000,
   },
+  /** Messages a second one connection may publish, and the burst it may send at once; beyond, it is disconnected. */
+  publishRate: { perSecond: 500, burst: 2000 },
   /** How often refused connections and failed logins are summed up in one log line. */
   summaryEveryMs: 60_000,
 } as const;
@@ -168,6 +170,7 @@ export class BrokerAuth {
   readonly users: () => Promise<UsersState>;
   /** Back-off for failed logins, per address and per user name. */
   readonly guard: LoginGuard;
+  readonly #rate = new PublishRate(DEFAULTS.publishRate);
   /**
    * Credentials of the unit's own engine client: an admin account that
    * lives only in memory for this run, valid whatever the users file says.
@@ -287,6 +290,12 @@ export class BrokerAuth {
 
   #authorizePublish(...[client, packet, done]: Parameters<Hooks['authorizePublish']>): void {
     const { log, maxPayloadBytes, baseTopic } = this.#opts;
+    // The unit's own client publishes meters and echoes; it is not limited.
+    if (client && this.#identities.get(client)?.name !== SERVICE_NAME && !this.#rate.take(client)) {
+      log.warn(`closed MQTT client "${cut(client.id)}": it published more than ${DEFAULTS.publishRate.perSecond} messages a second.`);
+      done(new Error('publish rate limit exceeded'));
+      return;
+    }
     if (packet.payload && packet.payload.length > maxPayloadBytes) {
       log.warn(`closed MQTT client "${client?.id ?? '?'}": it sent ${packet.payload.length} bytes to ${packet.topic}, over the ${maxPayloadBytes}-byte limit.`);
       done(new Error(`payload of ${packet.payload.length} bytes on ${packet.topic} exceeds the ${maxPayloadBytes}-byte limit`));

@@ -249,3 +249,26 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
 export function cut(topic: string, max = 120): string {
   return topic.length <= max ? topic : `${topic.slice(0, max)}… (${topic.length} characters)`;
 }
+
+/**
+ * Messages a second one connection may publish (a token bucket, as EMQX's
+ * per-client message rate limit): a slider dragged on the dashboard sends
+ * a few dozen; a set storm of thousands a second would only pile up in
+ * the broker's buffers on its way to the unit.
+ */
+export class PublishRate {
+  readonly #buckets = new WeakMap<object, { tokens: number; at: number }>();
+  constructor(private readonly limits: { perSecond: number; burst: number }, private readonly now: () => number = Date.now) {}
+
+  /** Whether this client may publish one more message now. */
+  take(client: object): boolean {
+    const t = this.now();
+    const b = this.#buckets.get(client) ?? { tokens: this.limits.burst, at: t };
+    b.tokens = Math.min(this.limits.burst, b.tokens + ((t - b.at) / 1000) * this.limits.perSecond);
+    b.at = t;
+    this.#buckets.set(client, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}

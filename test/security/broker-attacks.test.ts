@@ -220,6 +220,24 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('a set storm over the publish rate limit gets its sender disconnected; the unit keeps metering', async function () {
+    const storm = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => storm.once('close', () => resolve()));
+    const n = DEFAULTS.publishRate.burst + 1000;
+    for (let i = 0; i < n && storm.connected; i++) storm.publish(`${T.set}/threshold`, String(-(i % 60)), { qos: 0 });
+    await Promise.race([closed, sleep(10_000)]);
+    assert.equal(storm.connected, false, 'the storm was cut off');
+    storm.end(true);
+    assert.ok(rig.log.lines.some((l) => /published more than \d+ messages a second/.test(l)), rig.log.lines.slice(-3).join('\n'));
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      await p.subscribe(T.meters);
+      await p.onTopic(T.meters, 3000);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
     const unitId = `picomp-${UNIT}-0badc0de`;
     const r = await tryLogin(rig.broker.url, { clientId: unitId });
