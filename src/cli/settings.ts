@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
-import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
+import { BLOCK_RANGE_FRAMES, DEFAULT_QUEUE_BLOCKS, QUEUE_BLOCKS_RANGE } from '../io/audio-device.js';
 import { METER_RATE_HZ } from '../unit/meter-pump.js';
 import { DEFAULTS as BROKER_DEFAULTS } from '../mqtt/broker-auth.js';
 import { DEFAULT_BASE_TOPIC } from '../mqtt/topics.js';
@@ -20,7 +20,7 @@ import { UserError } from '../errors.js';
 import type { ParseArgsOptions } from './param-flags.js';
 
 /** The commands that take settings. */
-export type SettingsCommand = 'start' | 'dashboard';
+export type SettingsCommand = 'start' | 'dashboard' | 'classroom';
 
 interface SettingBase {
   /** The flag's name (`--sample-rate`); the config key is its snake_case form, the variable PICOMP_ + upper case. */
@@ -68,6 +68,9 @@ export type SettingDef = IntSettingDef | BoolSettingDef | TextSettingDef | Secre
 const PORT = { min: 0, max: 65535 } as const;
 const BOTH = ['start', 'dashboard'] as const;
 const START = ['start'] as const;
+const CLASSROOM = ['classroom'] as const;
+/** Node-RED's customary HTTP port: the unit dashboard's and the teacher's console's default. */
+const NODE_RED_PORT = 1880;
 
 export const SETTINGS = [
   { name: 'unit', kind: 'text', arg: 'ID', default: null, defaultHelp: 'the hostname', commands: BOTH,
@@ -80,18 +83,20 @@ export const SETTINGS = [
   { name: 'block', kind: 'int', arg: 'N', min: BLOCK_RANGE_FRAMES.min, max: BLOCK_RANGE_FRAMES.max, default: 128, commands: START,
     help: 'frames per block' },
   { name: 'channels', kind: 'int', arg: 'N', min: 1, max: MAX_CHANNELS, default: 2, commands: START, help: 'audio channels' },
+  { name: 'queue-blocks', kind: 'int', arg: 'N', min: QUEUE_BLOCKS_RANGE.min, max: QUEUE_BLOCKS_RANGE.max, default: DEFAULT_QUEUE_BLOCKS,
+    commands: START, help: 'blocks queued between the device and the chain: the slack against xruns,\nand latency (docs/realtime.md)' },
   { name: 'mqtt-port', kind: 'int', arg: 'N', ...PORT, default: 1883, commands: START, help: 'embedded broker TCP port' },
   { name: 'ws-port', kind: 'int', arg: 'N', ...PORT, default: 9001, commands: START, help: 'embedded broker WebSocket port' },
   { name: 'listen', kind: 'text', arg: 'HOST', default: BROKER_DEFAULTS.host, commands: BOTH,
     help: 'address the broker and the dashboard bind; 127.0.0.1 keeps them local',
     helpFor: { dashboard: 'address the page listens on; 127.0.0.1 keeps it local' } },
-  { name: 'broker', kind: 'text', arg: 'URL', default: null, commands: BOTH,
+  { name: 'broker', kind: 'text', arg: 'URL', default: null, commands: [...BOTH, ...CLASSROOM],
     help: 'use an external broker (mqtt://host:1883); no embedded one',
-    helpFor: { dashboard: 'the unit\'s broker (default: the one on this machine)' } },
+    helpFor: { dashboard: 'the unit\'s broker (default: the one on this machine)', classroom: 'the room\'s hub, mqtt://HOST:PORT (default: the one on this machine)' } },
   { name: 'broker-username', kind: 'text', arg: 'U', default: null, commands: START,
     help: 'user for --broker (its password: PICOMP_BROKER_PASSWORD\nor broker_password in the config file, never a flag)' },
   { name: 'broker-password', kind: 'secret', arg: '', default: null, commands: [], help: 'password for --broker-username' },
-  { name: 'base-topic', kind: 'text', arg: 'T', default: DEFAULT_BASE_TOPIC, commands: BOTH, help: 'MQTT base topic' },
+  { name: 'base-topic', kind: 'text', arg: 'T', default: DEFAULT_BASE_TOPIC, commands: [...BOTH, ...CLASSROOM], help: 'MQTT base topic' },
   { name: 'groups', kind: 'text', arg: 'G1,G2', default: '', commands: START,
     help: 'classroom groups: obey <base>/group/<g>/set as well as <base>/all/set' },
   { name: 'meter-rate', kind: 'int', arg: 'N', min: METER_RATE_HZ.min, max: METER_RATE_HZ.max, default: METER_RATE_HZ.default, commands: START,
@@ -104,10 +109,17 @@ export const SETTINGS = [
   { name: 'tls-key', kind: 'text', arg: 'FILE', default: null, commands: START, help: 'TLS private key' },
   { name: 'tls-port', kind: 'int', arg: 'N', ...PORT, default: 8883, commands: START, help: 'mqtts port' },
   { name: 'dashboard', kind: 'bool', arg: '', default: false, commands: START, help: 'also run the Node-RED dashboard' },
-  { name: 'dashboard-port', kind: 'int', arg: 'N', min: 1, max: PORT.max, default: 1880, commands: BOTH, help: 'dashboard HTTP port' },
+  { name: 'dashboard-port', kind: 'int', arg: 'N', min: 1, max: PORT.max, default: NODE_RED_PORT, commands: BOTH, help: 'dashboard HTTP port' },
   { name: 'dashboard-username', kind: 'text', arg: 'U', default: null, commands: BOTH,
     help: 'the dashboard\'s MQTT user when the broker has users\n(password: PICOMP_DASHBOARD_PASSWORD or dashboard_password)' },
   { name: 'dashboard-password', kind: 'secret', arg: '', default: null, commands: [], help: 'password for --dashboard-username' },
+  { name: 'classroom-listen', kind: 'text', arg: 'HOST', default: '127.0.0.1', commands: CLASSROOM,
+    help: 'address the console page listens on (short: --listen); 0.0.0.0 opens it\nto the LAN, where whoever opens it acts as the teacher' },
+  { name: 'classroom-port', kind: 'int', arg: 'N', min: 1, max: PORT.max, default: NODE_RED_PORT, commands: CLASSROOM,
+    help: 'the teacher\'s console HTTP port (short: --port)' },
+  { name: 'classroom-username', kind: 'text', arg: 'U', default: null, commands: CLASSROOM,
+    help: 'the console\'s MQTT user, a teacher account, when the hub has users\n(password: PICOMP_CLASSROOM_PASSWORD or classroom_password; short: --username)' },
+  { name: 'classroom-password', kind: 'secret', arg: '', default: null, commands: [], help: 'password for --classroom-username' },
   { name: 'state-dir', kind: 'text', arg: 'DIR', default: null, defaultHelp: '~/.local/state/picomp', commands: START,
     help: 'where parameters, presets and users persist' },
 ] as const satisfies readonly SettingDef[];
@@ -163,18 +175,24 @@ export function settingsHelp(command: SettingsCommand): string {
   return lines.join('\n');
 }
 
-const BOOLEAN_FLAGS = new Set<string>(SETTINGS.filter((s) => s.kind === 'bool').map((s) => s.name));
+const BOOLEAN_FLAGS = new Map<string, BoolSettingDef>((SETTINGS as readonly SettingDef[]).flatMap((s) => s.kind === 'bool' ? [[s.name, s]] : []));
 
-/** `--dashboard` → `--dashboard true`, `--no-ha-discovery` → `--ha-discovery false`. */
+/**
+ * `--dashboard` → `--dashboard true`, `--no-ha-discovery` → `--ha-discovery false`.
+ * A word after a boolean that takes a value (`--ha-discovery maybe`) stays its
+ * value, so the user hears what the flag takes rather than of a stray argument.
+ */
 export function normaliseBooleanFlags(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = /^--(no-)?([a-z-]+)$/.exec(arg);
-    if (m && BOOLEAN_FLAGS.has(m[2]!)) {
+    const def = m ? BOOLEAN_FLAGS.get(m[2]!) : undefined;
+    if (m && def) {
       const next = argv[i + 1];
       if (m[1]) { out.push(`--${m[2]}`, 'false'); continue; }
-      if (next !== 'true' && next !== 'false') { out.push(arg, 'true'); continue; }
+      const isValue = next === 'true' || next === 'false' || (def.arg !== '' && next !== undefined && !next.startsWith('-'));
+      if (!isValue) { out.push(arg, 'true'); continue; }
     }
     out.push(arg);
   }
@@ -201,18 +219,23 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   return doc as Record<string, unknown>;
 }
 
-/** One raw value (text from a flag or the environment, or a YAML/JSON scalar) checked against its setting. */
+/**
+ * One raw value (text from a flag or the environment, or a YAML/JSON
+ * scalar) checked against its setting. `origin` names where it was written
+ * (`--mqtt-port`, `environment variable PICOMP_MQTT_PORT`, `config file
+ * x.yaml: mqtt_port`), so the error sends the user to the right place.
+ */
 function settingValue(def: SettingDef, raw: unknown, origin: string): string | number | boolean {
   const text = typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : null;
-  if (text === null) throw new UserError(`${origin} ${def.name} must be a ${def.kind === 'int' ? 'whole number' : def.kind === 'bool' ? 'true or false' : 'text value'}.`);
+  if (text === null) throw new UserError(`${origin} must be ${def.kind === 'int' ? 'a whole number' : def.kind === 'bool' ? 'true or false' : 'a text value'}.`);
   switch (def.kind) {
     case 'bool':
-      if (text !== 'true' && text !== 'false') throw new UserError(`${origin} ${def.name} must be true or false, got ${JSON.stringify(text)}.`);
+      if (text !== 'true' && text !== 'false') throw new UserError(`${origin} must be true or false, got ${JSON.stringify(text)}.`);
       return text === 'true';
     case 'int': {
       const n = Number(text);
       if (!/^\d+$/.test(text) || n < def.min || n > def.max) {
-        throw new UserError(`--${def.name} must be a whole number from ${def.min} to ${def.max}, got ${JSON.stringify(text)}.`);
+        throw new UserError(`${origin} must be a whole number from ${def.min} to ${def.max}, got ${JSON.stringify(text)}.`);
       }
       return n;
     }
@@ -225,6 +248,8 @@ export interface ReadSettings {
   readonly values: SettingValues;
   /** Which settings were given (not defaults). */
   readonly given: ReadonlySet<SettingName>;
+  /** Where a setting's value was written, for errors: `--unit`, `environment variable PICOMP_UNIT`, `config file x.yaml: unit`. */
+  origin(name: SettingName): string;
   readonly configPath: string | null;
   /** The config file's sections (params, knobs, led), unchecked. */
   readonly sections: Partial<Record<(typeof CONFIG_SECTIONS)[number], unknown>>;
@@ -236,6 +261,11 @@ export interface ReadSettings {
  */
 export async function readSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<ReadSettings> {
   const merged = new Map<string, string | number | boolean>();
+  const origins = new Map<string, string>();
+  const take = (def: SettingDef, raw: unknown, origin: string): void => {
+    merged.set(def.name, settingValue(def, raw, origin));
+    origins.set(def.name, origin);
+  };
   const sections: Record<string, unknown> = {};
   const configPath = (flags.config as string | undefined) ?? env.PICOMP_CONFIG ?? null;
   if (configPath) {
@@ -245,18 +275,21 @@ export async function readSettings(flags: Record<string, unknown>, env: NodeJS.P
       if (!def) {
         throw new UserError(`config file ${configPath}: unknown setting "${key}"; settings are ${SETTINGS.map(configKey).join(', ')}, ${CONFIG_SECTIONS.join(', ')}.`);
       }
-      merged.set(def.name, settingValue(def, raw, `config file ${configPath}:`));
+      take(def, raw, `config file ${configPath}: ${key}`);
     }
   }
   for (const def of SETTINGS as readonly SettingDef[]) {
     const variable = envName(def);
-    if (env[variable] !== undefined && env[variable] !== '') merged.set(def.name, settingValue(def, env[variable], `environment variable ${variable}:`));
+    if (env[variable] !== undefined && env[variable] !== '') take(def, env[variable], `environment variable ${variable}`);
     if (flags[def.name] === undefined) continue;
     if (def.kind === 'secret') {
       throw new UserError(`--${def.name} would show the password to anyone listing processes; set ${variable} or ${configKey(def)} in the config file instead.`);
     }
-    merged.set(def.name, settingValue(def, flags[def.name], `--${def.name}`));
+    take(def, flags[def.name], `--${def.name}`);
   }
   const values = Object.fromEntries(SETTINGS.map((s) => [s.name, merged.has(s.name) ? merged.get(s.name) : s.default])) as SettingValues;
-  return { values, given: new Set(merged.keys()) as Set<SettingName>, configPath, sections };
+  return {
+    values, given: new Set(merged.keys()) as Set<SettingName>, configPath, sections,
+    origin: (name) => origins.get(name) ?? `--${name}`,
+  };
 }

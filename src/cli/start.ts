@@ -14,6 +14,7 @@ import { UnitState } from '../unit/unit-state.js';
 import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
 import { audioSetup } from '../engine/worker-protocol.js';
+import { describeLatency } from '../engine/device-driver.js';
 import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
@@ -22,6 +23,7 @@ import { resolveStartOptions, type StartOptions } from './start-options.js';
 import { normaliseBooleanFlags, settingDef, settingOptions, settingsHelp } from './settings.js';
 import { version } from './version.js';
 import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
+import { unitTopics } from '../mqtt/topics.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
 
@@ -31,7 +33,8 @@ device it runs the built-in demo source into null, paced in real time.
 
 Options (also settable in --config FILE as snake_case keys, or as
 PICOMP_<NAME> environment variables; flags win):
-  --config FILE          JSON or YAML settings file (params:, knobs: sections too)
+  --config FILE          JSON or YAML settings file, also PICOMP_CONFIG (with
+                         params:, knobs: and led: sections too)
 ${settingsHelp('start')}
   -h, --help             show this help
 
@@ -87,6 +90,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     const info = engine.info;
     log.info(`audio ${info.input} → ${info.output} at ${info.sampleRate} Hz, ${info.blockFrames}-frame blocks, ${info.channels} channels` +
       (info.note ? ` (${info.note})` : '') + '.');
+    if (info.latency) log.info(`${describeLatency(info.latency, info.blockFrames, info.sampleRate)}.`);
 
     let brokerUrl: string;
     let credentials: { username?: string; password?: string } = {};
@@ -160,7 +164,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       dashboardUrl = dash.url;
       log.info(`dashboard at ${dash.url}`);
     }
-    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${opts.baseTopic}/${opts.unitId}/set.`);
+    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${unitTopics(opts.baseTopic, opts.unitId).set}.`);
     return { log, state, engine, brokerUrl, dashboardUrl, stop: stopAll };
   } catch (e) {
     await stopAll();

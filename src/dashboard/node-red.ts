@@ -6,7 +6,7 @@
  * names environment variables; the editor and admin API are off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,8 @@ export interface DashboardOptions {
   readonly userDir?: string;
   /** How long to wait for the page to answer. */
   readonly startTimeoutMs?: number;
+  /** Another flow to run instead of the unit dashboard (the classroom console), and its broker node's id. */
+  readonly flow?: { readonly file: string; readonly brokerNodeId: string };
   readonly log: Logger;
 }
 
@@ -133,15 +135,19 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   await mkdir(userDir, { recursive: true });
   // A fresh copy each start: Node-RED may write beside its flow file, and
   // the one in the package must stay as shipped.
-  // Its MQTT client id is one the unit's broker keeps for the dashboard's
-  // account, so nobody else can take its place (client-ids.ts).
-  const flow = JSON.parse(await readFile(FLOW_FILE, 'utf8')) as { type?: string; clientid?: string }[];
-  for (const node of flow) if (node.type === 'mqtt-broker') node.clientid = dashboardClientId(opts.unitId);
-  await writeFile(join(userDir, FLOW_NAME), JSON.stringify(flow, null, 2) + '\n');
+  if (opts.flow) {
+    await copyFile(opts.flow.file, join(userDir, FLOW_NAME));
+  } else {
+    // The unit dashboard's MQTT client id is one the unit's broker keeps for
+    // the dashboard's account, so nobody else can take its place (client-ids.ts).
+    const flow = JSON.parse(await readFile(FLOW_FILE, 'utf8')) as { type?: string; clientid?: string }[];
+    for (const node of flow) if (node.type === 'mqtt-broker') node.clientid = dashboardClientId(opts.unitId);
+    await writeFile(join(userDir, FLOW_NAME), JSON.stringify(flow, null, 2) + '\n');
+  }
   await writeFile(join(userDir, 'picomp-settings.cjs'), settingsSource());
   const credFile = join(userDir, FLOW_NAME.replace(/\.json$/, '_cred.json'));
   if (opts.username !== undefined) {
-    const creds = { [brokerNodeId()]: { user: '${PICOMP_MQTT_USER}', password: '${PICOMP_MQTT_PASSWORD}' } };
+    const creds = { [opts.flow?.brokerNodeId ?? brokerNodeId()]: { user: '${PICOMP_MQTT_USER}', password: '${PICOMP_MQTT_PASSWORD}' } };
     await writeFile(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   } else {
     // An empty login would be sent as a login; no credentials means anonymous.

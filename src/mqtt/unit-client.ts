@@ -75,7 +75,8 @@ export class UnitClient {
     this.#t = unitTopics(opts.baseTopic, opts.unitId);
     this.#groups = opts.groups ?? [];
     this.#extensions = [new MeterListener(opts.meters, (f) => this.publishMeters(f))];
-    if (opts.haDiscovery) this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
+    // Always: Home Assistant's level sensors and the classroom console's cards read them.
+    this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
     const clientOpts: IClientOptions = {
       clientId: unitClientId(opts.unitId),
       clean: true,
@@ -129,9 +130,9 @@ export class UnitClient {
     if (this.#client.connected) this.#client.publish(this.#t.meters, JSON.stringify(frame), { qos: 0 });
   }
 
-  /** The 1 Hz summary the Home Assistant level sensors read. */
+  /** The 1 Hz summary the Home Assistant level sensors and the teacher's console read. */
   publishLevels(s: LevelSummary): void {
-    if (this.#client.connected) this.#client.publish(this.#t.levels, JSON.stringify({ gr: s.gr, out_peak: s.out_peak, in_peak: s.in_peak }), { qos: 0 });
+    if (this.#client.connected) this.#client.publish(this.#t.levels, JSON.stringify(s), { qos: 0 });
   }
 
   publishError(topic: string, payload: Buffer, error: string): void {

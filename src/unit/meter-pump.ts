@@ -39,6 +39,8 @@ export class MeterPump extends EventEmitter<{ frame: [MeterFrame] }> {
   readonly #opts: MeterPumpOptions;
   #timer: NodeJS.Timeout | null = null;
   #failureLogged = false;
+  /** Listeners whose last frame threw: logged once until they work again. */
+  readonly #failing = new WeakSet<(f: MeterFrame) => void>();
 
   constructor(opts: MeterPumpOptions) {
     super();
@@ -73,7 +75,18 @@ export class MeterPump extends EventEmitter<{ frame: [MeterFrame] }> {
     }
     this.#failureLogged = false;
     if (!reading) return;
-    this.emit('frame', { t: (this.#opts.now ?? Date.now)(), ...reading });
+    const frame: MeterFrame = { t: (this.#opts.now ?? Date.now)(), ...reading };
+    // Not emit(): one throwing extension (a GPIO write that fails) would
+    // skip the ones after it and, thrown out of the timer, end the process.
+    for (const listener of this.rawListeners('frame') as ((f: MeterFrame) => void)[]) {
+      try {
+        listener(frame);
+        this.#failing.delete(listener);
+      } catch (e) {
+        if (!this.#failing.has(listener)) this.#opts.log.error(`a meter extension failed: ${(e as Error).message}; the others go on, and this one is tried again with each frame.`);
+        this.#failing.add(listener);
+      }
+    }
   }
 }
 
@@ -87,6 +100,8 @@ export class MeterListener implements Extension {
   }
 
   start(): void {
+    // A second start() must not add a second listener that stop() leaves behind.
+    this.pump.off('frame', this.#onFrame);
     this.pump.on('frame', this.#onFrame);
   }
 
@@ -95,11 +110,17 @@ export class MeterListener implements Extension {
   }
 }
 
-/** The room-level figures of a stretch of frames: the deepest gain reduction, the highest peaks. */
+/**
+ * The room-level figures of a stretch of frames: the deepest gain
+ * reduction, the highest peaks, the clipped samples (input and output, all
+ * channels) and the unit's running xrun count at its end.
+ */
 export interface LevelSummary {
   gr: number;
   out_peak: number;
   in_peak: number;
+  clips: number;
+  xruns: number;
 }
 
 /**
@@ -127,13 +148,16 @@ export class LevelSummaries implements Extension {
 
   #add(f: MeterFrame): void {
     if (this.#acc === null) {
-      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity };
+      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, clips: 0, xruns: 0 };
       this.#periodStart = f.t;
     }
     const a = this.#acc;
     a.gr = Math.min(a.gr, ...f.gr);
     a.out_peak = Math.max(a.out_peak, ...f.out_peak);
     a.in_peak = Math.max(a.in_peak, ...f.in_peak);
+    for (const c of f.clip_in) a.clips += c;
+    for (const c of f.clip_out) a.clips += c;
+    a.xruns = f.xruns;
     if (f.t - this.#periodStart >= this.periodMs) {
       this.#acc = null;
       this.onSummary(a);
