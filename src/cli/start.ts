@@ -110,7 +110,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       const broker = await startBroker({
         mqttPort: opts.mqttPort, wsPort: opts.wsPort, host: opts.listenHost,
         usersFile: usersFile(opts.stateDir), allowAnonymous: opts.allowAnonymous,
-        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, unitId: opts.unitId, log,
+        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, unitId: opts.unitId,
+        ...(opts.dashboardUsername ? { dashboardUser: opts.dashboardUsername } : {}), log,
       });
       stoppers.push(() => broker.close());
       brokerUrl = broker.url;
