@@ -132,9 +132,12 @@ async function main(): Promise<void> {
     options: {
       broker: { type: 'string' }, count: { type: 'string' }, prefix: { type: 'string' },
       'group-size': { type: 'string' }, 'meter-rate': { type: 'string' }, 'base-topic': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (!values.broker) throw new Error('usage: sim-unit.js --broker URL --count N [--prefix sim-] [--group-size N] [--meter-rate HZ]');
+  const usage = 'usage: sim-unit.js --broker URL --count N [--prefix sim-] [--group-size N] [--meter-rate HZ] [--base-topic T]';
+  if (values.help) { process.stdout.write(usage + '\n'); return; }
+  if (!values.broker) throw new Error(usage);
   const units = await startSimRoom({
     url: values.broker, count: Number(values.count ?? 1), prefix: values.prefix ?? 'sim-',
     groupSize: Number(values['group-size'] ?? 0), meterRateHz: Number(values['meter-rate'] ?? 20),
