@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
-import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
+import { BLOCK_RANGE_FRAMES, DEFAULT_QUEUE_BLOCKS, QUEUE_BLOCKS_RANGE } from '../io/audio-device.js';
 import { METER_RATE_HZ } from '../unit/meter-pump.js';
 import { DEFAULTS as BROKER_DEFAULTS } from '../mqtt/broker-auth.js';
 import { DEFAULT_BASE_TOPIC } from '../mqtt/topics.js';
@@ -83,6 +83,8 @@ export const SETTINGS = [
   { name: 'block', kind: 'int', arg: 'N', min: BLOCK_RANGE_FRAMES.min, max: BLOCK_RANGE_FRAMES.max, default: 128, commands: START,
     help: 'frames per block' },
   { name: 'channels', kind: 'int', arg: 'N', min: 1, max: MAX_CHANNELS, default: 2, commands: START, help: 'audio channels' },
+  { name: 'queue-blocks', kind: 'int', arg: 'N', min: QUEUE_BLOCKS_RANGE.min, max: QUEUE_BLOCKS_RANGE.max, default: DEFAULT_QUEUE_BLOCKS,
+    commands: START, help: 'blocks queued between the device and the chain: the slack against xruns,\nand latency (docs/realtime.md)' },
   { name: 'mqtt-port', kind: 'int', arg: 'N', ...PORT, default: 1883, commands: START, help: 'embedded broker TCP port' },
   { name: 'ws-port', kind: 'int', arg: 'N', ...PORT, default: 9001, commands: START, help: 'embedded broker WebSocket port' },
   { name: 'listen', kind: 'text', arg: 'HOST', default: BROKER_DEFAULTS.host, commands: BOTH,

@@ -47,6 +47,9 @@ export interface RunningDashboard {
   readonly url: string;
   /** Settles when Node-RED has exited, for whatever reason (stop() or a crash). */
   readonly exited: Promise<void>;
+  /** Node-RED's process id and user directory (for tests that check it ends with us). */
+  readonly pid: number;
+  readonly userDir: string;
   stop(): Promise<void>;
 }
 
@@ -156,9 +159,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     PICOMP_UNIT: opts.unitId,
     PICOMP_BASE_TOPIC: opts.baseTopic,
   };
-  const child = spawn(process.execPath, [redJs, '--settings', join(userDir, 'picomp-settings.cjs'), '--userDir', userDir], {
-    env, stdio: ['ignore', 'pipe', 'pipe'],
+  if (ownDir) env.PICOMP_NODE_RED_TEMP_DIR = userDir;
+  // stdin is a pipe we never write to: the watchdog ends Node-RED when it closes (we died, even by kill -9).
+  const watchdog = new URL('./node-red-watchdog.js', import.meta.url).href;
+  const child = spawn(process.execPath, ['--import', watchdog, redJs, '--settings', join(userDir, 'picomp-settings.cjs'), '--userDir', userDir], {
+    env, stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin!.on('error', () => undefined);
   // Keep the last lines for error messages; pass warnings on to our log.
   let tail = '';
   const onOutput = (chunk: Buffer): void => {
@@ -202,5 +209,5 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     throw e;
   }
   log.debug(`dashboard at ${url} (Node-RED, pid ${child.pid})`);
-  return { url, exited, stop };
+  return { url, exited, stop, pid: child.pid!, userDir };
 }
