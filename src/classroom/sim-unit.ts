@@ -127,15 +127,24 @@ export async function startSimRoom(opts: SimRoomOptions): Promise<SimUnit[]> {
   return units;
 }
 
+/**
+ * For a process another one started (a bench): stop when that parent is
+ * gone, so a killed parent never leaves a room of units behind.
+ */
+export function exitWithParent(stop: () => void, checkMs = 1000): void {
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) stop(); }, checkMs).unref();
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       broker: { type: 'string' }, count: { type: 'string' }, prefix: { type: 'string' },
       'group-size': { type: 'string' }, 'meter-rate': { type: 'string' }, 'base-topic': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      'exit-with-parent': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  const usage = 'usage: sim-unit.js --broker URL --count N [--prefix sim-] [--group-size N] [--meter-rate HZ] [--base-topic T]';
+  const usage = 'usage: sim-unit.js --broker URL --count N [--prefix sim-] [--group-size N] [--meter-rate HZ] [--base-topic T] [--exit-with-parent]';
   if (values.help) { process.stdout.write(usage + '\n'); return; }
   if (!values.broker) throw new Error(usage);
   const units = await startSimRoom({
@@ -147,6 +156,7 @@ async function main(): Promise<void> {
   const stop = (): void => { void Promise.all(units.map((u) => u.stop())).then(() => process.exit(0)); };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  if (values['exit-with-parent']) exitWithParent(stop);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
