@@ -14,7 +14,7 @@ describe('parameter schema and validation', () => {
       if (p.kind === 'number') assert.ok(p.default >= p.min && p.default <= p.max, p.name);
       assert.ok(p.help.length > 20, `${p.name} has a student-facing explanation`);
     }
-    assert.equal(PARAMS.length, 17);
+    assert.equal(PARAMS.length, 18);
   });
 
   it('accepts typed numbers, booleans and enum names', () => {
