@@ -3,8 +3,8 @@
  * UnitState.apply(), or into an error sentence. Only decoding happens here;
  * validation of values stays in one place (UnitState / params/validate).
  */
-import { typedFromText, type Result } from '../params/validate.js';
-import { isParamName } from '../params/schema.js';
+import { SWITCH_WORDS, switchFromText, typedFromText, type Result } from '../params/validate.js';
+import { isParamName, paramDef, type ParamName } from '../params/schema.js';
 
 /** A full `set` with every parameter is about 400 bytes; 4 KiB leaves room and bounds the work. */
 export const DEFAULT_MAX_COMMAND_BYTES = 4096;
@@ -43,17 +43,40 @@ export function decodeSetPayload(payload: Buffer, maxBytes = DEFAULT_MAX_COMMAND
 /** Text that is JSON rather than a plain value: a quoted string, an object, a list, null. */
 const LOOKS_LIKE_JSON = /^(?:["{[]|null$)/;
 
+/** The unit's current value of a parameter: what `TOGGLE` flips. */
+export type CurrentValue = (name: ParamName) => unknown;
+
+/**
+ * A switch on `set/<name>`: the words Home Assistant, Tasmota and
+ * Zigbee2MQTT users type (ON/OFF, 1/0, true/false; TOGGLE flips the
+ * current value). Anything else is refused here, naming them all.
+ */
+function decodeSwitch(name: ParamName, text: string, current: CurrentValue | undefined): Result<Record<string, unknown>> {
+  const word = switchFromText(text);
+  if (word === null) {
+    const shown = JSON.stringify(text.length > 40 ? text.slice(0, 40) + '…' : text);
+    return fail(`${name} must be ${SWITCH_WORDS}, got ${shown}.`);
+  }
+  if (word !== 'toggle') return { ok: true, value: { [name]: word } };
+  const now = current?.(name);
+  if (typeof now !== 'boolean') return fail(`${name} cannot be toggled here; send ON or OFF.`);
+  return { ok: true, value: { [name]: !now } };
+}
+
 /**
  * `picomp/<unit>/set/<name>`: one plain value (`-20`, `true`, `rms`), read
- * by the parameter's kind as on the command line; JSON-looking text (such
- * as `"rms"`) is parsed as JSON. What reads as neither is left as text for
- * validation to judge.
+ * by the parameter's kind as on the command line; switches also take the
+ * words of decodeSwitch(); JSON-looking text (such as `"rms"`) is parsed as
+ * JSON. What reads as neither is left as text for validation to judge.
+ * `current` gives the unit's values, for TOGGLE.
  */
-export function decodeParamPayload(name: string, payload: Buffer, maxBytes = DEFAULT_MAX_COMMAND_BYTES): Result<Record<string, unknown>> {
+export function decodeParamPayload(name: string, payload: Buffer, maxBytes = DEFAULT_MAX_COMMAND_BYTES,
+  current?: CurrentValue): Result<Record<string, unknown>> {
   const tooBig = checkSize(payload, maxBytes);
   if (tooBig) return fail(tooBig);
   const text = payload.toString('utf8').trim();
   if (text === '' && isParamName(name)) return fail(`the payload is empty, so nothing changed (${CLEARED_RETAINED}); send a value such as -20.`);
+  if (isParamName(name) && paramDef(name).kind === 'bool' && !LOOKS_LIKE_JSON.test(text)) return decodeSwitch(name, text, current);
   let value: unknown = isParamName(name) ? typedFromText(name, text) : text;
   if (LOOKS_LIKE_JSON.test(text)) {
     try {
