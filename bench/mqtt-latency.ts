@@ -6,6 +6,7 @@
  */
 import mqtt from 'mqtt';
 import { startBroker } from '../src/mqtt/broker.js';
+import { MeterPump } from '../src/unit/meter-pump.js';
 import { startUnitClient } from '../src/mqtt/unit-client.js';
 import { UnitState } from '../src/unit/unit-state.js';
 import { unitTopics } from '../src/mqtt/topics.js';
@@ -27,7 +28,7 @@ export async function benchSetEcho(n = 400): Promise<EchoLatency> {
   const state = await UnitState.load({ stateDir: null, log });
   const unit = await startUnitClient({
     url: broker.url, baseTopic: 'picomp', unitId: 'bench', state, log, haDiscovery: false,
-    info: () => ({}), meters: { rateHz: 20, read: () => null },
+    info: () => ({}), meters: new MeterPump({ rateHz: 20, read: () => null, log: memoryLogger() }),
   });
   const t = unitTopics('picomp', 'bench');
   const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });

@@ -9,9 +9,11 @@
 //             more socket message and store update in every browser, which
 //             cost more than all the drawing;
 //   output 3: commands from the controls, as JSON for picomp/<unit>/set.
-const base = env.get('PICOMP_BASE_TOPIC') || 'picomp';
+// The topic grammar is the unit's own (src/mqtt/topics.ts), copied in when the flow is built.
+const topics = (/* @inject topicGrammar */ null)();
+const base = env.get('PICOMP_BASE_TOPIC') || topics.DEFAULT_BASE_TOPIC;
 const unit = env.get('PICOMP_UNIT') || '';
-const prefix = base + '/' + unit + '/';
+const me = { kind: 'unit', unit };
 
 const snap = context.get('snapshot') || { unit, base, online: false, info: null, state: null, error: null };
 const publishSnapshot = () => {
@@ -27,13 +29,13 @@ const parse = (p) => {
 if (msg.topic === 'hello') return publishSnapshot();
 if (msg.topic === 'set') {
     if (!msg.payload || typeof msg.payload !== 'object') return null;
-    return [null, null, { topic: prefix + 'set', payload: JSON.stringify(msg.payload), qos: 1, retain: false }];
+    return [null, null, { topic: topics.topicOf(base, me, 'set'), payload: JSON.stringify(msg.payload), qos: 1, retain: false }];
 }
 
 // From the unit.
-if (typeof msg.topic !== 'string' || !msg.topic.startsWith(prefix)) return null;
-const leaf = msg.topic.slice(prefix.length);
-switch (leaf) {
+const t = typeof msg.topic === 'string' ? topics.parseTopic(base, msg.topic) : null;
+if (!t || t.kind !== 'unit' || t.unit !== unit || t.deeper) return null;
+switch (t.leaf) {
     case 'meters': {
         const m = parse(msg.payload);
         if (!m) return null;

@@ -11,23 +11,16 @@ import { parse as parseYaml } from 'yaml';
 import { defaultStateDir } from '../unit/state-dir.js';
 import { validatePartial } from '../params/validate.js';
 import type { ParamValues } from '../params/schema.js';
-import type { InputSpec, OutputSpec } from '../engine/worker-protocol.js';
+import type { AudioSetup, InputSpec, OutputSpec } from '../engine/worker-protocol.js';
 import { UserError } from '../errors.js';
 import { intFlag } from './args.js';
-import { UNIT_ID_PATTERN } from '../mqtt/topics.js';
-
-/** Ids that would collide with the topics addressing many units at once. */
-export const RESERVED_UNIT_IDS: readonly string[] = ['all', 'group'];
+import { BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
+import { METER_RATE_HZ } from '../unit/meter-pump.js';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
 
-export interface StartOptions {
+export interface StartOptions extends AudioSetup {
   unitId: string;
-  input: InputSpec;
-  output: OutputSpec;
-  sampleRate: number;
-  blockFrames: number;
-  channels: number;
   mqttPort: number;
   wsPort: number | null;
   /** External broker URL; null runs the embedded broker. */
@@ -168,11 +161,11 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   if (!UNIT_ID_PATTERN.test(unitId)) {
     throw new UserError(`--unit must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
   }
-  if (RESERVED_UNIT_IDS.includes(unitId)) {
-    throw new UserError(`--unit cannot be "${unitId}": ${str('base-topic') ?? 'picomp'}/${unitId}/… is reserved for commands to many units.`);
+  const baseTopic = str('base-topic') ?? DEFAULT_BASE_TOPIC;
+  if (isReservedId(unitId)) {
+    throw new UserError(`--unit cannot be "${unitId}": ${baseTopic}/${unitId}/… is reserved for commands to many units.`);
   }
-  const baseTopic = str('base-topic') ?? 'picomp';
-  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(baseTopic)) {
+  if (!BASE_TOPIC_PATTERN.test(baseTopic)) {
     throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(baseTopic)}.`);
   }
   const groups = (str('groups') ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
@@ -200,7 +193,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     dashboardPassword: str('dashboard-password') ?? null,
     baseTopic,
     groups,
-    meterRateHz: int('meter-rate', 20, 1, 60),
+    meterRateHz: int('meter-rate', METER_RATE_HZ.default, METER_RATE_HZ.min, METER_RATE_HZ.max),
     haDiscovery: bool('ha-discovery', true),
     dashboard: bool('dashboard', false),
     dashboardPort: int('dashboard-port', 1880, 1, 65535),

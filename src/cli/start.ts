@@ -3,11 +3,18 @@
  * broker (or an external one), the unit's MQTT client, optional knobs and
  * the optional Node-RED dashboard (a child process). Stops cleanly on
  * SIGINT/SIGTERM, saving state.
+ *
+ * One meter pump reads the engine at meter_rate; whatever shows levels
+ * (the MQTT meters and Home Assistant levels inside the unit client, the
+ * knobs' LED, …) is an Extension on it, started here and stopped in
+ * reverse order: adding one is one line in `extensions`.
  */
 import { PARAMS, PARAM_NAMES } from '../params/schema.js';
 import { UnitState } from '../unit/unit-state.js';
 import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
+import { audioSetup } from '../engine/worker-protocol.js';
+import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
@@ -122,10 +129,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     const state = await UnitState.load({ stateDir: opts.stateDir, config: opts.config, flags: flags as never, log });
     stoppers.push(() => state.flush());
 
-    const engine = await AudioEngine.start({
-      input: opts.input, output: opts.output, sampleRate: opts.sampleRate, blockFrames: opts.blockFrames,
-      channels: opts.channels, params: state.params, log,
-    });
+    const engine = await AudioEngine.start({ ...audioSetup(opts), params: state.params, log });
     stoppers.push(() => engine.stop());
     state.on('change', (e) => engine.setParams(e.snapshot.params));
     const info = engine.info;
@@ -158,6 +162,10 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       stoppers.push(() => knobs!.stop());
     }
 
+    const pump = new MeterPump({ rateHz: opts.meterRateHz, read: () => engine.readMeters(), log });
+    pump.start();
+    stoppers.push(async () => pump.stop());
+
     const { startUnitClient } = await import('../mqtt/unit-client.js');
     const client = await startUnitClient({
       url: brokerUrl, ...credentials, baseTopic: opts.baseTopic, unitId: opts.unitId, groups: opts.groups, state,
@@ -166,17 +174,16 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
         channels: engine.info.channels, devices: { input: engine.info.input, output: engine.info.output },
         latency_ms: engine.info.deviceLatencyMs,
       }),
-      meters: {
-        rateHz: opts.meterRateHz,
-        read: () => {
-          const m = engine.readMeters();
-          if (m) knobs?.updateMeters(m);
-          return m;
-        },
-      },
-      haDiscovery: opts.haDiscovery, log,
+      meters: pump, haDiscovery: opts.haDiscovery, log,
     });
     stoppers.push(() => client.stop());
+
+    const extensions: Extension[] = [];
+    if (knobs) extensions.push(new MeterListener(pump, (frame) => knobs!.updateMeters(frame)));
+    for (const e of extensions) {
+      e.start();
+      stoppers.push(async () => e.stop());
+    }
 
     let dashboardUrl: string | null = null;
     if (opts.dashboard && !opts.dashboardUsername && usersRequired && await usersRequired()) {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { autoMakeupDb, staticCurveDb } from '../dsp/gain-computer.js';
+import { topicGrammar } from '../mqtt/topics.js';
 
 /** The flows/ folder of the repository (this file runs from dist/src/dashboard/). */
 export const FLOWS_DIR = fileURLToPath(new URL('../../../flows/', import.meta.url));
@@ -39,22 +40,27 @@ function source(rel: string): string {
 }
 
 /**
- * A function's code as the browser gets it: comment lines are dropped, so
- * only a change of the formula itself calls for a rebuilt flow.
+ * A function's code as the browser (or a function node) gets it: comment
+ * lines are dropped, so only a change of the code itself calls for a
+ * rebuilt flow.
  */
-export function formulaSource(fn: (...a: number[]) => number): string {
-  return fn.toString().split('\n').filter((l) => !/^\s*\/\//.test(l)).join('\n');
+export function formulaSource(fn: (...a: never[]) => unknown): string {
+  return fn.toString().split('\n').filter((l) => !/^\s*(\/\/|\/\*\*|\*)/.test(l)).join('\n');
 }
 
 /**
- * Copies the unit's own gain-computer functions into the curve panel, so
- * the picture and the audio engine use one formula (SPEC §2.1, §2.4).
+ * The unit's own code that the flow carries a copy of: the gain-computer
+ * formulas for the curve panel, so the picture and the audio engine use
+ * one formula (SPEC §2.1, §2.4), and the topic grammar for the function
+ * nodes, so the flow and the unit agree on every topic (SPEC §4, §5).
  */
-function injectFormulas(vue: string): string {
-  const fns: Record<string, (...a: number[]) => number> = { staticCurveDb, autoMakeupDb };
-  return vue.replace(/\/\* @inject (\w+) \*\/ null/g, (_m, name: string) => {
-    const fn = fns[name];
-    if (!fn) throw new Error(`curve.vue asks for unknown formula ${name}`);
+const INJECTED: Record<string, (...a: never[]) => unknown> = { staticCurveDb, autoMakeupDb, topicGrammar };
+
+/** Replaces each `/* @inject NAME *\/ null` in `code` with NAME's source. */
+export function injectSources(code: string, where: string): string {
+  return code.replace(/\/\* @inject (\w+) \*\/ null/g, (_m, name: string) => {
+    const fn = INJECTED[name];
+    if (!fn) throw new Error(`${where} asks for unknown code ${name}`);
     return formulaSource(fn);
   });
 }
@@ -168,7 +174,7 @@ export function buildDashboardFlow(): FlowNode[] {
       once: true, onceDelay: 0.1, topic: '', x: 130, y: 100, wires: [[topics]],
     },
     {
-      id: topics, type: 'function', z: tab, name: 'unit topics', func: source('functions/unit-topics.js'),
+      id: topics, type: 'function', z: tab, name: 'unit topics', func: injectSources(source('functions/unit-topics.js'), 'unit-topics.js'),
       outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 290, y: 100, wires: [[mqttIn]],
     },
     {
@@ -176,7 +182,7 @@ export function buildDashboardFlow(): FlowNode[] {
       broker, nl: false, rap: true, rh: 0, inputs: 1, x: 470, y: 100, wires: [[model]],
     },
     {
-      id: model, type: 'function', z: tab, name: 'unit model', func: source('functions/unit-model.js'),
+      id: model, type: 'function', z: tab, name: 'unit model', func: injectSources(source('functions/unit-model.js'), 'unit-model.js'),
       outputs: 3, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
       outputLabels: ['unit snapshot', 'meters (20 Hz)', 'commands'],
       // Meters go to one panel, which shares each frame with the others in
@@ -199,7 +205,7 @@ export function buildDashboardFlow(): FlowNode[] {
       order: p.order, showTitle: p.showTitle, className: 'picomp-' + p.key, visible: 'true', disabled: 'false', groupType: 'default',
     });
     let format = includeShared(source('templates/' + p.template), p.template);
-    if (p.key === 'curve') format = injectFormulas(format);
+    format = injectSources(format, p.template);
     nodes.push({
       id: tpl(p.key), type: 'ui-template', z: tab, group: grp(p.key), page: '', ui: '', name: p.title,
       order: 1, width: '0', height: '0', head: '', format, storeOutMessages: true, passthru: false,

@@ -3,7 +3,7 @@
  * input and output sample peak and sum of squares, the deepest gain
  * reduction, and clipped-sample counts. The engine snapshots and clears
  * them once per meter period; the figures are linear here and turned into
- * dB only at the edge (see meterFrame()).
+ * dB only at the edge (see channelLevels()).
  */
 import { gainToDb, SILENCE_DB } from './kernel.js';
 
@@ -108,8 +108,8 @@ export function blockPeak(block: readonly Float32Array[], from: number, to: numb
   return p0 > p1 ? p0 : p1;
 }
 
-/** The meter figures of one period, as published (SPEC §4 `meters`). */
-export interface MeterFrame {
+/** The per-channel figures of one meter period, in dB (the arrays of SPEC §4 `meters`). */
+export interface ChannelLevels {
   in_peak: number[];
   in_rms: number[];
   out_peak: number[];
@@ -122,7 +122,7 @@ export interface MeterFrame {
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** Turns accumulated figures into dB, rounded to 0.1 dB (user layer only: allocates). */
-export function meterFrame(bank: MeterBank): MeterFrame {
+export function channelLevels(bank: MeterBank): ChannelLevels {
   const rms = (sumSq: Float64Array, c: number): number =>
     bank.frames > 0 ? round1(gainToDb(Math.sqrt(sumSq[c]! / bank.frames))) : SILENCE_DB;
   const ch = [...Array(bank.channels).keys()];

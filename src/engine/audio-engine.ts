@@ -10,28 +10,26 @@ import { setFlagsFromString } from 'node:v8';
 import { EventEmitter } from 'node:events';
 import { encodeParams } from '../params/vector.js';
 import type { ParamValues } from '../params/schema.js';
-import { MeterBank, meterFrame, type MeterFrame } from '../dsp/meters.js';
+import { MeterBank, channelLevels, type ChannelLevels } from '../dsp/meters.js';
 import { SharedParams } from './shared-params.js';
 import { SharedMeters } from './shared-meters.js';
 import { WorkerControl } from './worker-control.js';
-import type { FromWorker, InputSpec, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
+import { audioSetup, type AudioSetup, type FromWorker, type RunningInfo, type WorkerConfig } from './worker-protocol.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 
-export interface EngineOptions {
-  input: InputSpec;
-  output: OutputSpec;
-  sampleRate: number;
-  blockFrames: number;
-  channels: number;
+export interface EngineOptions extends AudioSetup {
   params: ParamValues;
   log: Logger;
   /** First retry delay after a device failure; doubles up to 30 s. */
   retryDelayMs?: number;
 }
 
-/** One meter period as the rest of the program sees it (SPEC §4 `meters` without `t`). */
-export interface MeterReading extends MeterFrame {
+/**
+ * One meter period as the engine reads it (SPEC §4 `meters` without `t`);
+ * the unit's meter pump stamps it into a MeterFrame.
+ */
+export interface MeterReading extends ChannelLevels {
   xruns: number;
   cpu: number;
   latency_ms: number;
@@ -100,7 +98,7 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     this.#lastPeriod = health.period;
     this.#lastXruns = health.xruns;
     return {
-      ...meterFrame(this.#readBank),
+      ...channelLevels(this.#readBank),
       xruns: this.#xrunsBefore + health.xruns,
       cpu: Math.round(health.cpuPercent * 100) / 100,
       // Lookahead plus the device's queues, as the audio layer counts them.
@@ -145,8 +143,7 @@ export class AudioEngine extends EventEmitter<{ restarted: [RunningInfo]; 'devic
     setFlagsFromString('--no-memory-reducer');
     const control = new WorkerControl();
     const config: WorkerConfig = {
-      input: opts.input, output: opts.output, sampleRate: opts.sampleRate, blockFrames: opts.blockFrames,
-      channels: opts.channels, paramsBuffer: this.#params.buffer, metersBuffer: this.#meters.buffer,
+      ...audioSetup(opts), paramsBuffer: this.#params.buffer, metersBuffer: this.#meters.buffer,
       controlBuffer: control.buffer,
     };
     const worker = new Worker(new URL('./audio-worker.js', import.meta.url), { workerData: config, name: 'picomp-audio' });

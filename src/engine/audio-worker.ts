@@ -13,6 +13,7 @@ import { WorkerControl } from './worker-control.js';
 import { GeneratorNode, HostSource, LoopingBufferSource } from './nodes.js';
 import { createGenerator } from '../dsp/generators.js';
 import { readWavFile } from '../io/wav-reader.js';
+import type { Driver } from './driver.js';
 import type { GraphNode } from './graph.js';
 import type { FromWorker, InputSpec, OutputSpec, ToWorker, WorkerConfig } from './worker-protocol.js';
 import { isUserError, UserError } from '../errors.js';
@@ -24,9 +25,6 @@ const say = (msg: FromWorker): void => port.postMessage(msg);
 const CLOCK_TICK_MS = 5;
 /** How long the clock-paced loop keeps the thread before letting its event loop run. */
 const YIELD_EVERY_MS = 1000;
-
-/** Something that drives the runner and can be stopped. */
-export interface Driver { stop(): Promise<void> }
 
 async function buildSource(input: InputSpec): Promise<GraphNode> {
   const { channels } = config;

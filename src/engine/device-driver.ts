@@ -6,7 +6,7 @@
  * nothing of ours (naudiodon hands over one Buffer per captured block).
  * A watchdog reports a device that stopped calling back (unplugged).
  */
-import type { Driver } from './audio-worker.js';
+import type { Driver } from './driver.js';
 import type { BlockRunner } from './block-runner.js';
 import type { GraphNode } from './graph.js';
 import { HostSource } from './nodes.js';

@@ -12,12 +12,21 @@ export type InputSpec =
 
 export type OutputSpec = { kind: 'auto' } | { kind: 'null' } | { kind: 'device'; device: string | null };
 
-export interface WorkerConfig {
+/** The audio setup one unit runs: shared by the start options, the engine and the worker. */
+export interface AudioSetup {
   input: InputSpec;
   output: OutputSpec;
   sampleRate: number;
   blockFrames: number;
   channels: number;
+}
+
+/** Just the audio setup of a larger options object (so no other field travels to the worker). */
+export function audioSetup(o: AudioSetup): AudioSetup {
+  return { input: o.input, output: o.output, sampleRate: o.sampleRate, blockFrames: o.blockFrames, channels: o.channels };
+}
+
+export interface WorkerConfig extends AudioSetup {
   paramsBuffer: SharedArrayBuffer;
   metersBuffer: SharedArrayBuffer;
   /** A WorkerControl's word: raised to stop the worker (see worker-control.ts). */

@@ -15,7 +15,7 @@ import type { ButtonEvent } from './button.js';
 import { InputDeviceReader, findInputDevice, inputEventSize, type InputEventSize } from './input-events.js';
 import { InputKnob } from './input-knob.js';
 import { parseKnobsConfig, stepValue, type KnobConfig, type KnobsConfig } from './mapping.js';
-import { StatusLed, type MeterFrame } from './status-led.js';
+import { StatusLed, type LedFrame } from './status-led.js';
 import {
   DEFAULT_GPIO_ROOT, GpioKnob, findHeaderChip, loadOnoffGpio, openGpioOutput,
   type GpioChip, type GpioFactory, type GpioLine, type KnobSink,
@@ -104,8 +104,8 @@ export interface KnobEnvironment {
 export interface RunningKnobs {
   readonly controllers: readonly KnobController[];
   stop(): Promise<void>;
-  /** Feed each meter frame here; drives the status LED. */
-  updateMeters(frame: MeterFrame): void;
+  /** Feed each meter frame here (the unit's meter pump does); drives the status LED. */
+  updateMeters(frame: LedFrame): void;
 }
 
 /**
@@ -180,7 +180,7 @@ export async function startKnobs(config: unknown, state: UnitState, log: Logger,
   let stopped = false;
   return {
     controllers,
-    updateMeters(frame: MeterFrame): void {
+    updateMeters(frame: LedFrame): void {
       if (!stopped) led?.update(frame);
     },
     async stop(): Promise<void> {

@@ -1,20 +1,15 @@
 /**
  * One LED that tells the room what the compressor is doing without a
  * screen: lit while gain reduction is deeper than a threshold, blinking
- * for a while after an output sample clipped. Driven by the meter frames
- * (20 per second by default), so it needs no timer of its own: each frame
- * decides the level from its timestamp.
+ * for a while after an output sample clipped. Driven by the unit's meter
+ * pump (20 frames per second by default), so it needs no timer of its
+ * own: each frame decides the level from its timestamp.
  */
+import type { MeterFrame } from '../unit/meter-pump.js';
 import type { LedConfig } from './mapping.js';
 
-export interface MeterFrame {
-  /** Gain reduction per channel, dB ≤ 0. */
-  readonly gr: readonly number[];
-  /** Clipped output samples per channel since the previous frame. */
-  readonly clip_out: readonly number[];
-  /** Milliseconds (epoch) of the frame, as published on MQTT; the LED's clock when given. */
-  readonly t?: number;
-}
+/** What the LED reads of a meter frame; without `t` it uses its own clock. */
+export type LedFrame = Pick<MeterFrame, 'gr' | 'clip_out'> & Partial<Pick<MeterFrame, 't'>>;
 
 export type LedWriter = (on: boolean) => void;
 
@@ -36,7 +31,7 @@ export class StatusLed {
     return this.#on === true;
   }
 
-  update(frame: MeterFrame): void {
+  update(frame: LedFrame): void {
     const t = frame.t ?? this.#now();
     if (frame.clip_out.some((n) => n > 0)) {
       if (t > this.#clipUntilMs) this.#clipStartMs = t;

@@ -1,9 +1,11 @@
 /**
  * Who may publish and subscribe where, per role (SPEC §4 security).
  * Pure functions of an identity and a topic, so the broker hooks stay thin
- * and the rules can be read (and tested) in one place.
+ * and the rules can be read (and tested) in one place. What a topic means
+ * comes from the topic grammar (topics.ts).
  */
 import type { Role } from './users.js';
+import { isCommand, parseTopic } from './topics.js';
 
 export interface Identity {
   readonly name: string;
@@ -12,21 +14,15 @@ export interface Identity {
   readonly unit?: string;
 }
 
-/** Levels under `<base>/<unit>/` that carry commands into a unit. */
-function isCommandTail(tail: readonly string[]): boolean {
-  if (tail.length === 1) return tail[0] === 'set' || tail[0] === 'get';
-  return tail.length === 2 && tail[0] === 'set' && tail[1] !== '';
-}
-
 /** Is `topic` a unit command topic, and for which unit ('all'/'group' are shared). */
 export function commandTarget(baseTopic: string, topic: string): { unit: string } | { shared: true } | null {
-  const levels = topic.split('/');
-  const base = baseTopic.split('/');
-  if (levels.length <= base.length || base.some((b, i) => levels[i] !== b)) return null;
-  const rest = levels.slice(base.length);
-  if (rest[0] === 'all') return isCommandTail(rest.slice(1)) && rest[1] === 'set' ? { shared: true } : null;
-  if (rest[0] === 'group') return rest.length >= 3 && rest[1] !== '' && rest[2] === 'set' && isCommandTail(rest.slice(2)) ? { shared: true } : null;
-  return rest[0] !== '' && isCommandTail(rest.slice(1)) ? { unit: rest[0]! } : null;
+  const t = parseTopic(baseTopic, topic);
+  if (!t || !isCommand(t)) return null;
+  switch (t.kind) {
+    case 'unit': return { unit: t.unit };
+    case 'all': case 'group': return { shared: true };
+    case 'class': return null;
+  }
 }
 
 export function mayPublish(who: Identity, baseTopic: string, topic: string): boolean {

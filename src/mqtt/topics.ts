@@ -1,10 +1,115 @@
 /**
- * The MQTT topic tree of SPEC §4, built in one place so the unit client,
- * the broker's ACL, Home Assistant discovery and the docs agree.
+ * The MQTT topic grammar of SPEC §4 and §5: every topic a unit, the
+ * broker's ACL, Home Assistant discovery, the classroom and the Node-RED
+ * flow use is built and parsed here, and only here.
+ *
+ *   <base>/<unit>/<leaf>[/<param>]     one unit (leaf: set, get, state, …)
+ *   <base>/all/set[/<param>]           every unit
+ *   <base>/group/<g>/<leaf>[/<param>]  the units of one group (set, desired)
+ *   <base>/class/desired               the class setting
+ *
+ * The grammar is one self-contained function so the dashboard flow can
+ * carry a copy of exactly this code (src/dashboard/flow.ts injects its
+ * source into the function nodes): nothing inside may refer to anything
+ * outside it.
  */
+export function topicGrammar() {
+  /** Unit ids and group names travel as single topic levels. */
+  const UNIT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+  /** A base topic: plain levels, no wildcards. */
+  const BASE_TOPIC_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+  const DEFAULT_BASE_TOPIC = 'picomp';
+  /** First levels under the base that address many units (or the class) rather than one: never a unit id. */
+  const RESERVED_IDS = ['all', 'group', 'class'] as const;
 
-/** Unit ids and group names travel as single topic levels. */
-export const UNIT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+  /** The leaves each kind of address takes. `levels` is the 1 Hz Home Assistant summary (not in SPEC §4). */
+  const LEAVES = {
+    unit: ['availability', 'info', 'state', 'set', 'get', 'meters', 'error', 'levels', 'desired', 'ack'],
+    all: ['set'],
+    group: ['set', 'desired'],
+    class: ['desired'],
+  } as const;
+  /** Leaves that carry commands into units (the rest are the units' own, or desired settings). */
+  const COMMAND_LEAVES = ['set', 'get'] as const;
+
+  type Leaf = (typeof LEAVES.unit)[number];
+  type Target = { kind: 'unit'; unit: string } | { kind: 'all' } | { kind: 'group'; group: string } | { kind: 'class' };
+  /**
+   * A topic taken apart. `param` is the level after `set` (`set/threshold`);
+   * `deeper` says the topic goes on below what the grammar knows (`set/threshold/x`).
+   */
+  type ParsedTopic = Target & { leaf: Leaf; param?: string; deeper: boolean };
+
+  /** The levels in front of a target's leaf. */
+  function targetRoot(base: string, target: Target): string {
+    switch (target.kind) {
+      case 'unit': return base + '/' + target.unit;
+      case 'group': return base + '/group/' + target.group;
+      default: return base + '/' + target.kind;
+    }
+  }
+
+  /** Builds `<root>/<leaf>` or `<root>/set/<param>`. */
+  function topicOf(base: string, target: Target, leaf: Leaf, param?: string): string {
+    return targetRoot(base, target) + '/' + leaf + (param === undefined ? '' : '/' + param);
+  }
+
+  /** A filter for every leaf of one target, `<root>/+` (one level: set/<param> is not included). */
+  function anyLeafFilter(base: string, target: Target): string {
+    return targetRoot(base, target) + '/+';
+  }
+
+  /** Takes a topic apart, or null when it is not one of the grammar's (another base, an unknown leaf). */
+  function parseTopic(base: string, topic: string): ParsedTopic | null {
+    if (!topic.startsWith(base + '/')) return null;
+    const rest = topic.slice(base.length + 1).split('/');
+    let target: Target;
+    let at = 1;
+    const first = rest[0]!;
+    if (first === 'all' || first === 'class') target = { kind: first };
+    else if (first === 'group') {
+      if (!rest[1]) return null;
+      target = { kind: 'group', group: rest[1] };
+      at = 2;
+    } else if (first === '') return null;
+    else target = { kind: 'unit', unit: first };
+    const leaf = rest[at] as Leaf | undefined;
+    if (leaf === undefined || !(LEAVES[target.kind] as readonly string[]).includes(leaf)) return null;
+    const below = rest.slice(at + 1);
+    const parsed: ParsedTopic = { ...target, leaf, deeper: false };
+    if (leaf === 'set' && below.length > 0) {
+      parsed.param = below[0]!;
+      parsed.deeper = below.length > 1;
+    } else {
+      parsed.deeper = below.length > 0;
+    }
+    return parsed;
+  }
+
+  /** A command a unit may act on: set, set/<param> (named) or a unit's own get, nothing deeper. */
+  function isCommand(t: ParsedTopic): boolean {
+    return (COMMAND_LEAVES as readonly string[]).includes(t.leaf) && !t.deeper && t.param !== '';
+  }
+
+  return {
+    UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES,
+    targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand,
+  };
+}
+
+const grammar = topicGrammar();
+export const {
+  UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES,
+  targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand,
+} = grammar;
+export type Leaf = (typeof LEAVES.unit)[number];
+export type TopicTarget = Parameters<typeof topicOf>[1];
+export type ParsedTopic = NonNullable<ReturnType<typeof parseTopic>>;
+
+/** Whether a first topic level is a unit's own (not reserved for many units, the class or groups). */
+export function isReservedId(id: string): boolean {
+  return (RESERVED_IDS as readonly string[]).includes(id);
+}
 
 export interface UnitTopics {
   readonly availability: string;
@@ -18,31 +123,47 @@ export interface UnitTopics {
   readonly error: string;
   /** Gentle (1 Hz) level summary for Home Assistant sensors; not in SPEC §4. */
   readonly levels: string;
+  /** The unit's own desired setting (SPEC §5), retained, from the teacher. */
+  readonly desired: string;
+  /** The unit's answer to a desired setting (SPEC §5). */
+  readonly ack: string;
   setParam(name: string): string;
 }
 
 export function unitTopics(baseTopic: string, unitId: string): UnitTopics {
-  const root = `${baseTopic}/${unitId}`;
+  const me: TopicTarget = { kind: 'unit', unit: unitId };
+  const of = (leaf: Leaf): string => topicOf(baseTopic, me, leaf);
   return {
-    availability: `${root}/availability`,
-    info: `${root}/info`,
-    state: `${root}/state`,
-    set: `${root}/set`,
+    availability: of('availability'),
+    info: of('info'),
+    state: of('state'),
+    set: of('set'),
     // `+/#` also takes deeper topics (set/threshold/x), so a typo gets an error rather than silence.
-    setParamFilter: `${root}/set/+/#`,
-    get: `${root}/get`,
-    meters: `${root}/meters`,
-    error: `${root}/error`,
-    levels: `${root}/levels`,
-    setParam: (name) => `${root}/set/${name}`,
+    setParamFilter: of('set') + '/+/#',
+    get: of('get'),
+    meters: of('meters'),
+    error: of('error'),
+    levels: of('levels'),
+    desired: of('desired'),
+    ack: of('ack'),
+    setParam: (name) => topicOf(baseTopic, me, 'set', name),
   };
 }
 
 /** `picomp/all/set`: a teacher's command to every unit on the broker. */
-export const allSetTopic = (baseTopic: string): string => `${baseTopic}/all/set`;
+export const allSetTopic = (baseTopic: string): string => topicOf(baseTopic, { kind: 'all' }, 'set');
 
 /** `picomp/group/<g>/set`: a teacher's command to the units of one group. */
-export const groupSetTopic = (baseTopic: string, group: string): string => `${baseTopic}/group/${group}/set`;
+export const groupSetTopic = (baseTopic: string, group: string): string => topicOf(baseTopic, { kind: 'group', group }, 'set');
+
+/** `picomp/class/desired`: the class setting (SPEC §5). */
+export const classDesiredTopic = (baseTopic: string): string => topicOf(baseTopic, { kind: 'class' }, 'desired');
+
+/** `picomp/group/<g>/desired`: one group's desired setting (SPEC §5). */
+export const groupDesiredTopic = (baseTopic: string, group: string): string => topicOf(baseTopic, { kind: 'group', group }, 'desired');
+
+/** A filter for one leaf of every unit, `<base>/+/<leaf>`: how a console watches a room. */
+export const everyUnitFilter = (baseTopic: string, leaf: Leaf): string => `${baseTopic}/+/${leaf}`;
 
 /**
  * Every command topic a unit listens to: its own, the all-units one and
@@ -55,14 +176,12 @@ export function commandFilters(baseTopic: string, unitId: string, groups: readon
   return [own.set, own.setParamFilter, own.get, ...shared.flatMap((t) => [t, `${t}/+/#`])];
 }
 
-/** Splits a topic into levels; an MQTT filter's `+` matches exactly one. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
+/** Whether a parsed topic is addressed to this unit: its own, all units, or one of its groups. */
+export function addressesUnit(t: TopicTarget, unitId: string, groups: readonly string[]): boolean {
+  switch (t.kind) {
+    case 'unit': return t.unit === unitId;
+    case 'all': return true;
+    case 'group': return groups.includes(t.group);
+    case 'class': return true;
   }
-  return f.length === t.length;
 }

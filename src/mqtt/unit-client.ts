@@ -2,22 +2,20 @@
  * The unit's own MQTT client (SPEC §4): publishes availability, info,
  * state, meters and errors, and turns `set` / `set/<param>` / `get`
  * messages into UnitState commands. It talks to the audio side only
- * through UnitState and the meters read() callback.
+ * through UnitState and the unit's meter pump.
  */
 import type { Socket } from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { PARAMS } from '../params/schema.js';
-import type { MeterFrame } from '../dsp/meters.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { UnitSnapshot, UnitState } from '../unit/unit-state.js';
+import { LevelSummaries, MeterListener, type Extension, type LevelSummary, type MeterFrame, type MeterPump } from '../unit/meter-pump.js';
 import { discoveryMessages } from './ha-discovery.js';
 import {
   DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodeSetPayload, payloadExcerpt,
 } from './mqtt-command.js';
-import { allSetTopic, commandFilters, groupSetTopic, unitTopics } from './topics.js';
-
-export type MeterReading = MeterFrame & { xruns: number; cpu: number };
+import { addressesUnit, commandFilters, parseTopic, topicOf, unitTopics, type UnitTopics } from './topics.js';
 
 export interface UnitClientOptions {
   /** mqtt://, mqtts://, ws:// or wss:// */
@@ -31,21 +29,12 @@ export interface UnitClientOptions {
   readonly state: UnitState;
   /** Extra fields of the `info` document (version, audio setup, devices); called at each (re)connect. */
   readonly info: () => object;
-  readonly meters: {
-    /** Publications per second, 1–60. */
-    readonly rateHz: number;
-    /** The latest meter period, or null when there is nothing new. */
-    readonly read: () => MeterReading | null;
-  };
+  /** The unit's meter clock; the client publishes its frames (and the HA levels) while it runs. */
+  readonly meters: MeterPump;
   readonly haDiscovery: boolean;
   readonly haPrefix?: string;
   readonly maxCommandBytes?: number;
   readonly log: Logger;
-}
-
-export interface UnitClient {
-  readonly connected: boolean;
-  stop(): Promise<void>;
 }
 
 /** How often the Home Assistant level sensors update: gentle on its recorder. */
@@ -55,197 +44,209 @@ export function stateDocument(s: UnitSnapshot): Record<string, unknown> {
   return { ...s.params, preset: s.preset };
 }
 
-/**
- * Connects and resolves once the unit is subscribed and has published its
- * retained documents, or once the first attempt failed for a network reason
- * (it keeps retrying in the background; audio must not wait for the LAN).
- * Refused credentials reject with a UserError.
- */
-export async function startUnitClient(opts: UnitClientOptions): Promise<UnitClient> {
-  const { state, log } = opts;
-  const t = unitTopics(opts.baseTopic, opts.unitId);
-  const maxBytes = opts.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
-  const rateHz = opts.meters.rateHz;
-  if (!(rateHz >= 1 && rateHz <= 60)) throw new UserError(`meter_rate must be 1 to 60 Hz, got ${rateHz}.`);
-  const sharedSet = new Set([allSetTopic(opts.baseTopic), ...(opts.groups ?? []).map((g) => groupSetTopic(opts.baseTopic, g))]);
+const RETAINED = { qos: 1 as const, retain: true };
 
-  const clientOpts: IClientOptions = {
-    clientId: `picomp-${opts.unitId}-${Math.random().toString(16).slice(2, 10)}`,
-    clean: true,
-    reconnectPeriod: 1000,
-    connectTimeout: 5000,
-    keepalive: 10,
-    // Meters are QoS 0: a frame that cannot go now is stale by the time it could.
-    queueQoSZero: false,
-    will: { topic: t.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
-    ...(opts.username !== undefined ? { username: opts.username } : {}),
-    ...(opts.password !== undefined ? { password: opts.password } : {}),
-  };
-  const client: MqttClient = mqtt.connect(opts.url, clientOpts);
-  let stopped = false;
-  // The state echo is a small packet right after a small packet: Nagle's
-  // algorithm would hold it for a delayed ACK (~40 ms). Each reconnect makes a new socket.
-  const noDelay = (): void => { (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true); };
-  noDelay();
-  client.on('connect', noDelay);
+export class UnitClient {
+  readonly #opts: UnitClientOptions;
+  readonly #t: UnitTopics;
+  readonly #groups: readonly string[];
+  readonly #client: MqttClient;
+  /** Meter subscribers that publish through this client. */
+  readonly #extensions: Extension[];
+  readonly #onChange = (): void => this.publishStateSoon();
+  #statePending = false;
+  #stopped = false;
+  #wasOffline = false;
+  #announced: Promise<void> = Promise.resolve();
 
-  // ---- state echo, coalesced: one publication per tick however many sets arrived.
-  let statePending = false;
-  const publishStateSoon = (): void => {
-    if (statePending) return;
-    statePending = true;
-    setImmediate(() => {
-      statePending = false;
-      if (client.connected) client.publish(t.state, JSON.stringify(stateDocument(state.snapshot)), { qos: 1, retain: true });
+  constructor(opts: UnitClientOptions) {
+    this.#opts = opts;
+    this.#t = unitTopics(opts.baseTopic, opts.unitId);
+    this.#groups = opts.groups ?? [];
+    this.#extensions = [new MeterListener(opts.meters, (f) => this.publishMeters(f))];
+    if (opts.haDiscovery) this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
+    const clientOpts: IClientOptions = {
+      clientId: `picomp-${opts.unitId}-${Math.random().toString(16).slice(2, 10)}`,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+      keepalive: 10,
+      // Meters are QoS 0: a frame that cannot go now is stale by the time it could.
+      queueQoSZero: false,
+      will: { topic: this.#t.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+    };
+    this.#client = mqtt.connect(opts.url, clientOpts);
+    const client = this.#client;
+    // The state echo is a small packet right after a small packet: Nagle's
+    // algorithm would hold it for a delayed ACK (~40 ms). Each reconnect makes a new socket.
+    const noDelay = (): void => { (client.stream as Partial<Socket> | undefined)?.setNoDelay?.(true); };
+    noDelay();
+    client.on('connect', noDelay);
+    opts.state.on('change', this.#onChange);
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
+    client.on('connect', () => {
+      if (this.#wasOffline) opts.log.info(`MQTT connection to ${opts.url} is back.`);
+      this.#wasOffline = false;
+      this.#announced = this.announce().catch((e: Error) => opts.log.warn(`could not announce the unit on MQTT: ${e.message}`));
     });
-  };
-  const onChange = (): void => publishStateSoon();
-  state.on('change', onChange);
+    client.on('offline', () => {
+      if (!this.#wasOffline && !this.#stopped) opts.log.warn(`MQTT connection to ${opts.url} lost; retrying every second (audio keeps running).`);
+      this.#wasOffline = true;
+    });
+    client.on('error', (e) => opts.log.debug(`MQTT: ${e.message}`));
+    for (const e of this.#extensions) e.start();
+  }
 
-  const infoDocument = (): string => JSON.stringify({
-    unit: opts.unitId,
-    params: PARAMS,
-    presets: state.presets().map((p) => ({ name: p.name, description: p.description, built_in: p.builtIn, params: p.params })),
-    meter_rate: rateHz,
-    ...opts.info(),
-  });
+  get connected(): boolean {
+    return this.#client.connected;
+  }
 
-  const publishError = (topic: string, payload: Buffer, error: string): void => {
-    log.debug(`rejected ${topic}: ${error}`);
-    if (!client.connected) return;
-    client.publish(t.error, JSON.stringify({ topic, payload: payloadExcerpt(payload), error }), { qos: 0 });
-  };
+  get topics(): UnitTopics {
+    return this.#t;
+  }
 
-  client.on('message', (topic, payload, packet) => {
-    if (topic === t.get) { publishStateSoon(); return; }
-    if (packet.retain) {
-      publishError(topic, payload, 'retained commands are ignored (they would replay at every reconnect); publish without the retain flag, and clear the old one with `mosquitto_pub -r -n -t ' + topic + '`.');
+  /** The state echo, coalesced: one publication per tick however many sets arrived. */
+  publishStateSoon(): void {
+    if (this.#statePending) return;
+    this.#statePending = true;
+    setImmediate(() => {
+      this.#statePending = false;
+      if (this.#client.connected) this.#client.publish(this.#t.state, this.#stateJson(), RETAINED);
+    });
+  }
+
+  /** One meter frame, sent only while connected and never queued. */
+  publishMeters(frame: MeterFrame): void {
+    if (this.#client.connected) this.#client.publish(this.#t.meters, JSON.stringify(frame), { qos: 0 });
+  }
+
+  /** The 1 Hz summary the Home Assistant level sensors read. */
+  publishLevels(s: LevelSummary): void {
+    if (this.#client.connected) this.#client.publish(this.#t.levels, JSON.stringify({ gr: s.gr, out_peak: s.out_peak, in_peak: s.in_peak }), { qos: 0 });
+  }
+
+  publishError(topic: string, payload: Buffer, error: string): void {
+    this.#opts.log.debug(`rejected ${topic}: ${error}`);
+    if (!this.#client.connected) return;
+    this.#client.publish(this.#t.error, JSON.stringify({ topic, payload: payloadExcerpt(payload), error }), { qos: 0 });
+  }
+
+  /** A message on one of the command filters: a command, or an error saying why not. */
+  onMessage(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'retain'>): void {
+    const { baseTopic, unitId, state } = this.#opts;
+    const t = parseTopic(baseTopic, topic);
+    if (!t || !addressesUnit(t, unitId, this.#groups)) return;
+    if (t.leaf === 'get') {
+      if (t.kind === 'unit' && !t.deeper) this.publishStateSoon();
       return;
     }
-    let decoded;
-    if (topic === t.set || sharedSet.has(topic)) {
-      decoded = decodeSetPayload(payload, maxBytes);
-    } else {
-      const slash = topic.lastIndexOf('/');
-      const parent = topic.slice(0, slash);
-      if (parent !== t.set && !sharedSet.has(parent)) {
-        const base = [t.set, ...sharedSet].find((s) => topic.startsWith(s + '/'));
-        if (base) publishError(topic, payload, `${topic} is not a command topic; publish to ${base} (a JSON object) or ${base}/<parameter> (a plain value).`);
-        return;
-      }
-      decoded = decodeParamPayload(topic.slice(slash + 1), payload, maxBytes);
+    if (t.leaf !== 'set') return;
+    if (packet.retain) {
+      this.publishError(topic, payload, 'retained commands are ignored (they would replay at every reconnect); publish without the retain flag, and clear the old one with `mosquitto_pub -r -n -t ' + topic + '`.');
+      return;
     }
+    if (t.deeper) {
+      const set = topicOf(baseTopic, t, 'set');
+      this.publishError(topic, payload, `${topic} is not a command topic; publish to ${set} (a JSON object) or ${set}/<parameter> (a plain value).`);
+      return;
+    }
+    const maxBytes = this.#opts.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
+    const decoded = t.param === undefined ? decodeSetPayload(payload, maxBytes) : decodeParamPayload(t.param, payload, maxBytes);
     const r = decoded.ok ? state.apply(decoded.value, 'mqtt') : decoded;
-    if (!r.ok) { publishError(topic, payload, r.error); return; }
+    if (!r.ok) { this.publishError(topic, payload, r.error); return; }
     // An accepted command that changed nothing still gets its echo.
-    publishStateSoon();
-  });
+    this.publishStateSoon();
+  }
 
-  // ---- (re)connect: subscribe, then the retained documents, so a client seeing `online` can command at once.
-  const announce = async (): Promise<void> => {
-    await client.subscribeAsync(commandFilters(opts.baseTopic, opts.unitId, opts.groups), { qos: 1 });
-    const retained = { qos: 1 as const, retain: true };
+  /** On every (re)connect: subscribe, then the retained documents, so a client seeing `online` can command at once. */
+  async announce(): Promise<void> {
+    const { baseTopic, unitId, state } = this.#opts;
+    const client = this.#client;
+    await client.subscribeAsync(commandFilters(baseTopic, unitId, this.#groups), { qos: 1 });
     const pubs: Promise<unknown>[] = [
-      client.publishAsync(t.availability, 'online', retained),
-      client.publishAsync(t.info, infoDocument(), retained),
-      client.publishAsync(t.state, JSON.stringify(stateDocument(state.snapshot)), retained),
+      client.publishAsync(this.#t.availability, 'online', RETAINED),
+      client.publishAsync(this.#t.info, this.#infoJson(), RETAINED),
+      client.publishAsync(this.#t.state, this.#stateJson(), RETAINED),
     ];
-    if (opts.haDiscovery) {
-      const version = (opts.info() as { version?: unknown }).version;
+    if (this.#opts.haDiscovery) {
+      const version = (this.#opts.info() as { version?: unknown }).version;
       const docs = discoveryMessages({
-        baseTopic: opts.baseTopic, unitId: opts.unitId, prefix: opts.haPrefix,
+        baseTopic, unitId, prefix: this.#opts.haPrefix,
         presetNames: state.presets().map((p) => p.name),
         ...(typeof version === 'string' ? { version } : {}),
       });
-      for (const m of docs) pubs.push(client.publishAsync(m.topic, JSON.stringify(m.payload), retained));
+      for (const m of docs) pubs.push(client.publishAsync(m.topic, JSON.stringify(m.payload), RETAINED));
     }
     await Promise.all(pubs);
-  };
+  }
 
-  let announced: Promise<void> = Promise.resolve();
-  let wasOffline = false;
-  client.on('connect', () => {
-    if (wasOffline) log.info(`MQTT connection to ${opts.url} is back.`);
-    wasOffline = false;
-    announced = announce().catch((e: Error) => log.warn(`could not announce the unit on MQTT: ${e.message}`));
-  });
-  client.on('offline', () => {
-    if (!wasOffline && !stopped) log.warn(`MQTT connection to ${opts.url} lost; retrying every second (audio keeps running).`);
-    wasOffline = true;
-  });
-  client.on('error', (e) => log.debug(`MQTT: ${e.message}`));
-
-  // ---- meters: sent only while connected, never queued.
-  const levels = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, seen: false };
-  let meterFailureLogged = false;
-  const meterTimer = setInterval(() => {
-    let frame: MeterReading | null;
-    try {
-      frame = opts.meters.read();
-    } catch (e) {
-      // A meter glitch must not take the control plane (or the process) down with it.
-      if (!meterFailureLogged) log.error(`reading the meters failed: ${(e as Error).message}; meters are skipped until it works again.`);
-      meterFailureLogged = true;
-      return;
-    }
-    meterFailureLogged = false;
-    if (!frame) return;
-    if (opts.haDiscovery) {
-      levels.gr = Math.min(levels.gr, ...frame.gr);
-      levels.out_peak = Math.max(levels.out_peak, ...frame.out_peak);
-      levels.in_peak = Math.max(levels.in_peak, ...frame.in_peak);
-      levels.seen = true;
-    }
-    if (!client.connected) return;
-    client.publish(t.meters, JSON.stringify({ t: Date.now(), ...frame }), { qos: 0 });
-  }, 1000 / rateHz);
-  const levelsTimer = opts.haDiscovery ? setInterval(() => {
-    if (!levels.seen) return;
-    if (client.connected) {
-      client.publish(t.levels, JSON.stringify({ gr: levels.gr, out_peak: levels.out_peak, in_peak: levels.in_peak }), { qos: 0 });
-    }
-    Object.assign(levels, { gr: 0, out_peak: -Infinity, in_peak: -Infinity, seen: false });
-  }, LEVELS_PERIOD_MS) : null;
-
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    clearInterval(meterTimer);
-    if (levelsTimer) clearInterval(levelsTimer);
-    state.off('change', onChange);
-    if (client.connected) {
-      await client.publishAsync(t.availability, 'offline', { qos: 1, retain: true }).catch(() => undefined);
-      await client.endAsync();
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const e of this.#extensions) e.stop();
+    this.#opts.state.off('change', this.#onChange);
+    if (this.#client.connected) {
+      await this.#client.publishAsync(this.#t.availability, 'offline', RETAINED).catch(() => undefined);
+      await this.#client.endAsync();
     } else {
-      await client.endAsync(true);
+      await this.#client.endAsync(true);
     }
-  };
+  }
 
-  // ---- first connection: wait for it, but not forever and not for ever-retrying.
-  await new Promise<void>((resolve, reject) => {
-    const done = (): void => {
-      client.off('connect', onConnect); client.off('error', onError); client.off('offline', onOffline);
-    };
-    const onConnect = (): void => { done(); announced.then(resolve, resolve); };
-    const onOffline = (): void => {
-      done();
-      log.warn(`cannot reach the MQTT broker at ${opts.url} yet; the unit keeps retrying.`);
-      resolve();
-    };
-    const onError = (e: Error & { code?: number }): void => {
-      if (e.code === 4 || e.code === 5 || /not authorized|bad user/i.test(e.message)) {
+  /**
+   * Resolves once the unit is subscribed and has published its retained
+   * documents, or once the first attempt failed for a network reason (it
+   * keeps retrying in the background; audio must not wait for the LAN).
+   * Refused credentials reject with a UserError.
+   */
+  firstConnection(): Promise<void> {
+    const client = this.#client;
+    const { url, log } = this.#opts;
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        client.off('connect', onConnect); client.off('error', onError); client.off('offline', onOffline);
+      };
+      // Registered after the constructor's own 'connect' listener, so #announced is this connection's.
+      const onConnect = (): void => { done(); this.#announced.then(resolve, resolve); };
+      const onOffline = (): void => {
         done();
-        void stop();
-        reject(new UserError(`the MQTT broker at ${opts.url} refused the unit's credentials; check the user name and password for --broker.`));
-      }
-    };
-    client.on('connect', onConnect);
-    client.on('error', onError);
-    client.on('offline', onOffline);
-  });
+        log.warn(`cannot reach the MQTT broker at ${url} yet; the unit keeps retrying.`);
+        resolve();
+      };
+      const onError = (e: Error & { code?: number }): void => {
+        if (e.code === 4 || e.code === 5 || /not authorized|bad user/i.test(e.message)) {
+          done();
+          void this.stop();
+          reject(new UserError(`the MQTT broker at ${url} refused the unit's credentials; check the user name and password for --broker.`));
+        }
+      };
+      client.on('connect', onConnect);
+      client.on('error', onError);
+      client.on('offline', onOffline);
+    });
+  }
 
-  return {
-    get connected() { return client.connected; },
-    stop,
-  };
+  #stateJson(): string {
+    return JSON.stringify(stateDocument(this.#opts.state.snapshot));
+  }
+
+  #infoJson(): string {
+    const { state } = this.#opts;
+    return JSON.stringify({
+      unit: this.#opts.unitId,
+      params: PARAMS,
+      presets: state.presets().map((p) => ({ name: p.name, description: p.description, built_in: p.builtIn, params: p.params })),
+      meter_rate: this.#opts.meters.rateHz,
+      ...this.#opts.info(),
+    });
+  }
+}
+
+/** Connects a unit client and waits for its first connection (see UnitClient.firstConnection). */
+export async function startUnitClient(opts: UnitClientOptions): Promise<UnitClient> {
+  const client = new UnitClient(opts);
+  await client.firstConnection();
+  return client;
 }

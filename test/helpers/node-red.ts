@@ -7,7 +7,9 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { startBroker, type RunningBroker } from '../../src/mqtt/broker.js';
-import { startUnitClient, type MeterReading, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { startUnitClient, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { MeterPump } from '../../src/unit/meter-pump.js';
+import type { MeterReading } from '../../src/engine/audio-engine.js';
 import { UnitState } from '../../src/unit/unit-state.js';
 import { autoMakeupDb, staticGainDb } from '../../src/dsp/gain-computer.js';
 import { memoryLogger, type Logger } from '../../src/log.js';
@@ -59,7 +61,7 @@ function syntheticMeters(state: UnitState, rateHz: number): () => MeterReading {
       in_peak: [r1(inPeak), r1(inPeak - 1.5)], in_rms: [r1(inRms), r1(inRms - 1.5)],
       out_peak: [r1(outPeak), r1(outPeak - 1.5)], out_rms: [r1(outPeak - 9), r1(outPeak - 10.5)],
       gr: [gr, gr], clip_in: [0, 0], clip_out: [0, 0], xruns, cpu: 2.5 + Math.abs(Math.sin(t)) * 1.5,
-    };
+    } as MeterReading;
   };
 }
 
@@ -72,16 +74,19 @@ export async function startUnitSide(opts: { unitId?: string; baseTopic?: string;
   const state = await UnitState.load({ stateDir: null, log });
   const meters = syntheticMeters(state, rateHz);
   let frames = 0;
+  const pump = new MeterPump({ rateHz, read: () => { frames++; return meters(); }, log });
+  pump.start();
   const client = await startUnitClient({
     url: broker.url, baseTopic, unitId, state, haDiscovery: false, log,
     info: () => ({ version: 'test', sample_rate: 48000, block_size: 128, channels: 2, devices: { input: 'demo', output: 'null' } }),
-    meters: { rateHz, read: () => { frames++; return meters(); } },
+    meters: pump,
   });
   return {
     unitId, baseTopic, broker, state, client, log,
     frames: () => frames,
     async stop() {
       await client.stop();
+      pump.stop();
       await broker.close();
     },
   };

@@ -13,6 +13,7 @@ import mqtt from 'mqtt';
 import { runUserCommand } from '../../src/cli/user.js';
 import { startBroker, type RunningBroker } from '../../src/mqtt/broker.js';
 import { commandTarget, mayPublish } from '../../src/mqtt/acl.js';
+import { MeterPump } from '../../src/unit/meter-pump.js';
 import { startUnitClient, type UnitClient } from '../../src/mqtt/unit-client.js';
 import { UnitState } from '../../src/unit/unit-state.js';
 import { usersFile } from '../../src/unit/state-dir.js';
@@ -56,7 +57,7 @@ describe('MQTT users and roles', function () {
       const client = await startUnitClient({
         url: broker.url, username: broker.serviceAccount!.username, password: broker.serviceAccount!.password,
         baseTopic: 'picomp', unitId, state, log: memoryLogger(), haDiscovery: false,
-        info: () => ({}), meters: { rateHz: 5, read: () => null },
+        info: () => ({}), meters: new MeterPump({ rateHz: 5, read: () => null, log: memoryLogger() }),
       });
       units.push({ state, client });
     }
@@ -97,7 +98,7 @@ describe('MQTT users and roles', function () {
     await assert.rejects(startUnitClient({
       url: broker.url, username: 'vera', password: 'not-her-password',
       baseTopic: 'picomp', unitId: 'room-9', state, log: memoryLogger(), haDiscovery: false,
-      info: () => ({}), meters: { rateHz: 5, read: () => null },
+      info: () => ({}), meters: new MeterPump({ rateHz: 5, read: () => null, log: memoryLogger() }),
     }), (e: Error) => isUserError(e) && /refused the unit's credentials/.test(e.message));
   });
 

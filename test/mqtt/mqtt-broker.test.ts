@@ -11,6 +11,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { startBroker, type RunningBroker } from '../../src/mqtt/broker.js';
+import { MeterPump } from '../../src/unit/meter-pump.js';
 import { startUnitClient } from '../../src/mqtt/unit-client.js';
 import { UnitState } from '../../src/unit/unit-state.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
@@ -95,7 +96,7 @@ describe('embedded MQTT broker', function () {
         const state = await UnitState.load({ stateDir: null, log: memoryLogger() });
         const u = await startUnitClient({
           url: b.url, baseTopic: 'picomp', unitId, groups, state, log: memoryLogger(), haDiscovery: false,
-          info: () => ({}), meters: { rateHz: 5, read: () => null },
+          info: () => ({}), meters: new MeterPump({ rateHz: 5, read: () => null, log: memoryLogger() }),
         });
         units.push({ state, stop: () => u.stop() });
       }
@@ -130,7 +131,7 @@ describe('embedded MQTT broker', function () {
       state = await UnitState.load({ stateDir: null, log: memoryLogger() });
       const unit = await startUnitClient({
         url: broker.url, baseTopic: 'picomp', unitId: 'bench-1', state, log: memoryLogger(), haDiscovery: false,
-        info: () => ({}), meters: { rateHz: 10, read: () => null },
+        info: () => ({}), meters: new MeterPump({ rateHz: 10, read: () => null, log: memoryLogger() }),
       });
       stopUnit = () => unit.stop();
     });

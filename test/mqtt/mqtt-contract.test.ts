@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startBroker } from '../../src/mqtt/broker.js';
-import { startUnitClient, type MeterReading, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { startUnitClient, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { MeterPump } from '../../src/unit/meter-pump.js';
+import type { MeterReading } from '../../src/engine/audio-engine.js';
 import { UnitState } from '../../src/unit/unit-state.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
 import { PARAMS } from '../../src/params/schema.js';
@@ -41,7 +43,7 @@ function fakeMeters(): () => MeterReading {
     return {
       in_peak: [-6, -7], in_rms: [-18, -19], out_peak: [-3, -4], out_rms: [-15, -16],
       gr: [-(n % 10), -(n % 10)], clip_in: [0, 0], clip_out: [0, 0], xruns: 0, cpu: 1.5,
-    };
+    } as MeterReading;
   };
 }
 
@@ -86,15 +88,18 @@ for (const kind of BROKERS) {
     let broker: TestBroker;
     let state: UnitState;
     let unit: UnitClient;
+    let pump: MeterPump;
     let probe: Probe;
 
     before(async function () {
       broker = await kind.start();
       state = await UnitState.load({ stateDir: null, log: memoryLogger() });
+      pump = new MeterPump({ rateHz: 20, read: fakeMeters(), log: memoryLogger() });
+      pump.start();
       unit = await startUnitClient({
         url: broker.url, baseTopic: 'picomp', unitId, state, log: memoryLogger(), haDiscovery: true,
         info: () => ({ version: '0.1.0-test', sample_rate: 48000, block_size: 128, channels: 2, devices: { input: 'demo', output: 'null' } }),
-        meters: { rateHz: 20, read: fakeMeters() },
+        meters: pump,
       });
       probe = await Probe.connect(broker.url);
       await probe.subscribe([`picomp/${unitId}/#`]);
@@ -104,6 +109,7 @@ for (const kind of BROKERS) {
     after(async function () {
       await probe?.close();
       await unit?.stop();
+      pump?.stop();
       await broker?.close();
     });
 
@@ -298,9 +304,11 @@ describe('MQTT unit client and a Mosquitto that goes away', function () {
     const t = unitTopics('picomp', unitId);
     const state = await UnitState.load({ stateDir: null, log: memoryLogger() });
     state.apply({ threshold: -33 }, 'api');
+    const pump = new MeterPump({ rateHz: 20, read: fakeMeters(), log: memoryLogger() });
+    pump.start();
     const unit = await startUnitClient({
       url: mosq.url, baseTopic: 'picomp', unitId, state, log: memoryLogger(), haDiscovery: false,
-      info: () => ({ version: 'test' }), meters: { rateHz: 20, read: fakeMeters() },
+      info: () => ({ version: 'test' }), meters: pump,
     });
     try {
       await mosq.kill();
@@ -330,6 +338,7 @@ describe('MQTT unit client and a Mosquitto that goes away', function () {
       }
     } finally {
       await unit.stop();
+      pump.stop();
     }
   });
 
@@ -341,7 +350,7 @@ describe('MQTT unit client and a Mosquitto that goes away', function () {
     const state = await UnitState.load({ stateDir: null, log });
     const unit = await startUnitClient({
       url: late.url, baseTopic: 'picomp', unitId, state, log, haDiscovery: false,
-      info: () => ({}), meters: { rateHz: 5, read: () => null },
+      info: () => ({}), meters: new MeterPump({ rateHz: 5, read: () => null, log: log }),
     });
     try {
       assert.equal(unit.connected, false);
@@ -366,7 +375,7 @@ describe('MQTT unit client and a Mosquitto that goes away', function () {
     const state = await UnitState.load({ stateDir: null, log: memoryLogger() });
     const unit = await startUnitClient({
       url: mosq.url, baseTopic: 'picomp', unitId, state, log: memoryLogger(), haDiscovery: false,
-      info: () => ({}), meters: { rateHz: 1, read: () => null },
+      info: () => ({}), meters: new MeterPump({ rateHz: 1, read: () => null, log: memoryLogger() }),
     });
     const probe = await Probe.connect(mosq.url);
     try {

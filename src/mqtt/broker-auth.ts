@@ -1,0 +1,259 @@
+/**
+ * The embedded broker's gatekeeping: who logs in (users file, the unit's
+ * own service account, anonymous access), what each connection may publish
+ * and subscribe to (acl.ts), and which connections lose their rights when
+ * the users file changes. Every limit and timing the broker applies is in
+ * DEFAULTS, one place, as aedes keeps its own.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import type { AedesOptions, Client } from 'aedes';
+import type { Logger } from '../log.js';
+import { mayPublish, maySubscribe, commandTarget, type Identity } from './acl.js';
+import { DEFAULT_BASE_TOPIC } from './topics.js';
+import { readUsers, verifyPassword, type UserRecord } from './users.js';
+
+/** The broker's limits and timings; BrokerOptions may override some per run. */
+export const DEFAULTS = {
+  /** Interface the listeners bind: every one (the LAN). */
+  host: '0.0.0.0',
+  baseTopic: DEFAULT_BASE_TOPIC,
+  /** Largest PUBLISH payload accepted; bigger ones close the sender's connection. */
+  maxPayloadBytes: 256 * 1024,
+  /** Room for the MQTT header around the largest payload in one WebSocket message. */
+  wsFrameOverheadBytes: 1024,
+  maxClients: 200,
+  /** Topic levels beyond which a PUBLISH/SUBSCRIBE is refused. */
+  maxTopicLevels: 16,
+  /** A client that stops reading must not stall delivery to everyone else. */
+  drainTimeoutMs: 10_000,
+  /** Time a new connection has to send CONNECT. */
+  connectTimeoutMs: 10_000,
+  /** How often the users file is looked at for changes that close connections. */
+  usersRecheckMs: 2000,
+} as const;
+
+/** What the auth hooks need to know; everything else is in DEFAULTS. */
+export interface AuthOptions {
+  readonly usersFile?: string | null;
+  /** Without users, anonymous clients get full access; with users, anonymous ones are refused unless this is true (then as viewers). */
+  readonly allowAnonymous: boolean;
+  readonly baseTopic: string;
+  readonly maxPayloadBytes: number;
+  readonly maxClients: number;
+  readonly log: Logger;
+}
+
+/**
+ * What the users file says right now: no file or no users (the broker is
+ * open), users (log in required), or unreadable (nobody but the unit's own
+ * client gets in until it is fixed: a broken file must never open the door).
+ */
+export type UsersState = { kind: 'open' } | { kind: 'users'; users: UserRecord[] } | { kind: 'locked' };
+
+const OPEN: Identity = { name: 'anonymous', role: 'admin' };
+const ANONYMOUS_VIEWER: Identity = { name: 'anonymous', role: 'viewer' };
+/** A client we have no record of (should not happen): may do nothing. */
+const NOBODY = null;
+const SERVICE_NAME = '$picomp-engine';
+
+/** A fixed hash checked against for unknown user names (its password is random and unknown). */
+const DUMMY_HASH = {
+  algo: 'scrypt', N: 16384, r: 8, p: 1,
+  salt: 'cGljb21wLWR1bW15LXNhbHQ=',
+  hash: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+} as const;
+
+/** Compares digests, so neither length nor content leaks through timing. */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** The users file, re-read when it changes so `picomp user add` applies without a restart. */
+export function usersSource(path: string | null | undefined, log: Logger): () => Promise<UsersState> {
+  let cache: { version: string; state: UsersState } | null = null;
+  return async () => {
+    if (!path) return { kind: 'open' };
+    let version: string;
+    try {
+      // The file is replaced by rename on every change, so the inode tells a new version even within one mtime tick.
+      const s = await stat(path);
+      version = `${s.ino}:${s.mtimeMs}:${s.size}`;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'open' };
+      log.error(`cannot read the users file ${path} (${(e as Error).message}); only this unit's own client can connect until it is fixed.`);
+      return { kind: 'locked' };
+    }
+    if (cache && cache.version === version) return cache.state;
+    try {
+      const users = await readUsers(path);
+      cache = { version, state: users.length > 0 ? { kind: 'users', users } : { kind: 'open' } };
+    } catch (e) {
+      log.error(`${(e as Error).message} Only this unit's own client can connect until it is fixed.`);
+      cache = { version, state: { kind: 'locked' } };
+    }
+    return cache.state;
+  };
+}
+
+/**
+ * Whether a connection made as `who` would still be let in as `who` under
+ * the users file as it is now. Fewer rights than a new login would get
+ * (an earlier user once the file is emptied) still hold.
+ */
+function loginStillHolds(who: Identity, loginHash: string | undefined, state: UsersState, allowAnonymous: boolean): boolean {
+  if (who.name === SERVICE_NAME) return true;
+  if (state.kind === 'open') return true;
+  if (state.kind === 'locked') return false;
+  if (who === OPEN) return false;
+  if (who === ANONYMOUS_VIEWER) return allowAnonymous;
+  const user = state.users.find((u) => u.name === who.name);
+  return !!user && user.role === who.role && user.unit === who.unit && user.password.hash === loginHash;
+}
+
+type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
+
+/**
+ * The broker's auth hooks and the state behind them: who each connection
+ * is, the users file as last seen, and the in-memory service account of
+ * the unit's own client.
+ */
+export class BrokerAuth {
+  /** Aedes keeps per-client state on the client object; ours is who they are. */
+  readonly #identities = new WeakMap<Client, Identity>();
+  /** The password hash a user's connection logged in with, to notice a changed password. */
+  readonly #loginHashes = new WeakMap<Client, string>();
+  /** Connections closed because their login no longer holds: not even their last will is published. */
+  readonly #revoked = new WeakSet<Client>();
+  readonly #opts: AuthOptions;
+  readonly users: () => Promise<UsersState>;
+  /**
+   * Credentials of the unit's own engine client: an admin account that
+   * lives only in memory for this run, valid whatever the users file says.
+   */
+  readonly serviceAccount = { username: SERVICE_NAME, password: randomBytes(24).toString('base64url') };
+  #seenUsers: UsersState = { kind: 'open' };
+
+  constructor(opts: AuthOptions) {
+    this.#opts = opts;
+    this.users = usersSource(opts.usersFile, opts.log);
+  }
+
+  /** Reads the users file once; returns whether clients must log in now. */
+  async init(): Promise<boolean> {
+    this.#seenUsers = await this.users();
+    return this.#seenUsers.kind !== 'open';
+  }
+
+  /** Whether clients must log in right now (the users file has users, or cannot be read). */
+  async usersRequired(): Promise<boolean> {
+    return (await this.users()).kind !== 'open';
+  }
+
+  /** The hooks for Aedes.createBroker; `connectedClients` counts the broker's current clients. */
+  hooks(connectedClients: () => number): Hooks {
+    return {
+      authenticate: (client, username, password, done) => this.#authenticate(client, username, password, connectedClients(), done),
+      authorizePublish: (client, packet, done) => this.#authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => {
+        const who = this.#identities.get(client) ?? NOBODY;
+        if (!who || !maySubscribe(who, sub.topic)) {
+          this.#opts.log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not subscribe to ${sub.topic}.`);
+          done(null, null);
+          return;
+        }
+        done(null, sub);
+      },
+    };
+  }
+
+  #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, connected: number,
+    done: Parameters<Hooks['authenticate']>[3]): void {
+    const { log, maxClients, allowAnonymous } = this.#opts;
+    const refuse = (why: string): void => {
+      log.warn(`refused MQTT client "${client.id}": ${why}`);
+      done(Object.assign(new Error(why), { returnCode: 4 as const }), false);
+    };
+    // Checked here rather than in preConnect so the client gets a CONNACK
+    // ("server unavailable") instead of a silently closed socket.
+    if (connected >= maxClients) {
+      log.warn(`refused MQTT client "${client.id}": ${maxClients} clients are already connected (the limit).`);
+      done(Object.assign(new Error('too many clients'), { returnCode: 3 as const }), false);
+      return;
+    }
+    const pw = password?.toString('utf8') ?? '';
+    if (username === this.serviceAccount.username) {
+      if (sameSecret(pw, this.serviceAccount.password)) { this.#identities.set(client, { name: SERVICE_NAME, role: 'admin' }); done(null, true); }
+      else refuse(`wrong password for "${username}".`);
+      return;
+    }
+    this.users().then(async (state) => {
+      if (state.kind === 'open') { this.#identities.set(client, OPEN); done(null, true); return; }
+      if (state.kind === 'locked') { refuse('the users file cannot be read, so nobody can log in until it is fixed.'); return; }
+      if (username === undefined) {
+        if (allowAnonymous) { this.#identities.set(client, ANONYMOUS_VIEWER); done(null, true); return; }
+        refuse('no user name given and anonymous access is off.');
+        return;
+      }
+      const user = state.users.find((u) => u.name === username);
+      // Hash even for unknown names, so timing does not tell which names exist.
+      const ok = user ? await verifyPassword(pw, user.password) : (await verifyPassword(pw, DUMMY_HASH), false);
+      if (!user || !ok) { refuse(`wrong user name or password for "${username}".`); return; }
+      this.#identities.set(client, { name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) });
+      this.#loginHashes.set(client, user.password.hash);
+      done(null, true);
+    }, (e: Error) => refuse(e.message));
+  }
+
+  #authorizePublish(...[client, packet, done]: Parameters<Hooks['authorizePublish']>): void {
+    const { log, maxPayloadBytes, baseTopic } = this.#opts;
+    if (packet.payload && packet.payload.length > maxPayloadBytes) {
+      log.warn(`closed MQTT client "${client?.id ?? '?'}": it sent ${packet.payload.length} bytes to ${packet.topic}, over the ${maxPayloadBytes}-byte limit.`);
+      done(new Error(`payload of ${packet.payload.length} bytes on ${packet.topic} exceeds the ${maxPayloadBytes}-byte limit`));
+      return;
+    }
+    // A closed connection's will comes with the client it belonged to; one
+    // closed for a revoked login must not act with the rights it lost.
+    if (client && this.#revoked.has(client)) {
+      log.debug(`dropped the last will of "${client.id}" on ${packet.topic}: its login was revoked.`);
+      done(new Error('login revoked'));
+      return;
+    }
+    // client is null for wills published after their client left; those were checked at connect.
+    if (client) {
+      const who = this.#identities.get(client) ?? NOBODY;
+      if (!who || !mayPublish(who, baseTopic, packet.topic)) {
+        log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not publish to ${packet.topic}; the message is dropped and the client disconnected.`);
+        done(new Error(`not authorized to publish to ${packet.topic}`));
+        return;
+      }
+    }
+    // A retained command would be replayed into the unit at every reconnect.
+    if (packet.retain && commandTarget(baseTopic, packet.topic)) packet.retain = false;
+    done(null);
+  }
+
+  /**
+   * A connection keeps the rights it logged in with until it closes, so
+   * when the users file changes (the first user added, a user removed, a
+   * password or role changed), connections whose login no longer holds are
+   * closed; they may log in again under the new rules.
+   */
+  async recheckLogins(clients: readonly Client[]): Promise<void> {
+    const state = await this.users();
+    const seen = this.#seenUsers;
+    const unchanged = state === seen || (state.kind === 'open' && seen.kind === 'open');
+    this.#seenUsers = state;
+    if (unchanged) return;
+    const dropped: string[] = [];
+    for (const client of clients) {
+      const who = this.#identities.get(client);
+      if (!who || loginStillHolds(who, this.#loginHashes.get(client), state, this.#opts.allowAnonymous)) continue;
+      dropped.push(`${who.name} (${client.id})`);
+      this.#revoked.add(client);
+      client.close();
+    }
+    if (dropped.length > 0) this.#opts.log.info(`the users file changed: closed ${dropped.length} connection(s) whose login no longer holds, ${dropped.join(', ')}; they may log in again.`);
+  }
+}
