@@ -206,6 +206,10 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       });
       dashboardUrl = dash.url;
       log.info(`dashboard at ${dash.url}`);
+      if (opts.haDiscovery) {
+        const { lanUrl } = await import('../mqtt/ha-discovery.js');
+        await client.linkDashboard(lanUrl(dash.url, opts.listenHost)).catch((e: Error) => log.warn(`could not link the dashboard in Home Assistant: ${e.message}`));
+      }
     }
     log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${opts.baseTopic}/${opts.unitId}/set.`);
     return { log, state, engine, brokerUrl, dashboardUrl, stop: stopAll };

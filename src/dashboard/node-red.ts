@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DASHBOARD_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
+import { DASHBOARD_PAGE_URL_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
 
 /**
  * Warnings Node-RED prints at every start for choices made here on
@@ -41,7 +41,7 @@ export interface DashboardOptions {
 }
 
 export interface RunningDashboard {
-  /** The dashboard page, e.g. http://127.0.0.1:1880/dashboard/ */
+  /** The dashboard page, e.g. http://127.0.0.1:1880/dashboard/picomp */
   readonly url: string;
   /** Settles when Node-RED has exited, for whatever reason (stop() or a crash). */
   readonly exited: Promise<void>;
@@ -175,7 +175,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   child.stderr!.on('data', onOutput);
 
   const shownHost = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${opts.port}${DASHBOARD_PATH}/`;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${opts.port}${DASHBOARD_PAGE_URL_PATH}`;
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {

@@ -11,11 +11,13 @@
  * config`, health figures `diagnostic`. Full key names, no abbreviations:
  * the payloads stay readable in `mosquitto_sub`.
  *
- * Sensors read the unit's 1 Hz `levels` topic (LevelsSummary below) rather
- * than the 20 Hz `meters`, so Home Assistant's recorder is not flooded.
+ * Sensors read the unit's 1 Hz `levels` topic (a LevelSummary, whose
+ * silent peaks of -Infinity travel as null) rather than the 20 Hz
+ * `meters`, so Home Assistant's recorder is not flooded.
  */
+import { hostname, networkInterfaces } from 'node:os';
 import { PARAMS, type ParamDef, type ParamName } from '../params/schema.js';
-import type { MeterFrame } from '../dsp/meters.js';
+import type { LevelSummary } from '../unit/meter-pump.js';
 import { unitTopics } from './topics.js';
 
 export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
@@ -54,21 +56,6 @@ const PRIMARY_CONTROLS: ReadonlySet<ParamName> = new Set<ParamName>([
   'input_gain', 'threshold', 'ratio', 'knee', 'attack', 'release', 'makeup', 'mix', 'bypass',
 ]);
 
-/** The `levels` document (1 Hz): what the sensors read. */
-export interface LevelsDocument {
-  /** Deepest gain reduction of the second, dB (≤ 0). */
-  readonly gr: number;
-  /** Loudest channel of the second, dBFS (null when silent). */
-  readonly out_peak: number | null;
-  readonly in_peak: number | null;
-  /** Any sample at or beyond full scale, at the input or the output, during the second. */
-  readonly clip: boolean;
-  /** Highest DSP load of the second, % of the block's real-time budget. */
-  readonly cpu: number;
-  /** Audio dropouts since the unit started (never goes back). */
-  readonly xruns: number;
-}
-
 /** The level and health sensors: key in the `levels` document, label, unit, HA options. */
 export const LEVEL_SENSORS = [
   { key: 'gr', label: 'Gain reduction', unit: 'dB', diagnostic: false },
@@ -76,7 +63,7 @@ export const LEVEL_SENSORS = [
   { key: 'in_peak', label: 'Input peak', unit: 'dBFS', diagnostic: false },
   { key: 'cpu', label: 'DSP load', unit: '%', diagnostic: true },
   { key: 'xruns', label: 'Audio dropouts', unit: null, diagnostic: true },
-] as const satisfies readonly { key: keyof LevelsDocument; label: string; unit: string | null; diagnostic: boolean }[];
+] as const satisfies readonly { key: keyof LevelSummary; label: string; unit: string | null; diagnostic: boolean }[];
 
 /** Entity ids are [a-z0-9_] with no doubled or edge underscores; unit ids may hold '-'. */
 function entitySlug(text: string): string {
@@ -180,40 +167,17 @@ export function discoveryMessages(opts: DiscoveryOptions): DiscoveryMessage[] {
 }
 
 /**
- * Folds meter frames (20 Hz) into the 1 Hz `levels` document: the deepest
- * gain reduction, the loudest peaks, whether anything clipped, the highest
- * DSP load and the dropout count, over the period since the last take().
+ * A local URL (http://127.0.0.1:1880/…) as another machine on the LAN
+ * (Home Assistant) reaches it: the listen address when it is one, else the
+ * first non-internal IPv4 address, else the host name. Published again at
+ * each connect and each HA start, so a new DHCP lease catches up.
  */
-export class LevelsSummary {
-  #gr = 0;
-  #outPeak = -Infinity;
-  #inPeak = -Infinity;
-  #clip = false;
-  #cpu = 0;
-  #xruns = 0;
-  #seen = false;
-
-  add(frame: MeterFrame & { xruns: number; cpu: number }): void {
-    for (const v of frame.gr) if (v < this.#gr) this.#gr = v;
-    for (const v of frame.out_peak) if (v > this.#outPeak) this.#outPeak = v;
-    for (const v of frame.in_peak) if (v > this.#inPeak) this.#inPeak = v;
-    if (frame.clip_in.some((n) => n > 0) || frame.clip_out.some((n) => n > 0)) this.#clip = true;
-    if (frame.cpu > this.#cpu) this.#cpu = frame.cpu;
-    this.#xruns = frame.xruns;
-    this.#seen = true;
-  }
-
-  /** The summary of the period, or null when no frame came; starts the next period. */
-  take(): LevelsDocument | null {
-    if (!this.#seen) return null;
-    const doc: LevelsDocument = {
-      gr: this.#gr,
-      out_peak: Number.isFinite(this.#outPeak) ? this.#outPeak : null,
-      in_peak: Number.isFinite(this.#inPeak) ? this.#inPeak : null,
-      clip: this.#clip, cpu: this.#cpu, xruns: this.#xruns,
-    };
-    this.#gr = 0; this.#outPeak = -Infinity; this.#inPeak = -Infinity;
-    this.#clip = false; this.#cpu = 0; this.#seen = false;
-    return doc;
-  }
+export function lanUrl(localUrl: string, listenHost: string | undefined,
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string {
+  const url = new URL(localUrl);
+  const wildcard = !listenHost || listenHost === '0.0.0.0' || listenHost === '::';
+  if (!wildcard) return localUrl;
+  const lan = Object.values(interfaces).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  url.hostname = lan?.address ?? hostname();
+  return url.toString();
 }

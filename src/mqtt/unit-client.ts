@@ -11,7 +11,7 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { UnitSnapshot, UnitState } from '../unit/unit-state.js';
 import { LevelSummaries, MeterListener, type Extension, type LevelSummary, type MeterFrame, type MeterPump } from '../unit/meter-pump.js';
-import { discoveryMessages } from './ha-discovery.js';
+import { DEFAULT_DISCOVERY_PREFIX, HA_BIRTH_PAYLOAD, discoveryMessages, haStatusTopic } from './ha-discovery.js';
 import {
   DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodeSetPayload, payloadExcerpt,
 } from './mqtt-command.js';
@@ -33,6 +33,8 @@ export interface UnitClientOptions {
   readonly meters: MeterPump;
   readonly haDiscovery: boolean;
   readonly haPrefix?: string;
+  /** Where users get help with picomp: Home Assistant's origin support_url. */
+  readonly supportUrl?: string;
   readonly maxCommandBytes?: number;
   readonly log: Logger;
 }
@@ -58,11 +60,16 @@ export class UnitClient {
   #stopped = false;
   #wasOffline = false;
   #announced: Promise<void> = Promise.resolve();
+  /** The unit's dashboard page as the LAN reaches it, once it runs: HA's device configuration_url. */
+  #dashboardUrl: string | undefined;
+  /** Home Assistant's status topic, when discovery is on. */
+  readonly #haStatus: string | null;
 
   constructor(opts: UnitClientOptions) {
     this.#opts = opts;
     this.#t = unitTopics(opts.baseTopic, opts.unitId);
     this.#groups = opts.groups ?? [];
+    this.#haStatus = opts.haDiscovery ? haStatusTopic(opts.haPrefix ?? DEFAULT_DISCOVERY_PREFIX) : null;
     this.#extensions = [new MeterListener(opts.meters, (f) => this.publishMeters(f))];
     if (opts.haDiscovery) this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
     const clientOpts: IClientOptions = {
@@ -124,7 +131,8 @@ export class UnitClient {
 
   /** The 1 Hz summary the Home Assistant level sensors read. */
   publishLevels(s: LevelSummary): void {
-    if (this.#client.connected) this.#client.publish(this.#t.levels, JSON.stringify({ gr: s.gr, out_peak: s.out_peak, in_peak: s.in_peak }), { qos: 0 });
+    // A silent period's -Infinity peaks go out as null: "unknown" in Home Assistant.
+    if (this.#client.connected) this.#client.publish(this.#t.levels, JSON.stringify(s), { qos: 0 });
   }
 
   publishError(topic: string, payload: Buffer, error: string): void {
@@ -136,6 +144,11 @@ export class UnitClient {
   /** A message on one of the command filters: a command, or an error saying why not. */
   onMessage(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'retain'>): void {
     const { baseTopic, unitId, state } = this.#opts;
+    if (topic === this.#haStatus) {
+      // Home Assistant (re)started: it may have lost what it knew, so tell it again.
+      if (payload.toString('utf8').trim() === HA_BIRTH_PAYLOAD) void this.#publishDiscovery().catch((e: Error) => this.#opts.log.warn(`could not publish the Home Assistant discovery: ${e.message}`));
+      return;
+    }
     const t = parseTopic(baseTopic, topic);
     if (!t || !addressesUnit(t, unitId, this.#groups)) return;
     if (t.leaf === 'get') {
@@ -153,7 +166,7 @@ export class UnitClient {
       return;
     }
     const maxBytes = this.#opts.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
-    const decoded = t.param === undefined ? decodeSetPayload(payload, maxBytes) : decodeParamPayload(t.param, payload, maxBytes);
+    const decoded = t.param === undefined ? decodeSetPayload(payload, maxBytes) : decodeParamPayload(t.param, payload, maxBytes, (name) => state.params[name]);
     const r = decoded.ok ? state.apply(decoded.value, 'mqtt') : decoded;
     if (!r.ok) { this.publishError(topic, payload, r.error); return; }
     // An accepted command that changed nothing still gets its echo.
@@ -162,24 +175,41 @@ export class UnitClient {
 
   /** On every (re)connect: subscribe, then the retained documents, so a client seeing `online` can command at once. */
   async announce(): Promise<void> {
-    const { baseTopic, unitId, state } = this.#opts;
+    const { baseTopic, unitId } = this.#opts;
     const client = this.#client;
     await client.subscribeAsync(commandFilters(baseTopic, unitId, this.#groups), { qos: 1 });
-    const pubs: Promise<unknown>[] = [
+    // HA's birth message is not retained: subscribing now catches its next start.
+    if (this.#haStatus) await client.subscribeAsync(this.#haStatus, { qos: 1 });
+    await Promise.all([
       client.publishAsync(this.#t.availability, 'online', RETAINED),
       client.publishAsync(this.#t.info, this.#infoJson(), RETAINED),
       client.publishAsync(this.#t.state, this.#stateJson(), RETAINED),
-    ];
-    if (this.#opts.haDiscovery) {
-      const version = (this.#opts.info() as { version?: unknown }).version;
-      const docs = discoveryMessages({
-        baseTopic, unitId, prefix: this.#opts.haPrefix,
-        presetNames: state.presets().map((p) => p.name),
-        ...(typeof version === 'string' ? { version } : {}),
-      });
-      for (const m of docs) pubs.push(client.publishAsync(m.topic, JSON.stringify(m.payload), RETAINED));
-    }
-    await Promise.all(pubs);
+      this.#publishDiscovery(),
+    ]);
+  }
+
+  /**
+   * Links the unit's dashboard page (as the LAN reaches it) in Home
+   * Assistant's device card, once the dashboard runs.
+   */
+  async linkDashboard(url: string): Promise<void> {
+    this.#dashboardUrl = url;
+    if (this.#client.connected) await this.#publishDiscovery();
+  }
+
+  /** The Home Assistant discovery configs, retained (nothing when discovery is off). */
+  async #publishDiscovery(): Promise<void> {
+    if (!this.#opts.haDiscovery) return;
+    const { baseTopic, unitId, state } = this.#opts;
+    const version = (this.#opts.info() as { version?: unknown }).version;
+    const docs = discoveryMessages({
+      baseTopic, unitId, prefix: this.#opts.haPrefix,
+      presetNames: state.presets().map((p) => p.name),
+      ...(typeof version === 'string' ? { version } : {}),
+      ...(this.#dashboardUrl ? { configurationUrl: this.#dashboardUrl } : {}),
+      ...(this.#opts.supportUrl ? { supportUrl: this.#opts.supportUrl } : {}),
+    });
+    await Promise.all(docs.map((m) => this.#client.publishAsync(m.topic, JSON.stringify(m.payload), RETAINED)));
   }
 
   async stop(): Promise<void> {

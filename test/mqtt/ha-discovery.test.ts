@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import {
-  discoveryMessages, haStatusTopic, LevelsSummary, LEVEL_SENSORS, type HaComponent,
+  discoveryMessages, haStatusTopic, lanUrl, LEVEL_SENSORS, type HaComponent,
 } from '../../src/mqtt/ha-discovery.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
 import { PARAMS } from '../../src/params/schema.js';
@@ -175,17 +175,14 @@ describe('Home Assistant discovery', function () {
     assert.equal(haStatusTopic('ha'), 'ha/status');
   });
 
-  it('summarises meter frames into one levels document per period', function () {
-    const s = new LevelsSummary();
-    assert.equal(s.take(), null, 'nothing before the first frame');
-    const frame = (over: Partial<Record<string, unknown>>) => ({
-      in_peak: [-12, -14], in_rms: [-20, -22], out_peak: [-6, -8], out_rms: [-15, -16], gr: [-3, -3],
-      clip_in: [0, 0], clip_out: [0, 0], xruns: 2, cpu: 1.5, ...over,
-    }) as Parameters<LevelsSummary['add']>[0];
-    s.add(frame({}));
-    s.add(frame({ gr: [-7, -7], out_peak: [-2, -30], clip_out: [0, 3], cpu: 4.25, xruns: 3 }));
-    assert.deepEqual(s.take(), { gr: -7, out_peak: -2, in_peak: -12, clip: true, cpu: 4.25, xruns: 3 });
-    s.add(frame({ in_peak: [-Infinity, -Infinity], out_peak: [-Infinity, -Infinity], gr: [0, 0] }));
-    assert.deepEqual(s.take(), { gr: 0, out_peak: null, in_peak: null, clip: false, cpu: 1.5, xruns: 2 });
+  it('links the dashboard at an address the LAN reaches', function () {
+    const nics = {
+      lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }],
+      eth0: [{ address: 'fe80::1', family: 'IPv6', internal: false }, { address: '192.168.1.20', family: 'IPv4', internal: false }],
+    } as unknown as Parameters<typeof lanUrl>[2];
+    const local = 'http://127.0.0.1:1880/dashboard/picomp';
+    assert.equal(lanUrl(local, '0.0.0.0', nics), 'http://192.168.1.20:1880/dashboard/picomp');
+    assert.equal(lanUrl(local, undefined, nics), 'http://192.168.1.20:1880/dashboard/picomp');
+    assert.equal(lanUrl('http://10.0.0.5:1880/dashboard/picomp', '10.0.0.5', nics), 'http://10.0.0.5:1880/dashboard/picomp');
   });
 });
