@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { nearbyFreePort } from '../ports.js';
 import { DASHBOARD_PAGE_URL_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
 
 /**
@@ -108,9 +109,13 @@ function ensurePortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (e: NodeJS.ErrnoException) => {
-      reject(new UserError(e.code === 'EADDRINUSE'
-        ? `port ${port} is already in use (another dashboard or Node-RED?); pick another with --dashboard-port.`
-        : `the dashboard cannot listen on ${host}:${port} (${e.message}); check --listen and --dashboard-port.`));
+      if (e.code !== 'EADDRINUSE') {
+        reject(new UserError(`the dashboard cannot listen on ${host}:${port} (${e.message}); check --listen and --dashboard-port.`));
+        return;
+      }
+      void nearbyFreePort(host, port).then((free) => reject(new UserError(`port ${port} is already in use (another dashboard or Node-RED?); `
+        + `pick ${free === null ? 'another with --dashboard-port N' : `a free one with --dashboard-port ${free}`}, `
+        + 'or import flows/picomp-dashboard.json into that Node-RED (see flows/README.md).')));
     });
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
