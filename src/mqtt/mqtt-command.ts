@@ -92,3 +92,48 @@ export function decodeParamPayload(name: string, payload: Buffer, maxBytes = DEF
 export function payloadExcerpt(payload: Buffer): string {
   return payload.subarray(0, 200).toString('utf8');
 }
+
+/** A preset command, decoded: what `<unit>/preset/<action>` asks for. */
+export type PresetCommand =
+  | { readonly action: 'save'; readonly name: unknown; readonly description?: unknown }
+  | { readonly action: 'rename'; readonly from: unknown; readonly to: unknown }
+  | { readonly action: 'delete'; readonly name: unknown };
+
+const PRESET_EXAMPLES = {
+  save: 'a name (my-vocal) or {"name": "my-vocal", "description": "…"}',
+  rename: '{"from": "old-name", "to": "new-name"}',
+  delete: 'a name (my-vocal) or {"name": "my-vocal"}',
+} as const;
+
+/**
+ * `picomp/<unit>/preset/save|rename|delete`: a plain name where one name
+ * says it all (save, delete), or a JSON object (rename; save with a
+ * description). Names and descriptions are judged by the preset store.
+ */
+export function decodePresetPayload(action: 'save' | 'rename' | 'delete', payload: Buffer,
+  maxBytes = DEFAULT_MAX_COMMAND_BYTES): Result<PresetCommand> {
+  const tooBig = checkSize(payload, maxBytes);
+  if (tooBig) return { ok: false, error: tooBig };
+  const text = payload.toString('utf8').trim();
+  const refuse = (why: string): Result<PresetCommand> => ({ ok: false, error: `preset/${action} ${why}; send ${PRESET_EXAMPLES[action]}.` });
+  if (text === '') return refuse(`got an empty payload, so nothing changed (${CLEARED_RETAINED})`);
+  if (!text.startsWith('{')) {
+    if (action === 'rename') return refuse('needs the old and the new name');
+    return { ok: true, value: { action, name: text } };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return refuse('got text that is not valid JSON');
+  }
+  const obj = doc as Record<string, unknown>;
+  const keys = action === 'save' ? ['name', 'description'] : action === 'rename' ? ['from', 'to'] : ['name'];
+  const stray = Object.keys(obj).filter((k) => !keys.includes(k));
+  if (stray.length > 0) return refuse(`does not know ${stray.map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`);
+  switch (action) {
+    case 'save': return { ok: true, value: { action, name: obj.name, ...(obj.description !== undefined ? { description: obj.description } : {}) } };
+    case 'rename': return { ok: true, value: { action, from: obj.from, to: obj.to } };
+    case 'delete': return { ok: true, value: { action, name: obj.name } };
+  }
+}

@@ -13,9 +13,12 @@ import type { UnitSnapshot, UnitState } from '../unit/unit-state.js';
 import { LevelSummaries, MeterListener, type Extension, type LevelSummary, type MeterFrame, type MeterPump } from '../unit/meter-pump.js';
 import { DEFAULT_DISCOVERY_PREFIX, HA_BIRTH_PAYLOAD, discoveryMessages, haStatusTopic } from './ha-discovery.js';
 import {
-  DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodeSetPayload, payloadExcerpt,
+  DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodePresetPayload, decodeSetPayload, payloadExcerpt, type PresetCommand,
 } from './mqtt-command.js';
-import { addressesUnit, commandFilters, parseTopic, topicOf, unitTopics, type UnitTopics } from './topics.js';
+import {
+  PRESET_ACTIONS, addressesUnit, commandFilters, isPresetCommand, parseTopic, topicOf, unitTopics,
+  type PresetAction, type UnitTopics,
+} from './topics.js';
 
 export interface UnitClientOptions {
   /** mqtt://, mqtts://, ws:// or wss:// */
@@ -56,6 +59,8 @@ export class UnitClient {
   /** Meter subscribers that publish through this client. */
   readonly #extensions: Extension[];
   readonly #onChange = (): void => this.publishStateSoon();
+  /** Presets saved, renamed or deleted: `info` and Home Assistant's preset list say so. */
+  readonly #onPresets = (): void => { void this.#republishPresets(); };
   #statePending = false;
   #stopped = false;
   #wasOffline = false;
@@ -92,6 +97,7 @@ export class UnitClient {
     noDelay();
     client.on('connect', noDelay);
     opts.state.on('change', this.#onChange);
+    opts.state.on('presets', this.#onPresets);
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', () => {
       if (this.#wasOffline) opts.log.info(`MQTT connection to ${opts.url} is back.`);
@@ -155,9 +161,13 @@ export class UnitClient {
       if (t.kind === 'unit' && !t.deeper) this.publishStateSoon();
       return;
     }
-    if (t.leaf !== 'set') return;
+    if (t.leaf !== 'set' && t.leaf !== 'preset') return;
     if (packet.retain) {
       this.publishError(topic, payload, 'retained commands are ignored (they would replay at every reconnect); publish without the retain flag, and clear the old one with `mosquitto_pub -r -n -t ' + topic + '`.');
+      return;
+    }
+    if (t.leaf === 'preset') {
+      if (t.kind === 'unit') this.#onPresetCommand(topic, payload, isPresetCommand(t) ? t.param as PresetAction : null);
       return;
     }
     if (t.deeper) {
@@ -171,6 +181,33 @@ export class UnitClient {
     if (!r.ok) { this.publishError(topic, payload, r.error); return; }
     // An accepted command that changed nothing still gets its echo.
     this.publishStateSoon();
+  }
+
+  /** `<unit>/preset/<action>`: save, rename or delete a user preset; an `error` when refused. */
+  #onPresetCommand(topic: string, payload: Buffer, action: PresetAction | null): void {
+    const { state } = this.#opts;
+    if (action === null) {
+      const choices = PRESET_ACTIONS.map((a) => this.#t.preset(a)).join(', ');
+      this.publishError(topic, payload, `${topic} is not a preset command; publish to ${choices}.`);
+      return;
+    }
+    const decoded = decodePresetPayload(action, payload, this.#opts.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES);
+    if (!decoded.ok) { this.publishError(topic, payload, decoded.error); return; }
+    const c: PresetCommand = decoded.value;
+    const done = c.action === 'save' ? state.savePreset(c.name, c.description, 'mqtt')
+      : c.action === 'rename' ? state.renamePreset(c.from, c.to, 'mqtt')
+        : state.deletePreset(c.name, 'mqtt');
+    void done.then((r) => { if (!r.ok) this.publishError(topic, payload, r.error); });
+  }
+
+  /** The preset list changed: `info` again, and Home Assistant's preset select with it. */
+  async #republishPresets(): Promise<void> {
+    if (!this.#client.connected) return;
+    try {
+      await Promise.all([this.#client.publishAsync(this.#t.info, this.#infoJson(), RETAINED), this.#publishDiscovery()]);
+    } catch (e) {
+      this.#opts.log.warn(`could not publish the new preset list: ${(e as Error).message}`);
+    }
   }
 
   /** On every (re)connect: subscribe, then the retained documents, so a client seeing `online` can command at once. */
@@ -217,6 +254,7 @@ export class UnitClient {
     this.#stopped = true;
     for (const e of this.#extensions) e.stop();
     this.#opts.state.off('change', this.#onChange);
+    this.#opts.state.off('presets', this.#onPresets);
     if (this.#client.connected) {
       await this.#client.publishAsync(this.#t.availability, 'offline', RETAINED).catch(() => undefined);
       await this.#client.endAsync();
