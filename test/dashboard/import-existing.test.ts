@@ -94,6 +94,11 @@ describe('importing the dashboard flow into a Node-RED that already has a dashbo
     const bypassed = waitForState(outside, unit, (st) => st.bypass === true);
     await page.getByRole('switch', { name: 'Bypass', exact: true }).click();
     await bypassed;
+    // Let the panels settle after the side bar slid in (a few more meter frames), then a picture for the docs.
+    const frames = async (): Promise<number> => Number(await page.locator('.pm').getAttribute('data-frames'));
+    const seen = await frames();
+    await page.waitForFunction((n) => Number((globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } } })
+      .document.querySelector('.pm').dataset.frames) > n + 20, seen, WAIT);
     await page.screenshot({ path: await artifactPath('import-picomp-page.png'), fullPage: true });
   });
 
