@@ -9,30 +9,22 @@ import { startDashboard } from '../dashboard/node-red.js';
 import { createLogger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 import { resolveStartOptions } from './start-options.js';
-import { normaliseBooleanFlags } from './start.js';
+import { normaliseBooleanFlags, settingDef, settingOptions, settingsHelp } from './settings.js';
 import { UserError } from '../errors.js';
 
 export const dashboardHelp = `Usage: picomp dashboard [options]
 
 Runs the Node-RED dashboard for one unit, connecting to its MQTT broker.
 
-Options (also PICOMP_<NAME> variables or keys of --config FILE):
-  --unit ID              the unit to show (default: this machine's hostname)
-  --broker URL           the unit's broker (default mqtt://127.0.0.1:1883)
-  --dashboard-username U the dashboard's MQTT user when the broker has users
-                         (password: PICOMP_DASHBOARD_PASSWORD or dashboard_password)
-  --base-topic T         MQTT base topic (default picomp)
-  --dashboard-port N     HTTP port (default 1880)
-  --listen ADDR          address the page listens on (default 0.0.0.0, the LAN;
-                         127.0.0.1 keeps it on this machine)
+Options (also PICOMP_<NAME> variables or keys of --config FILE; without
+--broker it connects to the embedded broker of a unit on this machine):
   --config FILE          settings file shared with picomp start
+${settingsHelp('dashboard')}
   -h, --help             show this help`;
 
 export async function runDashboard(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('dashboard', normaliseBooleanFlags(argv), {
-    unit: { type: 'string' }, broker: { type: 'string' }, 'dashboard-username': { type: 'string' },
-    'base-topic': { type: 'string' }, 'dashboard-port': { type: 'string' }, listen: { type: 'string' },
-    config: { type: 'string' },
+    ...settingOptions('dashboard'), config: { type: 'string' },
   }, false);
   if (values.help) { process.stdout.write(dashboardHelp + '\n'); return 0; }
   const opts = await resolveStartOptions(values);
@@ -44,7 +36,7 @@ export async function runDashboard(argv: string[]): Promise<number> {
   }
   const log = createLogger('dashboard');
   const dash = await startDashboard({
-    port: opts.dashboardPort, mqttHost: broker.hostname, mqttPort: Number(broker.port || 1883),
+    port: opts.dashboardPort, mqttHost: broker.hostname, mqttPort: Number(broker.port || settingDef('mqtt-port').default),
     unitId: opts.unitId, baseTopic: opts.baseTopic, host: opts.listenHost,
     ...(opts.dashboardUsername ? { username: opts.dashboardUsername, password: opts.dashboardPassword ?? '' } : {}),
     log,

@@ -7,8 +7,9 @@
 import { numberMin } from '../params/schema.js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { staticGainDb, autoMakeupDb } from '../dsp/gain-computer.js';
-import { dbToGain, gainToDb } from '../dsp/kernel.js';
+import { autoMakeupDb } from '../dsp/gain-computer.js';
+import { transferDb } from '../dsp/transfer.js';
+import { gainToDb, msToFrames } from '../dsp/kernel.js';
 import type { ParamValues } from '../params/schema.js';
 
 /** One point per hop: the peak level (dBFS) of the hop and its deepest gain reduction (dB ≤ 0). */
@@ -61,7 +62,7 @@ export class LevelTraceRecorder {
   private gr = 0;
 
   constructor(readonly sampleRate: number, readonly channels: number, readonly hopMs = 10) {
-    this.hopFrames = Math.max(1, Math.round((hopMs / 1000) * sampleRate));
+    this.hopFrames = Math.max(1, Math.round(msToFrames(hopMs, sampleRate)));
   }
 
   /** Peak over all channels of `frames` frames of input (before processing) and output. */
@@ -171,23 +172,6 @@ function peakOf(chans: readonly Float32Array[], from: number, n: number): number
   return m;
 }
 
-/**
- * Output level for a steady input level, as the strip computes its gain:
- * input gain, static curve, makeup (and auto makeup) on the wet path, wet/dry mix.
- * The limiter is left out; the plot draws its ceiling separately.
- */
-export function transferCurveDb(inputDb: number, p: ParamValues): number {
-  if (p.bypass) return inputDb;
-  const makeup = p.makeup + (p.auto_makeup ? autoMakeupDb(p.threshold, p.ratio) : 0);
-  const level = inputDb + p.input_gain;
-  // staticGainDb divides by the knee width exactly at a hard knee's threshold (0/0); take the hard corner there.
-  const gr = p.knee > 0 ? staticGainDb(level, p.threshold, p.ratio, p.knee)
-    : level > p.threshold ? (level - p.threshold) * (1 / p.ratio - 1) : 0;
-  const mix = p.mix / 100;
-  const gain = dbToGain(p.input_gain) * (mix * dbToGain(gr + makeup) + 1 - mix);
-  return inputDb + 20 * Math.log10(gain);
-}
-
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 function floorDb(x: number): number {
@@ -218,7 +202,8 @@ export function buildPlotSpec(trace: LevelTrace, params: ParamValues, title: str
   const identity: { in: number; out: number }[] = [];
   let curveTop = 0;
   for (let x = TRANSFER_MIN_DB; x <= 0 + 1e-9; x += TRANSFER_STEP_DB) {
-    const out = transferCurveDb(x, params);
+    // The limiter is left out here: the plot draws its ceiling separately.
+    const out = transferDb(x, { ...params, limiter: false });
     curve.push({ in: round2(x), out: round2(out) });
     curveTop = Math.max(curveTop, out);
   }

@@ -1,23 +1,20 @@
 /**
- * Everything `picomp start` needs to know, merged in this order (later
- * wins): built-in defaults < config file (--config, JSON or YAML) <
- * environment (PICOMP_*) < command-line flags. Parameters given here are
- * the start-up baseline; values set at run time and persisted in the
- * state dir override the config file but not explicit flags.
+ * Everything `picomp start` (and `picomp dashboard`) needs to know, from
+ * the settings schema (settings.ts: defaults < config file < environment
+ * < flags) plus the checks that need more than one setting. Parameters
+ * given here are the start-up baseline; values set at run time and
+ * persisted in the state dir override the config file but not explicit
+ * flags.
  */
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { parse as parseYaml } from 'yaml';
 import { defaultStateDir } from '../unit/state-dir.js';
 import { validatePartial } from '../params/validate.js';
 import type { ParamValues } from '../params/schema.js';
 import type { AudioSetup, InputSpec, OutputSpec } from '../engine/worker-protocol.js';
 import { UserError } from '../errors.js';
-import { intFlag } from './args.js';
-import { BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
-import { METER_RATE_HZ } from '../unit/meter-pump.js';
-import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
-import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
+import { BASE_TOPIC_PATTERN, RESERVED_IDS, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
+import { parseKnobsConfig, type KnobsConfig } from '../knobs/mapping.js';
+import { readSettings, type ReadSettings } from './settings.js';
 
 export interface StartOptions extends AudioSetup {
   unitId: string;
@@ -43,21 +40,9 @@ export interface StartOptions extends AudioSetup {
   allowAnonymous: boolean;
   tls: { certFile: string; keyFile: string; port: number } | null;
   config: Partial<ParamValues>;
-  knobs: unknown;
+  /** The knobs and LED of the config file, checked; null when it has none. */
+  knobs: KnobsConfig | null;
 }
-
-/**
- * The settings a config file, PICOMP_* variable or flag may carry, by flag
- * name. A 'secret' is never a flag: the process list would show it.
- */
-export const START_SETTINGS = {
-  unit: 'string', input: 'string', output: 'string', 'sample-rate': 'int', block: 'int', channels: 'int',
-  'mqtt-port': 'int', 'ws-port': 'int', broker: 'string', 'broker-username': 'string', 'broker-password': 'secret',
-  'dashboard-username': 'string', 'dashboard-password': 'secret',
-  'base-topic': 'string', groups: 'string', 'meter-rate': 'int', 'ha-discovery': 'bool', dashboard: 'bool', 'dashboard-port': 'int',
-  'state-dir': 'string', listen: 'string', 'allow-anonymous': 'bool', 'tls-cert': 'string', 'tls-key': 'string', 'tls-port': 'int',
-} as const;
-export type StartSetting = keyof typeof START_SETTINGS;
 
 export function unitIdFromHostname(name: string = hostname()): string {
   const id = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
@@ -84,123 +69,82 @@ export function parseOutputSpec(raw: string): OutputSpec {
   return { kind: 'device', device: raw };
 }
 
-/** Reads --config FILE: settings by flag or snake_case name, `params`, `knobs`. */
-export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}.`);
-  }
-  let doc: unknown;
-  try {
-    doc = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new UserError(`config file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new UserError(`config file ${path} must hold a mapping of settings, e.g. "unit: studio-1".`);
-  return doc as Record<string, unknown>;
-}
-
-function settingFrom(raw: unknown, name: StartSetting, origin: string): string | number | boolean {
-  const kind = START_SETTINGS[name];
-  const text = typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : null;
-  if (text === null) throw new UserError(`${origin} ${name} must be a ${kind === 'int' ? 'whole number' : kind === 'bool' ? 'true or false' : 'text value'}.`);
-  if (kind === 'bool') {
-    if (text !== 'true' && text !== 'false') throw new UserError(`${origin} ${name} must be true or false, got ${JSON.stringify(text)}.`);
-    return text === 'true';
-  }
-  if (kind === 'int') {
-    if (!/^\d+$/.test(text)) throw new UserError(`${origin} ${name} must be a whole number, got ${JSON.stringify(text)}.`);
-    return Number(text);
-  }
-  return text;
-}
-
-/**
- * Merges defaults, config file, environment and flags. `flags` holds the
- * parsed command-line values by flag name (strings/booleans).
- */
-export async function resolveStartOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<StartOptions> {
-  const merged = new Map<StartSetting, string | number | boolean>();
-  let fileParams: unknown = {};
-  let knobs: unknown = null;
-  const configPath = (flags.config as string | undefined) ?? env.PICOMP_CONFIG;
-  if (configPath) {
-    const doc = await readConfigFile(configPath);
-    for (const [key, raw] of Object.entries(doc)) {
-      const name = key.replace(/_/g, '-') as StartSetting;
-      if (key === 'params') { fileParams = raw; continue; }
-      if (key === 'knobs' || key === 'led') { knobs = { ...(knobs as object ?? {}), [key]: raw }; continue; }
-      if (!(name in START_SETTINGS)) {
-        throw new UserError(`config file ${configPath}: unknown setting "${key}"; settings are ${Object.keys(START_SETTINGS).join(', ')}, params, knobs, led.`);
-      }
-      merged.set(name, settingFrom(raw, name, `config file ${configPath}:`));
-    }
-  }
-  for (const name of Object.keys(START_SETTINGS) as StartSetting[]) {
-    const envName = 'PICOMP_' + name.toUpperCase().replace(/-/g, '_');
-    if (env[envName] !== undefined && env[envName] !== '') merged.set(name, settingFrom(env[envName], name, `environment variable ${envName}:`));
-    if (flags[name] !== undefined) {
-      if (START_SETTINGS[name] === 'secret') {
-        throw new UserError(`--${name} would show the password to anyone listing processes; set ${envName} or ${name.replace(/-/g, '_')} in the config file instead.`);
-      }
-      merged.set(name, settingFrom(flags[name], name, `--${name}`));
-    }
-  }
-  const params = validatePartial(fileParams ?? {});
-  if (!params.ok) throw new UserError(`config file ${configPath} params: ${params.error}`);
-
-  const str = (n: StartSetting): string | undefined => merged.get(n) as string | undefined;
-  const int = (n: StartSetting, def: number, min: number, max: number): number =>
-    intFlag(n, merged.has(n) ? String(merged.get(n)) : undefined, min, max) ?? def;
-  const bool = (n: StartSetting, def: boolean): boolean => (merged.has(n) ? merged.get(n) as boolean : def);
-
-  const unitId = str('unit') ?? unitIdFromHostname();
+function checkUnitId(unitId: string): void {
   if (!UNIT_ID_PATTERN.test(unitId)) {
     throw new UserError(`--unit must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
   }
-  const baseTopic = str('base-topic') ?? DEFAULT_BASE_TOPIC;
   if (isReservedId(unitId)) {
-    throw new UserError(`--unit cannot be "${unitId}": ${baseTopic}/${unitId}/… is reserved for commands to many units.`);
+    throw new UserError(`--unit cannot be "${unitId}": ${RESERVED_IDS.join(', ')} are reserved for topics that address many units.`);
   }
-  if (!BASE_TOPIC_PATTERN.test(baseTopic)) {
-    throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(baseTopic)}.`);
-  }
-  const groups = (str('groups') ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '');
+}
+
+function parseGroups(text: string): string[] {
+  const groups = text.split(',').map((g) => g.trim()).filter((g) => g !== '');
   for (const g of groups) {
     if (!UNIT_ID_PATTERN.test(g)) throw new UserError(`--groups takes names of lowercase letters, digits and dashes separated by commas (e.g. row-1,row-2), got ${JSON.stringify(g)}.`);
   }
-  const brokerUrl = str('broker') ?? null;
-  if (brokerUrl !== null) checkBrokerUrl(brokerUrl);
-  const wsPort = int('ws-port', 9001, 0, 65535);
-  const cert = str('tls-cert'), key = str('tls-key');
-  if ((cert === undefined) !== (key === undefined)) throw new UserError('TLS needs both --tls-cert and --tls-key.');
+  return groups;
+}
+
+/** The config file's knobs and led sections, checked now so a bad knob fails before anything starts. */
+function parseKnobSections(sections: ReadSettings['sections'], configPath: string | null): KnobsConfig | null {
+  if (sections.knobs === undefined && sections.led === undefined) return null;
+  const raw = {
+    ...(sections.knobs !== undefined ? { knobs: sections.knobs } : {}),
+    ...(sections.led !== undefined ? { led: sections.led } : {}),
+  };
+  try {
+    return parseKnobsConfig(raw);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`config file ${configPath}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Merges defaults, config file, environment and flags (see settings.ts)
+ * and checks what the schema alone cannot. `flags` holds the parsed
+ * command-line values by flag name (strings/booleans).
+ */
+export async function resolveStartOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<StartOptions> {
+  const read = await readSettings(flags, env);
+  const v = read.values;
+  const params = validatePartial(read.sections.params ?? {});
+  if (!params.ok) throw new UserError(`config file ${read.configPath} params: ${params.error}`);
+  const knobs = parseKnobSections(read.sections, read.configPath);
+
+  const unitId = v.unit ?? unitIdFromHostname();
+  checkUnitId(unitId);
+  if (!BASE_TOPIC_PATTERN.test(v['base-topic'])) {
+    throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(v['base-topic'])}.`);
+  }
+  if (v.broker !== null) checkBrokerUrl(v.broker);
+  const cert = v['tls-cert'], key = v['tls-key'];
+  if ((cert === null) !== (key === null)) throw new UserError('TLS needs both --tls-cert and --tls-key.');
   return {
     unitId,
-    input: parseInputSpec(str('input') ?? 'auto'),
-    output: parseOutputSpec(str('output') ?? 'auto'),
-    sampleRate: int('sample-rate', 48000, MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
-    blockFrames: int('block', 128, BLOCK_RANGE_FRAMES.min, BLOCK_RANGE_FRAMES.max),
-    channels: int('channels', 2, 1, MAX_CHANNELS),
-    mqttPort: int('mqtt-port', 1883, 0, 65535),
-    wsPort,
-    brokerUrl,
-    brokerUsername: str('broker-username') ?? null,
-    brokerPassword: str('broker-password') ?? null,
-    dashboardUsername: str('dashboard-username') ?? null,
-    dashboardPassword: str('dashboard-password') ?? null,
-    baseTopic,
-    groups,
-    meterRateHz: int('meter-rate', METER_RATE_HZ.default, METER_RATE_HZ.min, METER_RATE_HZ.max),
-    haDiscovery: bool('ha-discovery', true),
-    dashboard: bool('dashboard', false),
-    dashboardPort: int('dashboard-port', 1880, 1, 65535),
-    stateDir: str('state-dir') ?? defaultStateDir(env),
-    listenHost: str('listen') ?? '0.0.0.0',
-    allowAnonymous: bool('allow-anonymous', false),
-    tls: cert && key ? { certFile: cert, keyFile: key, port: int('tls-port', 8883, 0, 65535) } : null,
+    input: parseInputSpec(v.input),
+    output: parseOutputSpec(v.output),
+    sampleRate: v['sample-rate'],
+    blockFrames: v.block,
+    channels: v.channels,
+    mqttPort: v['mqtt-port'],
+    wsPort: v['ws-port'],
+    brokerUrl: v.broker,
+    brokerUsername: v['broker-username'],
+    brokerPassword: v['broker-password'],
+    dashboardUsername: v['dashboard-username'],
+    dashboardPassword: v['dashboard-password'],
+    baseTopic: v['base-topic'],
+    groups: parseGroups(v.groups),
+    meterRateHz: v['meter-rate'],
+    haDiscovery: v['ha-discovery'],
+    dashboard: v.dashboard,
+    dashboardPort: v['dashboard-port'],
+    stateDir: v['state-dir'] ?? defaultStateDir(env),
+    listenHost: v.listen,
+    allowAnonymous: v['allow-anonymous'],
+    tls: cert !== null && key !== null ? { certFile: cert, keyFile: key, port: v['tls-port'] } : null,
     config: params.value,
     knobs,
   };

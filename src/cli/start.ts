@@ -18,10 +18,9 @@ import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js'
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
-import { resolveStartOptions, START_SETTINGS, type StartOptions } from './start-options.js';
+import { resolveStartOptions, type StartOptions } from './start-options.js';
+import { normaliseBooleanFlags, settingDef, settingOptions, settingsHelp } from './settings.js';
 import { version } from './version.js';
-import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
-import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
 import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
@@ -33,45 +32,16 @@ device it runs the built-in demo source into null, paced in real time.
 Options (also settable in --config FILE as snake_case keys, or as
 PICOMP_<NAME> environment variables; flags win):
   --config FILE          JSON or YAML settings file (params:, knobs: sections too)
-  --unit ID              unit id in MQTT topics (default: the hostname)
-  --input SPEC           auto | default | DEVICE (name or index) | demo | file:PATH
-  --output SPEC          auto | default | DEVICE | null
-  --sample-rate N        ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} (default 48000)
-  --block N              frames per block, ${BLOCK_RANGE_FRAMES.min}..${BLOCK_RANGE_FRAMES.max} (default 128)
-  --channels N           1..${MAX_CHANNELS} (default 2)
-  --mqtt-port N          embedded broker TCP port (default 1883)
-  --ws-port N            embedded broker WebSocket port (default 9001)
-  --listen HOST          address the embedded broker and the dashboard bind (default 0.0.0.0)
-  --broker URL           use an external broker (mqtt://host:1883); no embedded one
-  --broker-username U    user for --broker (its password: PICOMP_BROKER_PASSWORD
-                         or broker_password in the config file, never a flag)
-  --base-topic T         MQTT base topic (default picomp)
-  --groups G1,G2         classroom groups: obey <base>/group/<g>/set as well as <base>/all/set
-  --meter-rate N         meter messages per second, 1..60 (default 20)
-  --ha-discovery BOOL    publish Home Assistant discovery (default true)
-  --no-ha-discovery      same as --ha-discovery false
-  --allow-anonymous BOOL with a users file, let anonymous clients in as viewers (default false)
-  --tls-cert FILE        TLS certificate for an mqtts listener (with --tls-key)
-  --tls-key FILE
-  --tls-port N           mqtts port (default 8883)
-  --dashboard            also run the Node-RED dashboard
-  --dashboard-port N     dashboard HTTP port (default 1880)
-  --dashboard-username U the dashboard's MQTT user when the broker has users
-                         (password: PICOMP_DASHBOARD_PASSWORD or dashboard_password)
-  --state-dir DIR        where parameters, presets and users persist
-                         (default ~/.local/state/picomp, or PICOMP_STATE_DIR)
+${settingsHelp('start')}
   -h, --help             show this help
 
 Parameters (start-up values; they override saved state):
 ${paramFlagsHelp()}`;
 
 export async function runStart(argv: string[]): Promise<number> {
-  const settingOptions = Object.fromEntries(Object.entries(START_SETTINGS).map(([name, kind]) =>
-    [name, { type: kind === 'bool' ? 'string' as const : 'string' as const }]));
   // Booleans also work as bare flags (--dashboard), so rewrite them to values first.
-  const normalised = normaliseBooleanFlags(argv);
-  const { values } = parseCommandArgs('start', normalised, {
-    ...paramOptions(), ...settingOptions, config: { type: 'string' },
+  const { values } = parseCommandArgs('start', normaliseBooleanFlags(argv), {
+    ...paramOptions(), ...settingOptions('start'), config: { type: 'string' },
   }, false);
   if (values.help) { process.stdout.write(startHelp + '\n'); return 0; }
   const flags = collectParamFlags(values);
@@ -86,24 +56,6 @@ export async function runStart(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
-}
-
-const BOOLEAN_SETTINGS = Object.entries(START_SETTINGS).filter(([, k]) => k === 'bool').map(([n]) => n);
-
-/** `--dashboard` → `--dashboard true`, `--no-ha-discovery` → `--ha-discovery false`. */
-export function normaliseBooleanFlags(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--(no-)?([a-z-]+)$/.exec(arg);
-    if (m && BOOLEAN_SETTINGS.includes(m[2]!)) {
-      const next = argv[i + 1];
-      if (m[1]) { out.push(`--${m[2]}`, 'false'); continue; }
-      if (next !== 'true' && next !== 'false') { out.push(arg, 'true'); continue; }
-    }
-    out.push(arg);
-  }
-  return out;
 }
 
 export interface RunningDevice {
@@ -157,8 +109,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
 
     let knobs: RunningKnobs | null = null;
     if (opts.knobs) {
-      const { startKnobs } = await import('../knobs/knob-controller.js');
-      knobs = await startKnobs(opts.knobs, state, log, knobEnv);
+      const { openKnobs } = await import('../knobs/knob-controller.js');
+      knobs = await openKnobs(opts.knobs, state, log, knobEnv);
       stoppers.push(() => knobs!.stop());
     }
 
@@ -195,7 +147,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       const url = new URL(brokerUrl);
       const dash = await startDashboard({
         port: opts.dashboardPort, mqttHost: url.hostname === '0.0.0.0' ? '127.0.0.1' : url.hostname,
-        mqttPort: Number(url.port || 1883), unitId: opts.unitId, baseTopic: opts.baseTopic, host: opts.listenHost,
+        mqttPort: Number(url.port || settingDef('mqtt-port').default), unitId: opts.unitId, baseTopic: opts.baseTopic, host: opts.listenHost,
         ...(opts.dashboardUsername ? { username: opts.dashboardUsername, password: opts.dashboardPassword ?? '' } : {}),
         log,
       });

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { autoMakeupDb, staticCurveDb } from '../dsp/gain-computer.js';
+import { transferDb } from '../dsp/transfer.js';
 import { topicGrammar } from '../mqtt/topics.js';
 
 /** The flows/ folder of the repository (this file runs from dist/src/dashboard/). */
@@ -56,20 +57,34 @@ export function formulaSource(fn: (...a: never[]) => unknown): string {
   return fn.toString().split('\n').filter((l) => !/^\s*(\/\/|\/\*\*|\*)/.test(l)).join('\n');
 }
 
+type AnyFunction = (...a: never[]) => unknown;
+
 /**
- * The unit's own code that the flow carries a copy of: the gain-computer
- * formulas for the curve panel, so the picture and the audio engine use
- * one formula (SPEC §2.1, §2.4), and the topic grammar for the function
- * nodes, so the flow and the unit agree on every topic (SPEC §4, §5).
+ * The unit's own code that the flow carries a copy of, with the functions
+ * each one calls: the transfer function for the curve panel, so the
+ * picture and the audio engine use one formula (SPEC §2.1, §2.4), and the
+ * topic grammar for the function nodes, so the flow and the unit agree on
+ * every topic (SPEC §4, §5).
  */
-const INJECTED: Record<string, (...a: never[]) => unknown> = { staticCurveDb, autoMakeupDb, topicGrammar };
+const INJECTED: Record<string, { fn: AnyFunction; uses: AnyFunction[] }> = {
+  transferDb: { fn: transferDb, uses: [staticCurveDb, autoMakeupDb] },
+  topicGrammar: { fn: topicGrammar, uses: [] },
+};
+
+/** A function's source, with the functions it calls bound by name around it. */
+export function injectedSource(name: string): string {
+  const entry = INJECTED[name];
+  if (!entry) throw new Error(`unknown injected code ${name}`);
+  if (entry.uses.length === 0) return formulaSource(entry.fn);
+  const helpers = entry.uses.map((f) => `const ${f.name} = ${formulaSource(f)};`).join('\n');
+  return `(() => {\n${helpers}\nreturn ${formulaSource(entry.fn)};\n})()`;
+}
 
 /** Replaces each `/* @inject NAME *\/ null` in `code` with NAME's source. */
 export function injectSources(code: string, where: string): string {
   return code.replace(/\/\* @inject (\w+) \*\/ null/g, (_m, name: string) => {
-    const fn = INJECTED[name];
-    if (!fn) throw new Error(`${where} asks for unknown code ${name}`);
-    return formulaSource(fn);
+    if (!INJECTED[name]) throw new Error(`${where} asks for unknown code ${name}`);
+    return injectedSource(name);
   });
 }
 

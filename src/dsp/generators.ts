@@ -4,7 +4,7 @@
  * buffers allocated in prepare(), none in process(). Every generator
  * writes the same signal to every channel.
  */
-import { dbToGain, type ProcessSpec } from './kernel.js';
+import { dbToGain, msToFrames, type ProcessSpec } from './kernel.js';
 import { UserError } from '../errors.js';
 
 export interface Source {
@@ -177,7 +177,7 @@ export class ToneBurstSource implements Source {
 
   prepare(spec: ProcessSpec): void {
     requireBelowNyquist(this.opts.frequencyHz, spec.sampleRate, 'frequency');
-    this.stepFrames = Math.max(1, Math.round((this.opts.stepMs / 1000) * spec.sampleRate));
+    this.stepFrames = Math.max(1, Math.round(msToFrames(this.opts.stepMs, spec.sampleRate)));
     this.phaseStep = this.opts.frequencyHz / spec.sampleRate;
     this.reset();
   }
@@ -235,7 +235,7 @@ export class SweepSource implements Source {
     if (!(this.opts.toHz > 0)) requireBelowNyquist(this.opts.toHz, spec.sampleRate, 'end frequency');
     // The 20 kHz default would alias at 16–32 kHz rates; stop where the rate still draws a sine.
     this.toHz = Math.min(this.opts.toHz, 0.45 * spec.sampleRate);
-    this.sweepFrames = Math.max(1, Math.round((this.opts.durationMs / 1000) * spec.sampleRate));
+    this.sweepFrames = Math.max(1, Math.round(msToFrames(this.opts.durationMs, spec.sampleRate)));
     this.ratio = Math.pow(this.toHz / this.opts.fromHz, 1 / this.sweepFrames);
     this.startStep = this.opts.fromHz / spec.sampleRate;
     this.reset();

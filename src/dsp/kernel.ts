@@ -42,7 +42,7 @@ export function msToFrames(ms: number, sampleRate: number): number {
 
 /** One-pole coefficient for time constant tauMs: 63 % of a step in tauMs. */
 export function onePoleCoeff(tauMs: number, sampleRate: number): number {
-  return Math.exp(-1 / ((tauMs / 1000) * sampleRate));
+  return Math.exp(-1 / msToFrames(tauMs, sampleRate));
 }
 
 /** The sample rates every kernel is built and tested for. */

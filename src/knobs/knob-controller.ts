@@ -111,11 +111,16 @@ export interface RunningKnobs {
 /**
  * Starts every configured knob and the status LED. `config` is the knobs
  * section of the config file as read (checked here, see parseKnobsConfig).
- * Throws a UserError, with everything already opened released, when a pin
- * or device cannot be used.
  */
 export async function startKnobs(config: unknown, state: UnitState, log: Logger, env: KnobEnvironment = {}): Promise<RunningKnobs> {
-  const cfg: KnobsConfig = parseKnobsConfig(config);
+  return openKnobs(parseKnobsConfig(config), state, log, env);
+}
+
+/**
+ * Starts the knobs and LED of a checked config. Throws a UserError, with
+ * everything already opened released, when a pin or device cannot be used.
+ */
+export async function openKnobs(cfg: KnobsConfig, state: UnitState, log: Logger, env: KnobEnvironment = {}): Promise<RunningKnobs> {
   const now = env.now ?? (() => performance.now());
   const stops: (() => void)[] = [];
   const controllers: KnobController[] = [];

@@ -116,10 +116,6 @@ export class UnitClient {
     return this.#client.connected;
   }
 
-  get topics(): UnitTopics {
-    return this.#t;
-  }
-
   /** The state echo, coalesced: one publication per tick however many sets arrived. */
   publishStateSoon(): void {
     if (this.#statePending) return;

@@ -122,10 +122,3 @@ export function validatePartial(input: unknown): Result<Partial<ParamValues>> {
   }
   return { ok: true, value: out as Partial<ParamValues> };
 }
-
-/** Validates a complete set (e.g. a state file): missing entries are filled from `base`. */
-export function validateFull(input: unknown, base: ParamValues): Result<ParamValues> {
-  const r = validatePartial(input);
-  if (!r.ok) return r;
-  return { ok: true, value: { ...base, ...r.value } };
-}

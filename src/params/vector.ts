@@ -3,7 +3,15 @@
  * float per parameter at PARAM_INDEX, booleans as 0/1, enums as the index
  * of their option. Lets parameters cross a SharedArrayBuffer untouched.
  */
-import { PARAMS, PARAM_COUNT, type ParamValues } from './schema.js';
+import { PARAMS, PARAM_COUNT, paramDef, type EnumParamDef, type ParamValues } from './schema.js';
+
+type EnumParamName = Extract<(typeof PARAMS)[number], { kind: 'enum' }>['name'];
+type EnumOption<N extends EnumParamName> = ParamValues[N];
+
+/** The number an enum option travels as: its index in the schema's options. */
+export function enumIndex<N extends EnumParamName>(name: N, option: EnumOption<N>): number {
+  return (paramDef(name) as EnumParamDef).options.indexOf(option);
+}
 
 export function encodeParams(values: ParamValues, into: Float64Array = new Float64Array(PARAM_COUNT)): Float64Array {
   PARAMS.forEach((def, i) => {
@@ -11,7 +19,7 @@ export function encodeParams(values: ParamValues, into: Float64Array = new Float
     switch (def.kind) {
       case 'number': into[i] = v as number; break;
       case 'bool': into[i] = v ? 1 : 0; break;
-      case 'enum': into[i] = (def.options as readonly string[]).indexOf(v as string); break;
+      case 'enum': into[i] = enumIndex(def.name, v as never); break;
     }
   });
   return into;

@@ -50,10 +50,6 @@ export class MeterPump extends EventEmitter<{ frame: [MeterFrame] }> {
     this.#opts = opts;
   }
 
-  get running(): boolean {
-    return this.#timer !== null;
-  }
-
   start(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => this.tick(), 1000 / this.rateHz);

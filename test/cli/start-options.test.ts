@@ -3,7 +3,7 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveStartOptions, unitIdFromHostname } from '../../src/cli/start-options.js';
-import { normaliseBooleanFlags } from '../../src/cli/start.js';
+import { normaliseBooleanFlags } from '../../src/cli/settings.js';
 
 describe('picomp start options', () => {
   let dir: string;

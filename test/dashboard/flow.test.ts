@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { PARAMS } from '../../src/params/schema.js';
-import { autoMakeupDb, staticCurveDb } from '../../src/dsp/gain-computer.js';
-import { FLOW_FILE, buildDashboardFlow, dashboardFlowJson, formulaSource, sharedMembers, type FlowNode } from '../../src/dashboard/flow.js';
+import { PARAMS, defaultParams } from '../../src/params/schema.js';
+import { FLOW_FILE, buildDashboardFlow, dashboardFlowJson, injectedSource, sharedMembers, type FlowNode } from '../../src/dashboard/flow.js';
+import { transferDb } from '../../src/dsp/transfer.js';
+import { parseTopic } from '../../src/mqtt/topics.js';
 
 const flow = JSON.parse(readFileSync(FLOW_FILE, 'utf8')) as FlowNode[];
 const byId = new Map(flow.map((n) => [n.id, n]));
@@ -112,11 +113,21 @@ describe('dashboard flow file', () => {
     assert.match(controls, /i\.schema \|\| i\.params/);
   });
 
-  it('draws the transfer curve with the engine\'s own formulas', () => {
+  it('draws the transfer curve with the engine\'s own transfer function', () => {
     const curve = template('Transfer curve');
-    assert.ok(curve.includes(formulaSource(staticCurveDb)), 'staticCurveDb changed: rebuild the flow');
-    assert.ok(curve.includes(formulaSource(autoMakeupDb)), 'autoMakeupDb changed: rebuild the flow');
+    assert.ok(curve.includes(injectedSource('transferDb')), 'transferDb changed: rebuild the flow');
     assert.ok(!curve.includes('@inject'));
+    // The copy computes what the original does.
+    const copy = new Function(`return ${injectedSource('transferDb')};`)() as typeof transferDb;
+    const p = { ...defaultParams(), threshold: -30, knee: 3, mix: 70, auto_makeup: true, input_gain: 4 };
+    for (const x of [-60, -33, -30, -12, 0]) assert.equal(copy(x, p), transferDb(x, p));
+  });
+
+  it('reads and builds topics with the unit\'s own grammar', () => {
+    const code = ofType('function').map((f) => f.func as string);
+    for (const f of code) assert.ok(f.includes(injectedSource('topicGrammar')) && !f.includes('@inject'));
+    const copy = new Function(`return ${injectedSource('topicGrammar')};`)()() as { parseTopic: typeof parseTopic };
+    for (const t of ['picomp/u1/set/ratio', 'picomp/group/g/desired', 'picomp/u1/nope']) assert.deepEqual(copy.parseTopic('picomp', t), parseTopic('picomp', t));
   });
 
   it('sends meter frames to one panel, which shares them with the others in the page', () => {

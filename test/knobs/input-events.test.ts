@@ -12,7 +12,7 @@ import {
 } from '../../src/knobs/input-events.js';
 import { startKnobs, type RunningKnobs } from '../../src/knobs/knob-controller.js';
 import { memoryLogger } from '../../src/log.js';
-import { fakeInputTree, until, type FakeInputTree } from './input-device-fifo.js';
+import { fakeInputTree, until, type FakeInputTree } from '../helpers/input-device-fifo.js';
 
 describe('input_event records', () => {
   it('24-byte layout (64-bit): timeval 16 bytes, then type, code, value', () => {

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { fakeInputTree, type FakeInputTree } from './input-device-fifo.js';
+import { fakeInputTree, type FakeInputTree } from '../helpers/input-device-fifo.js';
 import { resolveStartOptions } from '../../src/cli/start-options.js';
 import { startDevice, type RunningDevice } from '../../src/cli/start.js';
 import { memoryLogger } from '../../src/log.js';

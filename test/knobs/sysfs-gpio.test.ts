@@ -10,7 +10,7 @@ import { isUserError } from '../../src/errors.js';
 import { startKnobs, type RunningKnobs } from '../../src/knobs/knob-controller.js';
 import { bcmToSysfs, findHeaderChip, listGpioChips } from '../../src/knobs/sysfs-gpio.js';
 import { memoryLogger } from '../../src/log.js';
-import { FakeGpioBoard, NEW_KERNEL_PI4, OLD_KERNEL_PI3, PI5, fakeSysfsGpio } from './fake-gpio.js';
+import { FakeGpioBoard, NEW_KERNEL_PI4, OLD_KERNEL_PI3, PI5, fakeSysfsGpio } from '../helpers/fake-gpio.js';
 
 const roots: string[] = [];
 async function tree(chips: Parameters<typeof fakeSysfsGpio>[0]): Promise<string> {
