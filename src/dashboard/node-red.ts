@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { nearbyFreePort } from '../ports.js';
+import { nearbyFreePort } from '../mqtt/port-taken.js';
 import { DASHBOARD_PAGE_URL_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
 
 /**

@@ -2,11 +2,38 @@
  * The sentence for a taken MQTT port. Usually it is a Mosquitto (or Home
  * Assistant's broker add-on) already on 1883: then the unit can simply use
  * it, so the error says how (--broker), after asking the port whether it
- * speaks MQTT; otherwise, and in any case, it names a free port nearby.
+ * speaks MQTT; otherwise, and in any case, it names a free port nearby
+ * (nearbyFreePort() serves the dashboard's port, 1880 = Node-RED's, too).
  */
+import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { UserError } from '../errors.js';
-import { localAddressOf, nearbyFreePort } from '../ports.js';
+
+/** How far above a taken port to look for a free one to suggest. */
+const SEARCH_SPAN = 20;
+
+function isFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** The first free port after `port` (within a few), or null when none is. */
+export async function nearbyFreePort(host: string, port: number): Promise<number | null> {
+  for (let p = port + 1; p <= Math.min(65535, port + SEARCH_SPAN); p++) {
+    if (await isFree(host, p)) return p;
+  }
+  return null;
+}
+
+/** The loopback address other programs on this machine reach a listener on `host` at. */
+export function localAddressOf(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
 
 /** How long the port gets to answer an MQTT CONNECT. */
 const PROBE_TIMEOUT_MS = 1500;

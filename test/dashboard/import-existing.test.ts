@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { FLOW_FILE } from '../../src/dashboard/flow.js';
 import { artifactPath, openPage, type OpenPage } from '../helpers/browser.js';
 import { outsideClient, startUnitSide, waitForState, type UnitSide } from '../helpers/node-red.js';
-import { startExistingNodeRed, USER_DASHBOARD, type ExistingNodeRed } from './existing-node-red.js';
+import { startExistingNodeRed, USER_DASHBOARD, type ExistingNodeRed } from '../helpers/existing-node-red.js';
 
 const WAIT = { timeout: 20_000 };
 

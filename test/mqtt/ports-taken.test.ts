@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker } from '../../src/mqtt/broker.js';
-import { speaksMqtt } from '../../src/mqtt/port-taken.js';
+import { nearbyFreePort, speaksMqtt } from '../../src/mqtt/port-taken.js';
 import { startDashboard } from '../../src/dashboard/node-red.js';
 import { UserError } from '../../src/errors.js';
 import { memoryLogger } from '../../src/log.js';
-import { nearbyFreePort } from '../../src/ports.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

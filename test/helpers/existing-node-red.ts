@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../helpers/node-red.js';
+import { freePort } from './node-red.js';
 
 export interface ExistingNodeRed {
   readonly port: number;
