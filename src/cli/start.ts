@@ -15,6 +15,7 @@ import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
 import { audioSetup } from '../engine/worker-protocol.js';
 import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
+import { LevelMatch } from '../unit/level-match.js';
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
@@ -130,7 +131,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     });
     stoppers.push(() => client.stop());
 
-    const extensions: Extension[] = [];
+    const extensions: Extension[] = [new LevelMatch(pump, state)];
     if (knobs) extensions.push(new MeterListener(pump, (frame) => knobs!.updateMeters(frame)));
     for (const e of extensions) {
       e.start();
