@@ -42,10 +42,15 @@ const PROBE_TIMEOUT_MS = 1500;
 export async function speaksMqtt(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
   return new Promise((resolve) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: timeoutMs, clientId: `picomp-probe-${process.pid}` });
+    // A program that accepts and never answers gets no say from mqtt.js: decide on our own clock.
+    const timer = setTimeout(() => done(false), timeoutMs);
     const done = (yes: boolean): void => {
+      clearTimeout(timer);
       client.removeAllListeners();
       client.on('error', () => undefined);
       client.end(true);
+      // end() leaves a socket that never got a CONNACK open; the other program must not keep it.
+      client.stream?.destroy();
       resolve(yes);
     };
     client.once('connect', () => done(true));

@@ -43,9 +43,17 @@ describe('taken ports', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('tells an MQTT broker from another program on the port', async () => {
+  it('tells an MQTT broker from another program on the port, even one that never answers', async () => {
     assert.equal(await speaksMqtt(mosquitto.url), true);
     assert.equal(await speaksMqtt(`mqtt://127.0.0.1:${portOf(other)}`), false);
+    // Reads (so it sees the probe leave) but never answers.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      assert.equal(await speaksMqtt(`mqtt://127.0.0.1:${portOf(silent)}`, 300), false);
+    } finally {
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('finds a free port above a taken one', async () => {
