@@ -16,11 +16,14 @@ import { WavWriter } from '../src/io/wav-writer.js';
 import { AudioEngine } from '../src/engine/audio-engine.js';
 import { defaultParams } from '../src/params/schema.js';
 import { createLogger } from '../src/log.js';
+import { benchJack } from './jack.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const SOAK_SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 10 : 60));
 const RENDER_MINUTES = Number(process.env.BENCH_RENDER_MINUTES ?? 10);
 const RENDER_REPS = QUICK ? 2 : 3;
+/** SPEC §6: 0 xruns over 10 minutes on JACK (BENCH_JACK_SECONDS shortens it). */
+const JACK_SOAK_SECONDS = Number(process.env.BENCH_JACK_SECONDS ?? (QUICK ? 20 : 600));
 const SAMPLE_RATE = 48000;
 const WARM_UP_MS = 5000;
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((x) => x.trim())) : null;
@@ -181,6 +184,18 @@ async function dashboardSection(): Promise<void> {
   for (const [k, v] of Object.entries(r)) if (typeof v === 'number') add('dashboard', k, fmt(v, 2));
 }
 
+async function attackSection(): Promise<void> {
+  const { benchAttacks } = await import('./attack.js');
+  for (const r of await benchAttacks(QUICK ? 5 : 15)) {
+    add('attack', `${r.flood}: RSS MB peak / end, meters Hz (${r.sent})`, `${fmt(r.rssPeakMb, 0)} / ${fmt(r.rssEndMb, 0)}, ${fmt(r.meterHz, 1)}`);
+  }
+}
+
+async function classroomSection(): Promise<void> {
+  const { benchClassroom } = await import('./classroom.js');
+  for (const [figure, value] of await benchClassroom({ quick: QUICK })) rows.push(['classroom', figure, value]);
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`picomp bench: node ${process.version}, ${process.platform}/${process.arch}${QUICK ? ', quick' : ''}\n`);
   await section('kernel', kernelSection);
@@ -189,6 +204,9 @@ async function main(): Promise<void> {
   await section('mqtt', mqttSection);
   await section('mqtt', mqttLoadSection);
   await section('dashboard', dashboardSection);
+  await section('attack', attackSection);
+  await section('classroom', classroomSection);
+  await section('jack', () => benchJack(JACK_SOAK_SECONDS, (figure, value) => add('jack', figure, value)));
 }
 
 main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack}\n`); process.exit(1); });

@@ -10,6 +10,7 @@ const HELP = `Usage: picomp <command> [options]
 Commands:
   start      run the device: audio engine, MQTT broker (and dashboard with --dashboard)
   dashboard  run only the Node-RED dashboard for a unit
+  classroom  run the teacher's console for a room of units
   render     process a WAV file with the device's exact DSP
   generate   write a teaching signal (demo drums, tone bursts, sweep, noise) to a WAV file
   devices    list the audio devices PortAudio sees
@@ -24,6 +25,7 @@ type Runner = (argv: string[]) => Promise<number>;
 const commands: Record<string, () => Promise<Runner>> = {
   start: async () => (await import('./start.js')).runStart,
   dashboard: async () => (await import('./dashboard-command.js')).runDashboard,
+  classroom: async () => (await import('./classroom-command.js')).runClassroom,
   render: async () => (await import('./render.js')).runRender,
   generate: async () => (await import('./generate-command.js')).runGenerate,
   devices: async () => (await import('./devices.js')).runDevices,

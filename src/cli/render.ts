@@ -3,14 +3,15 @@
  * Output is latency-compensated (same length and alignment as the input)
  * and written to a temporary file that is renamed only on success.
  */
-import { dirname, resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { access, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { defaultParams, PARAM_NAMES, type ParamValues } from '../params/schema.js';
 import { presetValues } from '../params/presets.js';
 import { encodeParams } from '../params/vector.js';
 import { loadPresets } from '../unit/unit-state.js';
 import { defaultStateDir } from '../unit/state-dir.js';
-import { writeFileAtomic } from '../unit/atomic-file.js';
+import { refuseSpecialFile, removeStaleTemps, writeErrorSentence, writeFileAtomic } from '../unit/atomic-file.js';
 import { META_DEEPEST_GR, META_PER_STEP, META_STEPS, RenderPipeline } from '../engine/render-pipeline.js';
 import { blockPeak } from '../dsp/meters.js';
 import { WavReader } from '../io/wav-reader.js';
@@ -64,6 +65,8 @@ export async function runRender(argv: string[]): Promise<number> {
   if (positionals.length !== 2) throw new UserError('render needs an input and an output file: picomp render IN.wav OUT.wav.');
   const [inPath, outPath] = positionals as [string, string];
   if (resolve(inPath) === resolve(outPath)) throw new UserError('the output file must differ from the input file, or the input would be lost.');
+  refuseNonWavName(outPath);
+  await refuseStreamInput(inPath);
   const format = values.format as string | undefined;
   if (format !== undefined && !FORMATS.includes(format as SampleFormat)) {
     throw new UserError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(format)}.`);
@@ -86,6 +89,9 @@ export async function runRender(argv: string[]): Promise<number> {
     await checkWritableTarget(plotPath, '--plot', 'plot.svg');
   }
   await checkWritableTarget(outPath, 'OUT', 'out.wav');
+  // Leftovers of an earlier render that was killed (kill -9, power cut).
+  await removeStaleTemps(outPath);
+  if (plotPath !== undefined) await removeStaleTemps(plotPath);
 
   // Ctrl-C (or a service stop) ends the render cleanly: the temporary file
   // is removed and OUT stays as it was.
@@ -260,8 +266,10 @@ export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
     progress?.done();
     if (opts.plotPath && plot && recorder) {
       const svg = await plot.renderPlotSvg(recorder.finish(), opts.params, describeParams(opts.params));
-      await writeFileAtomic(opts.plotPath, svg);
+      await writeFileAtomic(opts.plotPath, svg, { createDir: false }).catch((e: unknown) => { throw writeErrorSentence(opts.plotPath!, e); });
     }
+    // Checked again at the end: something may have put a device or FIFO at OUT meanwhile.
+    await refuseSpecialFile(opts.outPath, `OUT ${opts.outPath}`);
     await writer.finish();
     await stopped;
     return { frames: read, sampleRate, channels, deepestGrDb: deepestGr, outputPeakDb: gainToDb(outPeak), truncated: reader.truncated };
@@ -289,13 +297,41 @@ async function createWriter(path: string, opts: { sampleRate: number; channels: 
 
 /**
  * Refuses, before any work, a file path whose folder does not exist or
- * that names a folder: finding out after a long render would waste it.
+ * cannot be written, or that names a folder, a device or a FIFO: finding
+ * out after a long render would waste it, and renaming the finished file
+ * over /dev/null (as root) would destroy it.
  */
 async function checkWritableTarget(path: string, flag: string, example: string): Promise<void> {
   const folder = dirname(resolve(path));
   const kind = await stat(folder).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'missing');
   if (kind !== 'dir') throw new UserError(`${flag} ${path}: the folder ${folder} does not exist.`);
   if (await stat(path).then((s) => s.isDirectory(), () => false)) throw new UserError(`${flag} ${path} is a folder; give a file name such as ${example}.`);
+  await refuseSpecialFile(path, `${flag} ${path}`);
+  try {
+    await access(folder, constants.W_OK);
+  } catch (e) {
+    throw writeErrorSentence(path, e);
+  }
+}
+
+/** picomp writes WAV only; any other extension would be a WAV in disguise that players reject. */
+function refuseNonWavName(outPath: string): void {
+  const ext = extname(outPath).toLowerCase();
+  if (ext === '' || ext === '.wav' || ext === '.wave') return;
+  const wav = outPath.slice(0, -ext.length) + '.wav';
+  throw new UserError(`picomp render writes WAV only, not ${ext}; render to ${wav} and convert it, e.g. ffmpeg -i ${wav} ${outPath}.`);
+}
+
+/**
+ * Refuses an input that is not a regular file. A FIFO would block the
+ * open in a libuv thread where no signal reaches it (not even exit could
+ * finish), and the reader needs to seek anyway.
+ */
+async function refuseStreamInput(inPath: string): Promise<void> {
+  const s = await stat(inPath).catch(() => null);
+  if (!s || s.isFile() || s.isDirectory()) return; // missing files and folders get the reader's own sentence
+  const kind = s.isFIFO() ? 'a named pipe (FIFO)' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file';
+  throw new UserError(`${inPath} is ${kind}; picomp render reads WAV files only, so save the stream to a file first.`);
 }
 
 /** "threshold −18 dBFS, ratio 4:1, …": the plot's title. */

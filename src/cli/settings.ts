@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
-import { BLOCK_RANGE_FRAMES } from '../io/audio-device.js';
+import { BLOCK_RANGE_FRAMES, DEFAULT_QUEUE_BLOCKS, QUEUE_BLOCKS_RANGE } from '../io/audio-device.js';
 import { METER_RATE_HZ } from '../unit/meter-pump.js';
 import { DEFAULTS as BROKER_DEFAULTS } from '../mqtt/broker-auth.js';
 import { DEFAULT_BASE_TOPIC } from '../mqtt/topics.js';
@@ -20,7 +20,7 @@ import { UserError } from '../errors.js';
 import type { ParseArgsOptions } from './param-flags.js';
 
 /** The commands that take settings. */
-export type SettingsCommand = 'start' | 'dashboard';
+export type SettingsCommand = 'start' | 'dashboard' | 'classroom';
 
 interface SettingBase {
   /** The flag's name (`--sample-rate`); the config key is its snake_case form, the variable PICOMP_ + upper case. */
@@ -68,6 +68,9 @@ export type SettingDef = IntSettingDef | BoolSettingDef | TextSettingDef | Secre
 const PORT = { min: 0, max: 65535 } as const;
 const BOTH = ['start', 'dashboard'] as const;
 const START = ['start'] as const;
+const CLASSROOM = ['classroom'] as const;
+/** Node-RED's customary HTTP port: the unit dashboard's and the teacher's console's default. */
+const NODE_RED_PORT = 1880;
 
 export const SETTINGS = [
   { name: 'unit', kind: 'text', arg: 'ID', default: null, defaultHelp: 'the hostname', commands: BOTH,
@@ -80,18 +83,20 @@ export const SETTINGS = [
   { name: 'block', kind: 'int', arg: 'N', min: BLOCK_RANGE_FRAMES.min, max: BLOCK_RANGE_FRAMES.max, default: 128, commands: START,
     help: 'frames per block' },
   { name: 'channels', kind: 'int', arg: 'N', min: 1, max: MAX_CHANNELS, default: 2, commands: START, help: 'audio channels' },
+  { name: 'queue-blocks', kind: 'int', arg: 'N', min: QUEUE_BLOCKS_RANGE.min, max: QUEUE_BLOCKS_RANGE.max, default: DEFAULT_QUEUE_BLOCKS,
+    commands: START, help: 'blocks queued between the device and the chain: the slack against xruns,\nand latency (docs/realtime.md)' },
   { name: 'mqtt-port', kind: 'int', arg: 'N', ...PORT, default: 1883, commands: START, help: 'embedded broker TCP port' },
   { name: 'ws-port', kind: 'int', arg: 'N', ...PORT, default: 9001, commands: START, help: 'embedded broker WebSocket port' },
   { name: 'listen', kind: 'text', arg: 'HOST', default: BROKER_DEFAULTS.host, commands: BOTH,
     help: 'address the broker and the dashboard bind; 127.0.0.1 keeps them local',
     helpFor: { dashboard: 'address the page listens on; 127.0.0.1 keeps it local' } },
-  { name: 'broker', kind: 'text', arg: 'URL', default: null, commands: BOTH,
+  { name: 'broker', kind: 'text', arg: 'URL', default: null, commands: [...BOTH, ...CLASSROOM],
     help: 'use an external broker (mqtt://host:1883); no embedded one',
-    helpFor: { dashboard: 'the unit\'s broker (default: the one on this machine)' } },
+    helpFor: { dashboard: 'the unit\'s broker (default: the one on this machine)', classroom: 'the room\'s hub, mqtt://HOST:PORT (default: the one on this machine)' } },
   { name: 'broker-username', kind: 'text', arg: 'U', default: null, commands: START,
     help: 'user for --broker (its password: PICOMP_BROKER_PASSWORD\nor broker_password in the config file, never a flag)' },
   { name: 'broker-password', kind: 'secret', arg: '', default: null, commands: [], help: 'password for --broker-username' },
-  { name: 'base-topic', kind: 'text', arg: 'T', default: DEFAULT_BASE_TOPIC, commands: BOTH, help: 'MQTT base topic' },
+  { name: 'base-topic', kind: 'text', arg: 'T', default: DEFAULT_BASE_TOPIC, commands: [...BOTH, ...CLASSROOM], help: 'MQTT base topic' },
   { name: 'groups', kind: 'text', arg: 'G1,G2', default: '', commands: START,
     help: 'classroom groups: obey <base>/group/<g>/set as well as <base>/all/set' },
   { name: 'meter-rate', kind: 'int', arg: 'N', min: METER_RATE_HZ.min, max: METER_RATE_HZ.max, default: METER_RATE_HZ.default, commands: START,
@@ -104,10 +109,17 @@ export const SETTINGS = [
   { name: 'tls-key', kind: 'text', arg: 'FILE', default: null, commands: START, help: 'TLS private key' },
   { name: 'tls-port', kind: 'int', arg: 'N', ...PORT, default: 8883, commands: START, help: 'mqtts port' },
   { name: 'dashboard', kind: 'bool', arg: '', default: false, commands: START, help: 'also run the Node-RED dashboard' },
-  { name: 'dashboard-port', kind: 'int', arg: 'N', min: 1, max: PORT.max, default: 1880, commands: BOTH, help: 'dashboard HTTP port' },
+  { name: 'dashboard-port', kind: 'int', arg: 'N', min: 1, max: PORT.max, default: NODE_RED_PORT, commands: BOTH, help: 'dashboard HTTP port' },
   { name: 'dashboard-username', kind: 'text', arg: 'U', default: null, commands: BOTH,
     help: 'the dashboard\'s MQTT user when the broker has users\n(password: PICOMP_DASHBOARD_PASSWORD or dashboard_password)' },
   { name: 'dashboard-password', kind: 'secret', arg: '', default: null, commands: [], help: 'password for --dashboard-username' },
+  { name: 'classroom-listen', kind: 'text', arg: 'HOST', default: '127.0.0.1', commands: CLASSROOM,
+    help: 'address the console page listens on (short: --listen); 0.0.0.0 opens it\nto the LAN, where whoever opens it acts as the teacher' },
+  { name: 'classroom-port', kind: 'int', arg: 'N', min: 1, max: PORT.max, default: NODE_RED_PORT, commands: CLASSROOM,
+    help: 'the teacher\'s console HTTP port (short: --port)' },
+  { name: 'classroom-username', kind: 'text', arg: 'U', default: null, commands: CLASSROOM,
+    help: 'the console\'s MQTT user, a teacher account, when the hub has users\n(password: PICOMP_CLASSROOM_PASSWORD or classroom_password; short: --username)' },
+  { name: 'classroom-password', kind: 'secret', arg: '', default: null, commands: [], help: 'password for --classroom-username' },
   { name: 'state-dir', kind: 'text', arg: 'DIR', default: null, defaultHelp: '~/.local/state/picomp', commands: START,
     help: 'where parameters, presets and users persist' },
 ] as const satisfies readonly SettingDef[];

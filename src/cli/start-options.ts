@@ -12,6 +12,7 @@ import { validatePartial } from '../params/validate.js';
 import type { ParamValues } from '../params/schema.js';
 import type { AudioSetup, InputSpec, OutputSpec } from '../engine/worker-protocol.js';
 import { UserError } from '../errors.js';
+import { redactUrl } from '../mqtt/redact-url.js';
 import { BASE_TOPIC_PATTERN, RESERVED_IDS, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
 import { parseKnobsConfig, type KnobsConfig } from '../knobs/mapping.js';
 import { readSettings, type ReadSettings } from './settings.js';
@@ -128,6 +129,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     sampleRate: v['sample-rate'],
     blockFrames: v.block,
     channels: v.channels,
+    queueBlocks: v['queue-blocks'],
     mqttPort: v['mqtt-port'],
     wsPort: v['ws-port'],
     brokerUrl: v.broker,
@@ -164,4 +166,8 @@ function checkBrokerUrl(url: string): void {
     throw new UserError(`--broker must start with ${BROKER_PROTOCOLS.map((p) => p + '//').join(', ')} (e.g. mqtt://teacher-pi.local:1883), got ${JSON.stringify(url)}.`);
   }
   if (!parsed.hostname) throw new UserError(`--broker ${JSON.stringify(url)} names no host; e.g. mqtt://teacher-pi.local:1883.`);
+  // A password in the URL shows in `ps`, shell history and every log line that names the broker.
+  if (parsed.username || parsed.password) {
+    throw new UserError(`--broker must not hold a user name or password (anyone can read them in \`ps\`); give ${redactUrl(url).replace('***@', '')} with --broker-username, and the password in PICOMP_BROKER_PASSWORD or broker_password in the config file.`);
+  }
 }

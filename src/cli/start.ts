@@ -14,6 +14,7 @@ import { UnitState } from '../unit/unit-state.js';
 import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
 import { audioSetup } from '../engine/worker-protocol.js';
+import { describeLatency } from '../engine/device-driver.js';
 import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
 import { LevelMatch } from '../unit/level-match.js';
 import { createLogger, type Logger } from '../log.js';
@@ -88,6 +89,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     const info = engine.info;
     log.info(`audio ${info.input} → ${info.output} at ${info.sampleRate} Hz, ${info.blockFrames}-frame blocks, ${info.channels} channels` +
       (info.note ? ` (${info.note})` : '') + '.');
+    if (info.latency) log.info(`${describeLatency(info.latency, info.blockFrames, info.sampleRate)}.`);
 
     let brokerUrl: string;
     let credentials: { username?: string; password?: string } = {};
@@ -100,7 +102,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       const broker = await startBroker({
         mqttPort: opts.mqttPort, wsPort: opts.wsPort, host: opts.listenHost,
         usersFile: usersFile(opts.stateDir), allowAnonymous: opts.allowAnonymous,
-        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, log,
+        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, unitId: opts.unitId, log,
       });
       stoppers.push(() => broker.close());
       brokerUrl = broker.url;

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { isUserError, UserError } from '../errors.js';
 import { defaultStateDir, usersFile } from '../unit/state-dir.js';
+import { writeErrorSentence } from '../unit/atomic-file.js';
 import { ROLES, ROLE_HELP, isRole, readUsers, removeUser, upsertUser } from '../mqtt/users.js';
 
 export interface UserCommandIo {
@@ -109,7 +110,9 @@ export async function runUserCommand(
         if (users.length === 0) {
           io.stdout.write(`No users in ${path}: the broker accepts anonymous clients.\n`);
         } else {
-          for (const u of users) io.stdout.write(`${u.name}\t${u.role}${u.unit ? `\tunit ${u.unit}` : ''}\n`);
+          for (const u of users) {
+            io.stdout.write(u.broken ? `${u.name}\tLOCKED: ${u.broken}\n` : `${u.name}\t${u.role}${u.unit ? `\tunit ${u.unit}` : ''}\n`);
+          }
         }
         return 0;
       }
@@ -120,13 +123,15 @@ export async function runUserCommand(
         if (!isRole(role)) throw new UserError(`--role must be one of ${ROLES.join(', ')}, got "${role}".`);
         if (values.unit !== undefined && role !== 'operator') throw new UserError('--unit only applies to an operator; other roles are not tied to a unit.');
         const password = await askPassword(io, values['password-stdin']);
-        const how = await upsertUser(path, { name, role, password, ...(values.unit !== undefined ? { unit: values.unit } : {}) });
+        const how = await upsertUser(path, { name, role, password, ...(values.unit !== undefined ? { unit: values.unit } : {}) })
+          .catch((e: unknown) => { throw writeErrorSentence(path, e); });
         io.stdout.write(`${how === 'added' ? 'Added' : 'Updated'} ${role} "${name}" in ${path}.\n`);
         return 0;
       }
       case 'remove': {
         if (!name) throw new UserError('give the user name: `picomp user remove NAME`.');
-        if (!(await removeUser(path, name))) throw new UserError(`there is no user "${name}" in ${path}; \`picomp user list\` shows who there is.`);
+        const removed = await removeUser(path, name).catch((e: unknown) => { throw writeErrorSentence(path, e); });
+        if (!removed) throw new UserError(`there is no user "${name}" in ${path}; \`picomp user list\` shows who there is.`);
         io.stdout.write(`Removed "${name}" from ${path}.\n`);
         return 0;
       }

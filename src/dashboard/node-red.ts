@@ -38,6 +38,8 @@ export interface DashboardOptions {
   readonly userDir?: string;
   /** How long to wait for the page to answer. */
   readonly startTimeoutMs?: number;
+  /** Another flow to run instead of the unit dashboard (the classroom console), and its broker node's id. */
+  readonly flow?: { readonly file: string; readonly brokerNodeId: string };
   readonly log: Logger;
 }
 
@@ -46,6 +48,9 @@ export interface RunningDashboard {
   readonly url: string;
   /** Settles when Node-RED has exited, for whatever reason (stop() or a crash). */
   readonly exited: Promise<void>;
+  /** Node-RED's process id and user directory (for tests that check it ends with us). */
+  readonly pid: number;
+  readonly userDir: string;
   stop(): Promise<void>;
 }
 
@@ -134,11 +139,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   await mkdir(userDir, { recursive: true });
   // A fresh copy each start: Node-RED may write beside its flow file, and
   // the one in the package must stay as shipped.
-  await copyFile(FLOW_FILE, join(userDir, FLOW_NAME));
+  await copyFile(opts.flow?.file ?? FLOW_FILE, join(userDir, FLOW_NAME));
   await writeFile(join(userDir, 'picomp-settings.cjs'), settingsSource());
   const credFile = join(userDir, FLOW_NAME.replace(/\.json$/, '_cred.json'));
   if (opts.username !== undefined) {
-    const creds = { [brokerNodeId()]: { user: '${PICOMP_MQTT_USER}', password: '${PICOMP_MQTT_PASSWORD}' } };
+    const creds = { [opts.flow?.brokerNodeId ?? brokerNodeId()]: { user: '${PICOMP_MQTT_USER}', password: '${PICOMP_MQTT_PASSWORD}' } };
     await writeFile(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   } else {
     // An empty login would be sent as a login; no credentials means anonymous.
@@ -159,9 +164,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     PICOMP_UNIT: opts.unitId,
     PICOMP_BASE_TOPIC: opts.baseTopic,
   };
-  const child = spawn(process.execPath, [redJs, '--settings', join(userDir, 'picomp-settings.cjs'), '--userDir', userDir], {
-    env, stdio: ['ignore', 'pipe', 'pipe'],
+  if (ownDir) env.PICOMP_NODE_RED_TEMP_DIR = userDir;
+  // stdin is a pipe we never write to: the watchdog ends Node-RED when it closes (we died, even by kill -9).
+  const watchdog = new URL('./node-red-watchdog.js', import.meta.url).href;
+  const child = spawn(process.execPath, ['--import', watchdog, redJs, '--settings', join(userDir, 'picomp-settings.cjs'), '--userDir', userDir], {
+    env, stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin!.on('error', () => undefined);
   // Keep the last lines for error messages; pass warnings on to our log.
   let tail = '';
   const onOutput = (chunk: Buffer): void => {
@@ -205,5 +214,5 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
     throw e;
   }
   log.debug(`dashboard at ${url} (Node-RED, pid ${child.pid})`);
-  return { url, exited, stop };
+  return { url, exited, stop, pid: child.pid!, userDir };
 }

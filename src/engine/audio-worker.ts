@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const { runOnDevice } = await import('./device-driver.js');
     const started = await runOnDevice({ ...config, input, output }, runner, source, (message: string) => say({ type: 'device-error', message }));
     driver = started.driver;
-    say({ type: 'ready', info: { ...started.info, note } });
+    say({ type: 'ready', info: { ...started.info, note: [note, started.info.note].filter(Boolean).join('; ') || null } });
   }
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'stop') {

@@ -1,26 +1,45 @@
 /**
- * Drives the block runner from a PortAudio device (through naudiodon):
- * capture blocks arrive as interleaved float32 Buffers, are split into
- * channels, processed, and written back interleaved. Output buffers come
- * from a small ring allocated at start, so the steady state allocates
- * nothing of ours (naudiodon hands over one Buffer per captured block).
- * A watchdog reports a device that stopped calling back (unplugged).
+ * Drives the block runner from a PortAudio device. The device's callback
+ * runs in PortAudio's (or JACK's) thread and only copies blocks between
+ * preallocated rings and ours (picomp's naudiodon patch, see
+ * docs/realtime.md); this thread waits for captured blocks, processes them
+ * and queues the output, which the callback plays `queueBlocks` blocks
+ * later. It runs synchronously in slices, returning to the event loop a few
+ * times a second (stop messages, the GC observer), and allocates nothing
+ * per block. A watchdog reports a device that stopped calling back
+ * (unplugged).
  */
 import type { Driver } from './driver.js';
 import type { BlockRunner } from './block-runner.js';
 import type { GraphNode } from './graph.js';
 import { HostSource } from './nodes.js';
-import type { InputSpec, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
+import { clockUs, elapsedUs } from './monotonic-clock.js';
+import { WorkerControl } from './worker-control.js';
+import { UserError } from '../errors.js';
+import type { InputSpec, LatencyBreakdown, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
 import {
-  findDevice, hasAnyAudioDevice, mayHaveAudioDevices, openDuplex, openInput, openOutput, listDevices, type AudioStream, type DeviceInfo,
+  DEFAULT_QUEUE_BLOCKS, deadlineOf, defaultDevice, findDevice, hasAnyAudioDevice, mayHaveAudioDevices, openRealtime, listDevices, type DeviceInfo,
+  type RealtimeLatency,
 } from '../io/audio-device.js';
 
-/** Output buffers in flight at most: naudiodon queues two, plus the one being written. */
-const OUTPUT_RING = 8;
 /** No callback for this long means the device is gone. */
 const WATCHDOG_MS = 2000;
-/** Blocks PortAudio and naudiodon keep queued per direction (its maxQueue) plus the one in hand. */
-const QUEUED_BLOCKS = 3;
+/**
+ * SCHED_FIFO priority of the thread that processes blocks: above every
+ * ordinary process (a compiler, the dashboard), below the audio threads of
+ * JACK (its clients run at 5 and up) and PortAudio, which must run first.
+ */
+const AUDIO_THREAD_PRIORITY = 1;
+/** Longest wait for a block before looking at the stop word again. */
+const WAIT_MS = 20;
+/**
+ * Blocks of silence run through the chain before the device starts, so V8
+ * has compiled the block path: the first blocks, interpreted, take longer
+ * than the queue allows.
+ */
+const WARM_UP_BLOCKS = 400;
+/** Time spent processing before the event loop gets a turn. */
+const SLICE_US = 250_000;
 
 export interface ResolvedSpecs {
   input: InputSpec;
@@ -56,10 +75,24 @@ export function resolveAuto(input: InputSpec, output: OutputSpec, env: NodeJS.Pr
 }
 
 
-function pick(spec: string | null, direction: 'input' | 'output'): { id: number; name: string } {
-  if (spec === null) return { id: -1, name: 'default' };
-  const d: DeviceInfo = findDevice(spec, direction);
-  return { id: d.index, name: d.name };
+function pick(spec: string | null, direction: 'input' | 'output'): DeviceInfo {
+  if (spec !== null) return findDevice(spec, direction);
+  const d = defaultDevice(direction);
+  if (!d) throw new UserError(`no default audio ${direction} device; \`picomp devices\` lists them`);
+  return d;
+}
+
+/** The latency a block takes from capture to playback, in frames, beside the chain's own (lookahead). */
+export function deviceLatencyFrames(l: RealtimeLatency): number {
+  return l.queueFrames + l.inputFrames + l.outputFrames;
+}
+
+/** One sentence: the latency and what it is made of. */
+export function describeLatency(l: LatencyBreakdown, blockFrames: number, sampleRate: number): string {
+  const total = l.queueFrames + l.lookaheadFrames + l.deviceInputFrames + l.deviceOutputFrames;
+  const ms = (frames: number): string => `${((frames / sampleRate) * 1000).toFixed(1)} ms`;
+  return `latency ${ms(total)} (${total} frames): queue ${l.queueFrames / blockFrames} × ${blockFrames} frames, ` +
+    `lookahead ${l.lookaheadFrames}, device in ${l.deviceInputFrames} + out ${l.deviceOutputFrames} as PortAudio reports them`;
 }
 
 /** Starts device I/O for the runner; the source is a HostSource when input is a device. */
@@ -68,98 +101,95 @@ export async function runOnDevice(config: WorkerConfig, runner: BlockRunner, sou
   const { channels, sampleRate, blockFrames } = config;
   const input = config.input.kind === 'device' ? pick(config.input.device, 'input') : null;
   const output = config.output.kind === 'device' ? pick(config.output.device, 'output') : null;
-  const opts = { channels, sampleRate, framesPerBlock: blockFrames, sampleFormat: 'float32' as const };
-  const bytes = blockFrames * channels * 4;
-  // Every buffer and typed view the steady state touches is made here, once.
-  const ring = Array.from({ length: OUTPUT_RING }, () => Buffer.alloc(bytes));
-  const ringViews = ring.map((b) => new Float32Array(b.buffer, b.byteOffset, blockFrames * channels));
-  let ringAt = 0;
-  const captured = Buffer.alloc(bytes);
-  const capturedView = new Float32Array(captured.buffer, captured.byteOffset, blockFrames * channels);
-  let lastCallback = Date.now();
-  let failed = false;
-
+  const queueBlocks = config.queueBlocks ?? DEFAULT_QUEUE_BLOCKS;
+  const deadline = deadlineOf((input ?? output)!.hostApi);
+  const rt = openRealtime({
+    inputDeviceId: input ? input.index : null, outputDeviceId: output ? output.index : null,
+    channels, sampleRate, framesPerBlock: blockFrames, queueBlocks, deadline, clientName: 'picomp',
+  });
+  // Every buffer the steady state touches is made here, once.
+  const captured = new Float32Array(blockFrames * channels);
+  const played = new Float32Array(blockFrames * channels);
   const hostSource = source instanceof HostSource ? source : null;
-  const deinterleave = (buf: Buffer): number => {
-    const frames = Math.min(blockFrames, Math.floor(buf.length / (4 * channels)));
-    // One memcpy into our aligned buffer instead of a new view of naudiodon's.
-    buf.copy(captured, 0, 0, frames * channels * 4);
+  const deinterleave = (): void => {
     const dst = hostSource!.buffers;
     for (let c = 0; c < channels; c++) {
       const d = dst[c]!;
-      for (let i = 0, j = c; i < frames; i++, j += channels) d[i] = capturedView[j]!;
+      for (let i = 0, j = c; i < blockFrames; i++, j += channels) d[i] = captured[j]!;
     }
-    return frames;
   };
-  const interleave = (block: readonly Float32Array[], frames: number): Buffer => {
-    const out = ring[ringAt]!;
-    const view = ringViews[ringAt]!;
-    ringAt = (ringAt + 1) % OUTPUT_RING;
+  const interleave = (block: readonly Float32Array[]): void => {
     for (let c = 0; c < channels; c++) {
       const s = block[c]!;
-      for (let i = 0, j = c; i < frames; i++, j += channels) view[j] = s[i]!;
+      for (let i = 0, j = c; i < blockFrames; i++, j += channels) played[j] = s[i]!;
     }
-    // Devices deliver whole blocks; a short one (never seen) costs a view.
-    return frames === blockFrames ? out : out.subarray(0, frames * channels * 4);
+  };
+  const processReady = (ready: number): void => {
+    if (input) {
+      while (rt.read(captured)) {
+        deinterleave();
+        const out = runner.step(blockFrames);
+        if (output) { interleave(out); rt.write(played); }
+      }
+    } else {
+      for (let k = 0; k < ready; k++) { interleave(runner.step(blockFrames)); rt.write(played); }
+    }
   };
 
-  let stream: AudioStream<NodeJS.EventEmitter & { write?(b: Buffer): boolean }>;
-  if (input && output) {
-    stream = openDuplex({ ...opts, deviceId: input.id, outputDeviceId: output.id }) as never;
-    stream.stream.on('data', (buf: Buffer) => {
-      lastCallback = Date.now();
-      const frames = deinterleave(buf);
-      const out = runner.step(frames);
-      stream.stream.write!(interleave(out, frames));
-    });
-  } else if (input) {
-    stream = openInput({ ...opts, deviceId: input.id }) as never;
-    stream.stream.on('data', (buf: Buffer) => {
-      lastCallback = Date.now();
-      runner.step(deinterleave(buf));
-    });
-  } else {
-    stream = openOutput({ ...opts, deviceId: output!.id }) as never;
-    const w = stream.stream as NodeJS.EventEmitter & { write(b: Buffer): boolean };
-    // Fill until naudiodon says its queue is full, then again on each drain:
-    // the device's consumption paces the chain.
-    const fill = (): void => {
-      lastCallback = Date.now();
-      while (!failed && w.write(interleave(runner.step(blockFrames), blockFrames))) { /* keep the queue full */ }
-    };
-    w.on('drain', fill);
-    fill();
-  }
-  stream.stream.on('error', (e: unknown) => {
-    if (!failed) { failed = true; onDeviceError(`audio device error: ${(e as Error)?.message ?? String(e)}.`); }
-  });
-  const watchdog = setInterval(() => {
-    // PortAudio's own under/overflow count (see hardware/portaudio.md), read
-    // here rather than per block: it is a call into the native side.
-    runner.xruns = stream.xruns();
-    if (!failed && Date.now() - lastCallback > WATCHDOG_MS) {
+  const control = new WorkerControl(config.controlBuffer);
+  let stopped = false;
+  let failed = false;
+  let lastCallbacks = -1;
+  let quietSinceUs = clockUs();
+  // PortAudio's and the rings' count, read between blocks (a call into the native side).
+  const watch = (): void => {
+    const st = rt.stats();
+    runner.xruns = st.xruns;
+    if (st.callbacks !== lastCallbacks) { lastCallbacks = st.callbacks; quietSinceUs = clockUs(); return; }
+    if (!failed && elapsedUs(quietSinceUs, clockUs()) > WATCHDOG_MS * 1000) {
       failed = true;
       onDeviceError(`the audio device stopped delivering audio for ${WATCHDOG_MS / 1000} s (unplugged?).`);
     }
-  }, WATCHDOG_MS / 4);
-  const deviceLatencyFrames = ((input ? QUEUED_BLOCKS : 0) + (output ? QUEUED_BLOCKS : 0)) * blockFrames;
-  runner.deviceLatencyFrames = deviceLatencyFrames;
-  stream.start();
-  lastCallback = Date.now();
+  };
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => { finished = resolve; });
+  const runSlice = (): void => {
+    const sliceStartUs = clockUs();
+    while (elapsedUs(sliceStartUs, clockUs()) < SLICE_US) {
+      if (stopped || failed || control.stopRequested) { finished(); return; }
+      processReady(rt.wait(WAIT_MS));
+    }
+    watch();
+    setImmediate(runSlice);
+  };
+
+  for (let k = 0; k < WARM_UP_BLOCKS; k++) runner.step(blockFrames);
+  // Only for a strict host: on a 'buffered' one the callback waits for this
+  // thread, and a device that is not paced by a clock (an ALSA file or null
+  // plugin) would then keep two real-time threads spinning and starve the rest.
+  const promoted = deadline === 'strict' ? rt.promote(AUDIO_THREAD_PRIORITY) : true;
+  rt.start();
+  setImmediate(runSlice);
+  const latency = rt.latency;
+  runner.deviceLatencyFrames = deviceLatencyFrames(latency);
   return {
     driver: {
       stop: async () => {
-        failed = true;
-        clearInterval(watchdog);
-        await stream.close();
+        stopped = true;
+        await done;
+        rt.close();
       },
     },
     info: {
       input: input ? input.name : config.input.kind === 'file' ? `file:${config.input.path}` : config.input.kind,
       output: output ? output.name : 'null',
       sampleRate, blockFrames, channels,
-      deviceLatencyMs: (deviceLatencyFrames / sampleRate) * 1000,
-      note: null,
+      deviceLatencyMs: (runner.deviceLatencyFrames / sampleRate) * 1000,
+      latency: {
+        queueFrames: latency.queueFrames, lookaheadFrames: runner.chain.latencyFrames,
+        deviceInputFrames: latency.inputFrames, deviceOutputFrames: latency.outputFrames,
+      },
+      note: promoted ? null : 'the audio thread could not get real-time priority (see docs/realtime.md); xruns are likelier under load',
     },
   };
 }

@@ -19,11 +19,16 @@ export interface AudioSetup {
   sampleRate: number;
   blockFrames: number;
   channels: number;
+  /** Blocks queued between a device and the chain (docs/realtime.md); the default when absent. */
+  queueBlocks?: number;
 }
 
 /** Just the audio setup of a larger options object (so no other field travels to the worker). */
 export function audioSetup(o: AudioSetup): AudioSetup {
-  return { input: o.input, output: o.output, sampleRate: o.sampleRate, blockFrames: o.blockFrames, channels: o.channels };
+  return {
+    input: o.input, output: o.output, sampleRate: o.sampleRate, blockFrames: o.blockFrames, channels: o.channels,
+    ...(o.queueBlocks !== undefined ? { queueBlocks: o.queueBlocks } : {}),
+  };
 }
 
 export interface WorkerConfig extends AudioSetup {
@@ -31,6 +36,18 @@ export interface WorkerConfig extends AudioSetup {
   metersBuffer: SharedArrayBuffer;
   /** A WorkerControl's word: raised to stop the worker (see worker-control.ts). */
   controlBuffer: SharedArrayBuffer;
+}
+
+/**
+ * Where a device-driven unit's latency comes from, in frames: picomp's
+ * playback queue, the chain's lookahead (at start; it follows the
+ * parameter), and the device's own as PortAudio reports it.
+ */
+export interface LatencyBreakdown {
+  queueFrames: number;
+  lookaheadFrames: number;
+  deviceInputFrames: number;
+  deviceOutputFrames: number;
 }
 
 export interface RunningInfo {
@@ -44,6 +61,8 @@ export interface RunningInfo {
   deviceLatencyMs: number;
   /** Why the engine runs as it does (e.g. the no-device fallback), or null. */
   note: string | null;
+  /** On a device: what the latency is made of. */
+  latency?: LatencyBreakdown;
 }
 
 export type FromWorker =

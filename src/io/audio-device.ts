@@ -10,11 +10,10 @@
  * naudiodon is loaded lazily so the rest of picomp (render, params, MQTT)
  * runs on machines where the native module is missing or broken.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type * as Naudiodon from 'naudiodon';
 import { UserError } from '../errors.js';
+import { anyAudioHost, probeAudioHosts } from './audio-hosts.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
 
 export type Direction = 'input' | 'output';
@@ -95,35 +94,57 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** False only when it is certain no device exists: no kernel sound card and no user ALSA config. */
+/**
+ * False only when it is certain no device exists: no kernel sound card, no
+ * ALSA configuration that adds plugin devices, no JACK server, no PipeWire
+ * or PulseAudio (see audio-hosts.ts).
+ */
 export function mayHaveAudioDevices(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.ALSA_CONFIG_PATH || (env.HOME && existsSync(join(env.HOME, '.asoundrc'))) || existsSync('/etc/asound.conf')) return true;
-  if (process.platform !== 'linux') return true;
-  // No /proc/asound at all means the kernel has no ALSA driver loaded: no cards.
-  if (!existsSync('/proc/asound')) return false;
+  return anyAudioHost(probeAudioHosts(env));
+}
+
+/**
+ * The devices PortAudio sees: JACK's, ALSA's (PipeWire's and PulseAudio's
+ * through their ALSA plugins). None, without asking it, when none can
+ * exist; when asking, ALSA's and JACK's complaints about what is absent
+ * are kept off stderr. `wholeStderr` silences PortAudio's own debug lines
+ * too, by closing stderr for the whole process meanwhile: only for a
+ * command that does nothing else at the time (`picomp devices`).
+ */
+export function listDevices(options: { wholeStderr?: boolean } = {}): DeviceInfo[] {
+  if (!mayHaveAudioDevices()) return [];
+  return quietly((n) => n.getDevices(), options.wholeStderr ?? false).map((d) => ({
+    index: d.id,
+    name: d.name,
+    maxInputChannels: d.maxInputChannels,
+    maxOutputChannels: d.maxOutputChannels,
+    defaultSampleRate: d.defaultSampleRate,
+    hostApi: d.hostAPIName,
+  }));
+}
+
+/** Runs a PortAudio query (which initialises PortAudio: every host API probes its devices) with ALSA and JACK quiet. */
+function quietly<T>(query: (n: NaudiodonModule) => T, wholeStderr = false): T {
+  const n = loadNaudiodon();
+  n.setQuiet(true, wholeStderr);
   try {
-    return !/no soundcards/.test(readFileSync('/proc/asound/cards', 'utf8'));
-  } catch {
-    return true;
+    return query(n);
+  } finally {
+    n.setQuiet(false);
   }
 }
 
 /**
- * The devices PortAudio sees; none, without asking it, when none can exist
- * (asking would print a hundred lines of ALSA and JACK complaints).
+ * PortAudio's default device for `direction` (that of its default host API:
+ * JACK when a JACK server runs and ALSA has no card), or null when none.
  */
-export function listDevices(): DeviceInfo[] {
-  if (!mayHaveAudioDevices()) return [];
-  return loadNaudiodon()
-    .getDevices()
-    .map((d) => ({
-      index: d.id,
-      name: d.name,
-      maxInputChannels: d.maxInputChannels,
-      maxOutputChannels: d.maxOutputChannels,
-      defaultSampleRate: d.defaultSampleRate,
-      hostApi: d.hostAPIName,
-    }));
+export function defaultDevice(direction: Direction, devices: DeviceInfo[] = listDevices()): DeviceInfo | null {
+  if (devices.length === 0) return null;
+  const apis = quietly((n) => n.getHostAPIs());
+  const api = apis.HostAPIs.find((h) => h.id === apis.defaultHostAPI);
+  const index = api ? (direction === 'input' ? api.defaultInput : api.defaultOutput) : -1;
+  const found = devices.find((d) => d.index === index && channelsFor(d, direction) > 0);
+  return found ?? devices.find((d) => channelsFor(d, direction) > 0) ?? null;
 }
 
 /** True when PortAudio can see at least one device that can capture or play. */
@@ -270,6 +291,126 @@ function wrap<S extends QuittableStream>(stream: S, o: StreamOptions, hasOutput:
     start: () => (stream as unknown as { start(): void }).start(),
     xruns: () => (stream as unknown as { xruns?: () => number }).xruns?.() ?? 0,
     close,
+  };
+}
+
+/**
+ * How a host treats a late callback. 'strict': the host (JACK, PipeWire's
+ * JACK layer) gives each client one period and counts an xrun when it
+ * overruns, so the callback must never wait. 'buffered': the host runs its
+ * own thread with a device buffer behind the callback (PortAudio's ALSA
+ * path), and plugin devices that are not paced by a clock (files, null)
+ * must be served block by block, so the callback waits for JavaScript when
+ * the queue is empty, as naudiodon always did.
+ */
+export type Deadline = 'strict' | 'buffered';
+
+/** How long a 'buffered' callback waits for a late block before playing silence (an xrun). */
+const BUFFERED_CALLBACK_WAIT_MS = 500;
+
+export function deadlineOf(hostApi: string): Deadline {
+  return /jack/i.test(hostApi) ? 'strict' : 'buffered';
+}
+
+export interface RealtimeOptions {
+  /** PortAudio device index to capture from; null: no capture. */
+  readonly inputDeviceId: number | null;
+  /** PortAudio device index to play to; null: no playback. */
+  readonly outputDeviceId: number | null;
+  readonly channels: number;
+  /** Hz */
+  readonly sampleRate: number;
+  readonly framesPerBlock: number;
+  /**
+   * Blocks of silence queued for playback at start: the time JavaScript has
+   * to answer each block, and the latency it adds.
+   */
+  readonly queueBlocks: number;
+  readonly deadline: Deadline;
+  /** JACK client name. */
+  readonly clientName?: string;
+}
+
+export const QUEUE_BLOCKS_RANGE = { min: 1, max: 16 } as const;
+/** 2 leaves the processing thread two periods; a JACK round trip is then 3 blocks (docs/realtime.md). */
+export const DEFAULT_QUEUE_BLOCKS = 2;
+
+export interface RealtimeStats {
+  readonly callbacks: number;
+  /** Callbacks with any trouble (the host's under/overflow flags, a block not ready, a capture with no room), each counted once. */
+  readonly xruns: number;
+  readonly hostXruns: number;
+  readonly inputDropped: number;
+  readonly outputUnderflows: number;
+  readonly outputDropped: number;
+}
+
+export interface RealtimeLatency {
+  /** The playback queue's depth (queueBlocks × block); 0 without playback. */
+  readonly queueFrames: number;
+  /** What PortAudio reports for the device (Pa_GetStreamInfo), in frames. */
+  readonly inputFrames: number;
+  readonly outputFrames: number;
+}
+
+/**
+ * A device stream whose PortAudio callback only copies between preallocated
+ * rings and JavaScript's blocks (picomp's naudiodon patch, `RtStream`): the
+ * thread that processes blocks waits in `wait()`, never the callback.
+ */
+export interface RealtimeStream {
+  readonly channels: number;
+  readonly sampleRate: number;
+  readonly framesPerBlock: number;
+  readonly deadline: Deadline;
+  readonly latency: RealtimeLatency;
+  start(): void;
+  /** Blocks this thread up to `timeoutMs` until blocks can be handled; how many. */
+  wait(timeoutMs: number): number;
+  /** The oldest captured block, interleaved, into `block`; false if none waits. */
+  read(block: Float32Array): boolean;
+  /** Queues one interleaved block for playback; false if the queue is full. */
+  write(block: Float32Array): boolean;
+  /** Raises the calling thread to SCHED_FIFO `priority`; false if not permitted. */
+  promote(priority: number): boolean;
+  stats(): RealtimeStats;
+  /** Stops the device; idempotent. */
+  close(): void;
+}
+
+export function openRealtime(o: RealtimeOptions): RealtimeStream {
+  for (const id of [o.inputDeviceId, o.outputDeviceId]) if (id !== null) checkOptions({ ...o, deviceId: id });
+  if (o.inputDeviceId === null && o.outputDeviceId === null) throw new UserError('an audio stream needs an input or an output device');
+  if (!Number.isInteger(o.queueBlocks) || o.queueBlocks < QUEUE_BLOCKS_RANGE.min || o.queueBlocks > QUEUE_BLOCKS_RANGE.max) {
+    throw new UserError(`queue depth ${o.queueBlocks} blocks is out of range; use a whole number from ${QUEUE_BLOCKS_RANGE.min} to ${QUEUE_BLOCKS_RANGE.max}`);
+  }
+  const strict = o.deadline === 'strict';
+  const what = o.inputDeviceId !== null && o.outputDeviceId !== null ? 'input and output' : o.inputDeviceId !== null ? 'input' : 'output';
+  const rt = create(() => quietly((n) => new n.RtStream({
+    ...(o.inputDeviceId !== null ? { inDeviceId: o.inputDeviceId } : {}),
+    ...(o.outputDeviceId !== null ? { outDeviceId: o.outputDeviceId } : {}),
+    channels: o.channels, sampleRate: o.sampleRate, framesPerBlock: o.framesPerBlock, primeBlocks: o.queueBlocks,
+    callbackWaitMs: strict ? 0 : BUFFERED_CALLBACK_WAIT_MS,
+    // On JACK, take its period as it comes: PortAudio's block adapter would add a block of latency.
+    fixedHostBlock: !strict,
+    ...(o.clientName ? { clientName: o.clientName } : {}),
+  })), { ...o, deviceId: o.inputDeviceId ?? o.outputDeviceId! }, what);
+  const s = rt.stats();
+  let closed = false;
+  return {
+    channels: o.channels, sampleRate: o.sampleRate, framesPerBlock: o.framesPerBlock, deadline: o.deadline,
+    latency: {
+      queueFrames: o.outputDeviceId !== null ? o.queueBlocks * o.framesPerBlock : 0,
+      inputFrames: Math.round(s.inputLatency * o.sampleRate),
+      outputFrames: Math.round(s.outputLatency * o.sampleRate),
+    },
+    start: () => rt.start(),
+    wait: (timeoutMs) => rt.wait(timeoutMs),
+    read: (block) => rt.read(block),
+    write: (block) => rt.write(block),
+    promote: (priority) => rt.promote(priority),
+    stats: () => rt.stats(),
+    close: () => { if (!closed) { closed = true; rt.close(); } },
   };
 }
 

@@ -12,6 +12,12 @@ import type { Logger } from '../log.js';
 import { mayPublish, maySubscribe, commandTarget, type Identity } from './acl.js';
 import { DEFAULT_BASE_TOPIC } from './topics.js';
 import { readUsers, verifyPassword, type UserRecord } from './users.js';
+import { LoginBusyError } from './password-thread.js';
+import { LoginGuard } from './login-guard.js';
+import { cut, remoteAddress } from './broker-limits.js';
+import { unitOfClientId } from './client-ids.js';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 
 /** The broker's limits and timings; BrokerOptions may override some per run. */
 export const DEFAULTS = {
@@ -31,6 +37,34 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   /** How often the users file is looked at for changes that close connections. */
   usersRecheckMs: 2000,
+  /** Largest MQTT packet (its announced length, checked before buffering): the largest payload plus room for a long topic. */
+  maxPacketBytes: 256 * 1024 + 16 * 1024,
+  /** Largest packet before the login is through (CONNECT with its will, and what a client sends ahead of CONNACK). */
+  maxConnectingPacketBytes: 16 * 1024,
+  /** Packets Aedes holds per client while its login is checked. */
+  queueLimit: 8,
+  /** Sockets that have not logged in yet, per address and in all (the rest are closed at once). */
+  maxConnectingPerAddress: 16,
+  maxConnecting: 128,
+  /** QoS 1/2 messages kept for one persistent session (Mosquitto's max_queued_messages). */
+  maxQueuedPerSession: 100,
+  /** A persistent session offline this long is forgotten (Mosquitto's persistent_client_expiration). */
+  sessionExpiryMs: 60 * 60_000,
+  maxOfflineSessions: 100,
+  /** Payload bytes waiting for all persistent sessions together. */
+  maxQueuedBytes: 8 * 1024 * 1024,
+  /** Topics holding a retained message, and the largest retained payload. */
+  maxRetained: 1000,
+  maxRetainedPayloadBytes: 64 * 1024,
+  /** Payload bytes of all retained messages together (a unit's own documents take a few tens of KB). */
+  maxRetainedBytes: 8 * 1024 * 1024,
+  /** Back-off after failed logins (login-guard.ts). */
+  login: {
+    freeFailures: 3, firstDelayMs: 1000, maxAddressDelayMs: 5 * 60_000, maxUserDelayMs: 30_000,
+    forgetAfterMs: 15 * 60_000, maxKeys: 4096, summaryEveryMs: 60_000,
+  },
+  /** How often refused connections and failed logins are summed up in one log line. */
+  summaryEveryMs: 60_000,
 } as const;
 
 /** What the auth hooks need to know; everything else is in DEFAULTS. */
@@ -41,6 +75,8 @@ export interface AuthOptions {
   readonly baseTopic: string;
   readonly maxPayloadBytes: number;
   readonly maxClients: number;
+  /** This unit's id: client ids shaped like its own are for its service account only. */
+  readonly unitId?: string;
   readonly log: Logger;
 }
 
@@ -87,7 +123,7 @@ export function usersSource(path: string | null | undefined, log: Logger): () =>
     }
     if (cache && cache.version === version) return cache.state;
     try {
-      const users = await readUsers(path);
+      const users = await readUsers(path, log);
       cache = { version, state: users.length > 0 ? { kind: 'users', users } : { kind: 'open' } };
     } catch (e) {
       log.error(`${(e as Error).message} Only this unit's own client can connect until it is fixed.`);
@@ -128,6 +164,8 @@ export class BrokerAuth {
   readonly #revoked = new WeakSet<Client>();
   readonly #opts: AuthOptions;
   readonly users: () => Promise<UsersState>;
+  /** Back-off for failed logins, per address and per user name. */
+  readonly guard: LoginGuard;
   /**
    * Credentials of the unit's own engine client: an admin account that
    * lives only in memory for this run, valid whatever the users file says.
@@ -138,6 +176,7 @@ export class BrokerAuth {
   constructor(opts: AuthOptions) {
     this.#opts = opts;
     this.users = usersSource(opts.usersFile, opts.log);
+    this.guard = new LoginGuard(DEFAULTS.login, opts.log);
   }
 
   /** Reads the users file once; returns whether clients must log in now. */
@@ -171,39 +210,72 @@ export class BrokerAuth {
   #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, connected: number,
     done: Parameters<Hooks['authenticate']>[3]): void {
     const { log, maxClients, allowAnonymous } = this.#opts;
-    const refuse = (why: string): void => {
-      log.warn(`refused MQTT client "${client.id}": ${why}`);
-      done(Object.assign(new Error(why), { returnCode: 4 as const }), false);
+    const address = remoteAddress((client as unknown as { conn: Duplex }).conn, client.req as IncomingMessage | undefined);
+    const refuse = (why: string, returnCode: 2 | 3 | 4 | 5 = 4, quiet = false): void => {
+      (quiet ? log.debug : log.warn)(`refused MQTT client "${cut(client.id)}" from ${address}: ${why}`);
+      done(Object.assign(new Error(why), { returnCode }), false);
     };
     // Checked here rather than in preConnect so the client gets a CONNACK
     // ("server unavailable") instead of a silently closed socket.
     if (connected >= maxClients) {
-      log.warn(`refused MQTT client "${client.id}": ${maxClients} clients are already connected (the limit).`);
-      done(Object.assign(new Error('too many clients'), { returnCode: 3 as const }), false);
+      refuse(`${maxClients} clients are already connected (the limit).`, 3);
       return;
     }
+    const wait = this.guard.waitMs(address, username);
+    if (wait > 0) {
+      refuse(`too many failed logins from ${address}${username !== undefined ? ` or for "${username}"` : ''}; try again in ${Math.ceil(wait / 1000)} s.`, 5, true);
+      return;
+    }
+    const failed = (why: string): void => {
+      this.guard.failed(address, username);
+      refuse(why, 4, true);
+    };
+    const admit = (who: Identity, loginHash?: string): void => {
+      if (!this.#mayUseClientId(who, client.id)) {
+        refuse(`the client id "${cut(client.id)}" belongs to ${unitOfClientId(client.id) === this.#opts.unitId ? 'this unit' : `unit ${unitOfClientId(client.id)}`}; connect with another id (or none).`, 2);
+        return;
+      }
+      if (loginHash !== undefined) {
+        this.guard.succeeded(address, username);
+        this.#loginHashes.set(client, loginHash);
+      }
+      this.#identities.set(client, who);
+      done(null, true);
+    };
     const pw = password?.toString('utf8') ?? '';
     if (username === this.serviceAccount.username) {
-      if (sameSecret(pw, this.serviceAccount.password)) { this.#identities.set(client, { name: SERVICE_NAME, role: 'admin' }); done(null, true); }
-      else refuse(`wrong password for "${username}".`);
+      if (sameSecret(pw, this.serviceAccount.password)) admit({ name: SERVICE_NAME, role: 'admin' });
+      else failed(`wrong password for "${username}".`);
       return;
     }
     this.users().then(async (state) => {
-      if (state.kind === 'open') { this.#identities.set(client, OPEN); done(null, true); return; }
+      if (state.kind === 'open') { admit(OPEN); return; }
       if (state.kind === 'locked') { refuse('the users file cannot be read, so nobody can log in until it is fixed.'); return; }
       if (username === undefined) {
-        if (allowAnonymous) { this.#identities.set(client, ANONYMOUS_VIEWER); done(null, true); return; }
+        if (allowAnonymous) { admit(ANONYMOUS_VIEWER); return; }
         refuse('no user name given and anonymous access is off.');
         return;
       }
       const user = state.users.find((u) => u.name === username);
       // Hash even for unknown names, so timing does not tell which names exist.
       const ok = user ? await verifyPassword(pw, user.password) : (await verifyPassword(pw, DUMMY_HASH), false);
-      if (!user || !ok) { refuse(`wrong user name or password for "${username}".`); return; }
-      this.#identities.set(client, { name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) });
-      this.#loginHashes.set(client, user.password.hash);
-      done(null, true);
-    }, (e: Error) => refuse(e.message));
+      if (!user || !ok) { failed(`wrong user name or password for "${cut(username)}".`); return; }
+      admit({ name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) }, user.password.hash);
+    }).catch((e: Error) => refuse(e.message, e instanceof LoginBusyError ? 3 : 4));
+  }
+
+  /**
+   * A client id shaped like a unit's own (`picomp-<unit>-…`) takes that
+   * unit's place if it matches, so it is kept for that unit's accounts:
+   * this unit's id for its service account only; another unit's (one that
+   * uses this broker as its hub) for an operator of that unit, a teacher,
+   * an admin, or anyone when the broker is open.
+   */
+  #mayUseClientId(who: Identity, clientId: string): boolean {
+    const unit = unitOfClientId(clientId);
+    if (unit === null || who.name === SERVICE_NAME) return true;
+    if (unit === this.#opts.unitId) return false;
+    return who === OPEN || who.role === 'admin' || who.role === 'teacher' || (who.role === 'operator' && who.unit === unit);
   }
 
   #authorizePublish(...[client, packet, done]: Parameters<Hooks['authorizePublish']>): void {

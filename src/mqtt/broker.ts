@@ -8,6 +8,9 @@ import { Aedes, type Client } from 'aedes';
 import type { Logger } from '../log.js';
 import { BrokerAuth, DEFAULTS } from './broker-auth.js';
 import { startListeners } from './listeners.js';
+import { ConnectionGate, capPacketLength, cut, limitPersistence, remoteAddress } from './broker-limits.js';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 
 export interface BrokerOptions {
   /** TCP port; 0 picks a free one (tests). */
@@ -27,6 +30,8 @@ export interface BrokerOptions {
   /** Base topic of the units, for the ACL. */
   readonly baseTopic?: string;
   readonly usersRecheckMs?: number;
+  /** This unit's id: client ids shaped like its own are kept for its own client (client-ids.ts). */
+  readonly unitId?: string;
   readonly log: Logger;
 }
 
@@ -57,6 +62,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const auth = new BrokerAuth({
     usersFile: opts.usersFile, allowAnonymous: opts.allowAnonymous, baseTopic: opts.baseTopic ?? DEFAULTS.baseTopic,
     maxPayloadBytes, maxClients: opts.maxClients ?? DEFAULTS.maxClients, log,
+    ...(opts.unitId !== undefined ? { unitId: opts.unitId } : {}),
   });
   // Decided per connection, so adding the first user takes effect at once
   // for new connections (and within usersRecheckMs for open ones).
@@ -66,8 +72,24 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     maxTopicLevels: opts.maxTopicLevels ?? DEFAULTS.maxTopicLevels,
     drainTimeout: DEFAULTS.drainTimeoutMs,
     connectTimeout: DEFAULTS.connectTimeoutMs,
+    queueLimit: DEFAULTS.queueLimit,
     ...auth.hooks(() => broker.connectedClients),
   });
+  const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log);
+  const gate = new ConnectionGate({ perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs }, log);
+  const tickets = new WeakMap<Client, { loggedIn(): void }>();
+  broker.on('client', (client) => tickets.get(client)?.loggedIn());
+  const caps = { connectedBytes: Math.max(DEFAULTS.maxPacketBytes, maxPayloadBytes + 16 * 1024), connectingBytes: DEFAULTS.maxConnectingPacketBytes };
+  const handle = (stream: Duplex, req?: IncomingMessage): void => {
+    const address = remoteAddress(stream, req);
+    const ticket = gate.admit(address, stream);
+    if (!ticket) return;
+    const client = broker.handle(stream, req);
+    tickets.set(client, ticket);
+    capPacketLength(client, caps, (bytes, cap, cmd) => {
+      log.warn(`closed MQTT connection${client.id ? ` "${cut(client.id)}"` : ''} from ${address}: it announced a ${bytes}-byte ${cmd.toUpperCase()}, over the ${cap}-byte limit.`);
+    });
+  };
   broker.on('clientError', (client, err) => log.debug(`MQTT client "${client.id}": ${err.message}`));
   broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${client.id}": ${err.message}`));
   const clients = (): Client[] => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
@@ -75,6 +97,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   recheckTimer.unref();
   const closeBroker = async (): Promise<void> => {
     clearInterval(recheckTimer);
+    stopPersistenceLimits();
+    gate.stop();
+    auth.guard.stop();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
   };
 
@@ -83,7 +108,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     listeners = await startListeners({
       host, mqttPort: opts.mqttPort, wsPort: opts.wsPort, ...(opts.tls ? { tls: opts.tls } : {}),
       wsMaxPayloadBytes: maxPayloadBytes + DEFAULTS.wsFrameOverheadBytes, log,
-    }, (stream, req) => broker.handle(stream, req));
+    }, handle);
   } catch (e) {
     await closeBroker();
     throw e;

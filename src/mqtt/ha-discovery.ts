@@ -158,7 +158,7 @@ export function discoveryMessages(opts: DiscoveryOptions): DiscoveryMessage[] {
 
   out.push(message('binary_sensor', 'clip', 'Clipping', null, {
     state_topic: t.levels,
-    value_template: `{{ '${SWITCH_ON}' if value_json.clip else '${SWITCH_OFF}' }}`,
+    value_template: `{{ '${SWITCH_ON}' if value_json.clips > 0 else '${SWITCH_OFF}' }}`,
     payload_on: SWITCH_ON, payload_off: SWITCH_OFF,
     // "Problem" reads as Problem / OK in Home Assistant: clipping is one.
     device_class: 'problem',

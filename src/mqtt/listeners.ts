@@ -106,7 +106,13 @@ export async function startListeners(opts: ListenerOptions, handle: ConnectionHa
       } catch (e) {
         throw new UserError(`cannot read the TLS certificate or key (${(e as Error).message}); check the paths in the config.`);
       }
-      const tlsServer = createTlsServer({ cert, key }, (socket) => { socket.setNoDelay(true); handle(socket); });
+      let tlsServer;
+      try {
+        tlsServer = createTlsServer({ cert, key }, (socket) => { socket.setNoDelay(true); handle(socket); });
+      } catch (e) {
+        // OpenSSL's own words ("PEM routines::no start line") do not say which file or what to do.
+        throw new UserError(`the TLS certificate ${opts.tls.certFile} or key ${opts.tls.keyFile} is not a usable PEM pair (${(e as Error).message.replace(/^error:[0-9A-F]+:/, '')}); give PEM files (they start with -----BEGIN).`);
+      }
       servers.push(tlsServer);
       tlsPort = await listen(tlsServer, opts.tls.port, host, 'the TLS port setting');
     }

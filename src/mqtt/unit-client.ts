@@ -15,6 +15,8 @@ import { DEFAULT_DISCOVERY_PREFIX, HA_BIRTH_PAYLOAD, discoveryMessages, haStatus
 import {
   DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodePresetPayload, decodeSetPayload, payloadExcerpt, type PresetCommand,
 } from './mqtt-command.js';
+import { unitClientId } from './client-ids.js';
+import { redactUrl } from './redact-url.js';
 import {
   PRESET_ACTIONS, addressesUnit, commandFilters, isPresetCommand, parseTopic, topicOf, unitTopics,
   type PresetAction, type UnitTopics,
@@ -50,6 +52,13 @@ export function stateDocument(s: UnitSnapshot): Record<string, unknown> {
 }
 
 const RETAINED = { qos: 1 as const, retain: true };
+const REASSERT_EVERY_MS = 1000;
+/** Characters of a rejected topic repeated in an `error` echo (as the payload's 200 bytes). */
+const ECHO_TOPIC_CHARS = 200;
+
+function topicExcerpt(topic: string): string {
+  return topic.length <= ECHO_TOPIC_CHARS ? topic : `${topic.slice(0, ECHO_TOPIC_CHARS)}…`;
+}
 
 export class UnitClient {
   readonly #opts: UnitClientOptions;
@@ -69,6 +78,8 @@ export class UnitClient {
   #dashboardUrl: string | undefined;
   /** Home Assistant's status topic, when discovery is on. */
   readonly #haStatus: string | null;
+  /** When availability/info were last put back after someone overwrote them. */
+  readonly #reasserted = new Map<string, number>();
 
   constructor(opts: UnitClientOptions) {
     this.#opts = opts;
@@ -76,9 +87,10 @@ export class UnitClient {
     this.#groups = opts.groups ?? [];
     this.#haStatus = opts.haDiscovery ? haStatusTopic(opts.haPrefix ?? DEFAULT_DISCOVERY_PREFIX) : null;
     this.#extensions = [new MeterListener(opts.meters, (f) => this.publishMeters(f))];
-    if (opts.haDiscovery) this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
+    // Always: Home Assistant's level sensors and the classroom console's cards read them.
+    this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
     const clientOpts: IClientOptions = {
-      clientId: `picomp-${opts.unitId}-${Math.random().toString(16).slice(2, 10)}`,
+      clientId: unitClientId(opts.unitId),
       clean: true,
       reconnectPeriod: 1000,
       connectTimeout: 5000,
@@ -100,12 +112,12 @@ export class UnitClient {
     opts.state.on('presets', this.#onPresets);
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', () => {
-      if (this.#wasOffline) opts.log.info(`MQTT connection to ${opts.url} is back.`);
+      if (this.#wasOffline) opts.log.info(`MQTT connection to ${redactUrl(opts.url)} is back.`);
       this.#wasOffline = false;
       this.#announced = this.announce().catch((e: Error) => opts.log.warn(`could not announce the unit on MQTT: ${e.message}`));
     });
     client.on('offline', () => {
-      if (!this.#wasOffline && !this.#stopped) opts.log.warn(`MQTT connection to ${opts.url} lost; retrying every second (audio keeps running).`);
+      if (!this.#wasOffline && !this.#stopped) opts.log.warn(`MQTT connection to ${redactUrl(opts.url)} lost; retrying every second (audio keeps running).`);
       this.#wasOffline = true;
     });
     client.on('error', (e) => opts.log.debug(`MQTT: ${e.message}`));
@@ -131,7 +143,7 @@ export class UnitClient {
     if (this.#client.connected) this.#client.publish(this.#t.meters, JSON.stringify(frame), { qos: 0 });
   }
 
-  /** The 1 Hz summary the Home Assistant level sensors read. */
+  /** The 1 Hz summary the Home Assistant level sensors and the teacher's console read. */
   publishLevels(s: LevelSummary): void {
     // A silent period's -Infinity peaks go out as null: "unknown" in Home Assistant.
     if (this.#client.connected) this.#client.publish(this.#t.levels, JSON.stringify(s), { qos: 0 });
@@ -140,7 +152,27 @@ export class UnitClient {
   publishError(topic: string, payload: Buffer, error: string): void {
     this.#opts.log.debug(`rejected ${topic}: ${error}`);
     if (!this.#client.connected) return;
-    this.#client.publish(this.#t.error, JSON.stringify({ topic, payload: payloadExcerpt(payload), error }), { qos: 0 });
+    // A 60 KB topic must not come back in full (nor twice, inside the sentence).
+    const shortTopic = topicExcerpt(topic);
+    const sentence = shortTopic === topic ? error : error.split(topic).join(shortTopic);
+    this.#client.publish(this.#t.error, JSON.stringify({ topic: shortTopic, payload: payloadExcerpt(payload), error: sentence }), { qos: 0 });
+  }
+
+  /**
+   * Someone overwrote this unit's retained `availability` or `info` (any
+   * client may, on an open broker): put ours back, at most once per
+   * REASSERT_EVERY_MS per topic so two clients cannot ping-pong forever.
+   */
+  #reassert(topic: string, payload: Buffer): boolean {
+    const ours = topic === this.#t.availability ? 'online' : topic === this.#t.info ? this.#infoJson() : null;
+    if (ours === null) return false;
+    if (this.#stopped || payload.toString('utf8') === ours) return true;
+    const now = Date.now();
+    if (now - (this.#reasserted.get(topic) ?? 0) < REASSERT_EVERY_MS) return true;
+    this.#reasserted.set(topic, now);
+    this.#opts.log.warn(`another client overwrote ${topic}; published this unit's own again (add users to stop that: picomp user add).`);
+    if (this.#client.connected) this.#client.publish(topic, ours, RETAINED);
+    return true;
   }
 
   /** A message on one of the command filters: a command, or an error saying why not. */
@@ -151,6 +183,7 @@ export class UnitClient {
       if (payload.toString('utf8').trim() === HA_BIRTH_PAYLOAD) void this.#publishDiscovery().catch((e: Error) => this.#opts.log.warn(`could not publish the Home Assistant discovery: ${e.message}`));
       return;
     }
+    if (this.#reassert(topic, payload)) return;
     const t = parseTopic(baseTopic, topic);
     if (!t || !addressesUnit(t, unitId, this.#groups)) return;
     if (t.leaf === 'get') {
@@ -219,6 +252,8 @@ export class UnitClient {
       client.publishAsync(this.#t.state, this.#stateJson(), RETAINED),
       this.#publishDiscovery(),
     ]);
+    // Watched after publishing, so the retained ones that come back are ours.
+    await client.subscribeAsync([this.#t.availability, this.#t.info], { qos: 0 });
   }
 
   /**
@@ -276,14 +311,14 @@ export class UnitClient {
       const onConnect = (): void => { done(); this.#announced.then(resolve, resolve); };
       const onOffline = (): void => {
         done();
-        log.warn(`cannot reach the MQTT broker at ${url} yet; the unit keeps retrying.`);
+        log.warn(`cannot reach the MQTT broker at ${redactUrl(url)} yet; the unit keeps retrying.`);
         resolve();
       };
       const onError = (e: Error & { code?: number }): void => {
         if (e.code === 4 || e.code === 5 || /not authorized|bad user/i.test(e.message)) {
           done();
           void this.stop();
-          reject(new UserError(`the MQTT broker at ${url} refused the unit's credentials; check the user name and password for --broker.`));
+          reject(new UserError(`the MQTT broker at ${redactUrl(url)} refused the unit's credentials; check the user name and password for --broker.`));
         }
       };
       client.on('connect', onConnect);

@@ -97,14 +97,14 @@ export class MeterListener implements Extension {
 
 /**
  * The room-level figures of a stretch of frames: the deepest gain
- * reduction, the highest peaks, whether any sample clipped (input or
- * output), the highest DSP load and the dropout count at its end.
+ * reduction, the highest peaks, the clipped samples (input and output, all
+ * channels), the highest DSP load and the unit's running xrun count at its end.
  */
 export interface LevelSummary {
   gr: number;
   out_peak: number;
   in_peak: number;
-  clip: boolean;
+  clips: number;
   cpu: number;
   xruns: number;
 }
@@ -134,14 +134,15 @@ export class LevelSummaries implements Extension {
 
   #add(f: MeterFrame): void {
     if (this.#acc === null) {
-      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, clip: false, cpu: 0, xruns: 0 };
+      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, clips: 0, cpu: 0, xruns: 0 };
       this.#periodStart = f.t;
     }
     const a = this.#acc;
     a.gr = Math.min(a.gr, ...f.gr);
     a.out_peak = Math.max(a.out_peak, ...f.out_peak);
     a.in_peak = Math.max(a.in_peak, ...f.in_peak);
-    a.clip ||= f.clip_in.some((n) => n > 0) || f.clip_out.some((n) => n > 0);
+    for (const c of f.clip_in) a.clips += c;
+    for (const c of f.clip_out) a.clips += c;
     a.cpu = Math.max(a.cpu, f.cpu);
     a.xruns = f.xruns;
     if (f.t - this.#periodStart >= this.periodMs) {

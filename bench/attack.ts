@@ -1,0 +1,189 @@
+/**
+ * The unit under attack (SPEC §6: RSS under 100 MB and flat under every
+ * flood): a real `picomp start` (demo → null, embedded broker, users
+ * required) in a child process, with the node flags and allocator settings
+ * of hardware/picomp.service, hit by one flood at a time from loopback,
+ * as a student on the LAN would. For each: the unit's RSS (peak and at the
+ * end, from /proc) and the meter rate a logged-in subscriber sees.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { freePort } from '../test/helpers/free-port.js';
+import { upsertUser } from '../src/mqtt/users.js';
+import { usersFile } from '../src/unit/state-dir.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const UNIT = 'bench-attack';
+const ADMIN = { username: 'ada', password: 'bench-admin-pass' };
+
+export interface AttackFigures {
+  flood: string;
+  rssPeakMb: number;
+  rssEndMb: number;
+  meterHz: number;
+  /** What the flood managed to send, in its own unit. */
+  sent: string;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function announcePublish(length: number): Buffer {
+  const bytes = [0x30];
+  let n = length;
+  do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; bytes.push(b); } while (n > 0);
+  return Buffer.from(bytes);
+}
+
+function rawSocket(port: number, localAddress: string): Promise<Socket | null> {
+  return new Promise((resolve) => {
+    const s = netConnect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+    s.once('error', () => resolve(null));
+  });
+}
+
+type Flood = (port: number, until: number) => Promise<string>;
+
+/** Each flood runs until `until` (ms epoch), bounded in connections, and says how much it sent. */
+const FLOODS: [string, Flood][] = [
+  ['none (baseline)', async (_port, until) => { await sleep(until - Date.now()); return '-'; }],
+  ['announced 250 MB PUBLISH packets', async (port, until) => {
+    let n = 0;
+    const junk = Buffer.alloc(64 * 1024, 0x41);
+    while (Date.now() < until) {
+      const batch = await Promise.all(Array.from({ length: 20 }, (_, i) => rawSocket(port, `127.0.0.${20 + i}`)));
+      for (const s of batch) { s?.on('error', () => undefined); s?.write(announcePublish(250_000_000)); s?.write(junk); n++; }
+      await sleep(50);
+      for (const s of batch) s?.destroy();
+    }
+    return `${n} packets`;
+  }],
+  ['idle sockets that never send CONNECT', async (port, until) => {
+    const held: Socket[] = [];
+    for (let i = 0; i < 1000 && Date.now() < until; i++) {
+      const s = await rawSocket(port, `127.0.1.${i % 250}`);
+      if (s) { s.on('error', () => undefined); held.push(s); }
+    }
+    const open = (): number => held.filter((s) => !s.destroyed).length;
+    await sleep(until - Date.now());
+    const still = open();
+    held.forEach((s) => s.destroy());
+    return `1000 opened, ${still} held`;
+  }],
+  ['persistent sessions left behind + QoS 1 flood', async (port, until) => {
+    const url = `mqtt://127.0.0.1:${port}`;
+    for (let i = 0; i < 50; i++) {
+      const c = await mqtt.connectAsync(url, { ...ADMIN, clientId: `sleeper-${i}`, clean: false, reconnectPeriod: 0 });
+      await c.subscribeAsync('flood/#', { qos: 1 });
+      await c.endAsync();
+    }
+    const pub = await mqtt.connectAsync(url, { ...ADMIN, reconnectPeriod: 0 });
+    const payload = Buffer.alloc(4096, 0x42);
+    let n = 0;
+    while (Date.now() < until) { await pub.publishAsync(`flood/${n % 100}`, payload, { qos: 1 }); n++; }
+    await pub.endAsync();
+    return `50 sessions, ${n} messages of 4 KB`;
+  }],
+  ['retained messages (60 KB each, new topics)', async (port, until) => {
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 });
+    const payload = Buffer.alloc(60 * 1024, 0x43);
+    let n = 0;
+    while (Date.now() < until && n < 5000) { await pub.publishAsync(`junk/${n}`, payload, { qos: 1, retain: true }); n++; }
+    await pub.endAsync();
+    return `${n} topics`;
+  }],
+  ['set storm (random thresholds, QoS 0)', async (port, until) => {
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 });
+    let n = 0;
+    while (Date.now() < until) {
+      for (let i = 0; i < 100; i++, n++) pub.publish(`picomp/${UNIT}/set/threshold`, String(-Math.round(Math.random() * 60)), { qos: 0 });
+      await sleep(10);
+    }
+    await pub.endAsync();
+    return `${n} sets`;
+  }],
+  ['login flood (wrong passwords, 20 at a time)', async (port, until) => {
+    let n = 0;
+    while (Date.now() < until) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => new Promise<void>((resolve) => {
+        // Unknown names from the unit's own address: each one is checked (no back-off key matches twice).
+        const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { username: `guess-${n}-${i}`, password: 'x', reconnectPeriod: 0, connectTimeout: 5000 });
+        const done = (): void => { c.end(true); resolve(); };
+        c.once('connect', done); c.once('error', done); c.once('close', done);
+      })));
+      n += 20;
+    }
+    return `${n} logins`;
+  }],
+];
+
+/** The node flags and allocator settings the shipped service runs the unit with (hardware/picomp.service). */
+function serviceRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
+  const unitFile = readFileSync(fileURLToPath(new URL('../../hardware/picomp.service', import.meta.url)), 'utf8');
+  const exec = /^ExecStart=\S+node((?:\s+--\S+)*)\s/m.exec(unitFile);
+  const env: Record<string, string> = {};
+  for (const m of unitFile.matchAll(/^Environment=(.+)$/gm)) {
+    for (const kv of m[1]!.split(/\s+/)) {
+      const [k, v] = kv.split('=');
+      if (k && v && /^(UV_|MALLOC_)/.test(k)) env[k] = v;
+    }
+  }
+  return { nodeFlags: exec?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [], env };
+}
+
+export async function benchAttacks(secondsEach = 10): Promise<AttackFigures[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'picomp-bench-attack-'));
+  await upsertUser(usersFile(dir), { name: ADMIN.username, role: 'admin', password: ADMIN.password });
+  const port = await freePort();
+  const runtime = serviceRuntime();
+  const unit = spawn(process.execPath, [...runtime.nodeFlags, CLI, 'start', '--unit', UNIT, '--input', 'demo', '--output', 'null',
+    '--mqtt-port', String(port), '--ws-port', '0', '--listen', '127.0.0.1', '--state-dir', dir, '--ha-discovery', 'false'],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...runtime.env, PICOMP_LOG: 'warn' } });
+  let err = '';
+  unit.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  const figures: AttackFigures[] = [];
+  try {
+    const deadline = Date.now() + 20_000;
+    const watcherUp = async (): Promise<mqtt.MqttClient> => {
+      for (;;) {
+        try { return await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 }); } catch (e) {
+          if (Date.now() > deadline || unit.exitCode !== null) throw new Error(`the unit did not start: ${err || (e as Error).message}`);
+          await sleep(200);
+        }
+      }
+    };
+    const watcher = await watcherUp();
+    let meters = 0;
+    watcher.on('message', () => { meters++; });
+    await watcher.subscribeAsync(`picomp/${UNIT}/meters`);
+    await sleep(2000);
+    // BENCH_FLOODS=250,login runs only the floods whose names contain one of those words.
+    const only = process.env.BENCH_FLOODS?.split(',');
+    for (const [name, flood] of FLOODS.filter(([n], i) => i === 0 || !only || only.some((w) => n.includes(w)))) {
+      let peak = rssMb(unit.pid!);
+      const sampler = setInterval(() => { peak = Math.max(peak, rssMb(unit.pid!)); }, 200);
+      const m0 = meters, t0 = Date.now();
+      const sent = await flood(port, t0 + secondsEach * 1000).catch((e: Error) => `failed: ${e.message}`);
+      const hz = (meters - m0) / ((Date.now() - t0) / 1000);
+      clearInterval(sampler);
+      await sleep(1000);
+      figures.push({ flood: name, rssPeakMb: Math.max(peak, rssMb(unit.pid!)), rssEndMb: rssMb(unit.pid!), meterHz: hz, sent });
+    }
+    await watcher.endAsync(true);
+    return figures;
+  } finally {
+    unit.kill('SIGTERM');
+    await new Promise((r) => unit.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}

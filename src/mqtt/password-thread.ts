@@ -1,0 +1,80 @@
+/**
+ * Password hashing off the event loop and out of the libuv pool. Node's
+ * async scrypt runs in the pool, and each pool thread's allocator arena
+ * keeps the 16 MiB it used: with the service's pool of 16, a login flood
+ * grew the process by 250 MB for good. Here every scrypt runs in one
+ * dedicated worker thread, one after another, and the queue is bounded,
+ * so a flood costs one working area and a refusal, never memory.
+ */
+import { Worker } from 'node:worker_threads';
+import { UserError } from '../errors.js';
+import type { ScryptReply, ScryptRequest } from './password-worker.js';
+
+/** Checks waiting for the thread beyond which a new login is refused at once (each takes ~50 ms on a Pi 3). */
+export const MAX_QUEUED_PASSWORD_CHECKS = 32;
+
+/** A login refused because too many are already being checked; the client may retry. */
+export class LoginBusyError extends UserError {}
+
+export interface ScryptSettings {
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+  readonly keylen: number;
+}
+
+/** Bytes scrypt needs for these settings, plus slack, as its `maxmem`. */
+export function scryptMemoryBytes(s: { N: number; r: number; p: number }): number {
+  return 128 * s.N * s.r * s.p + 1024 * 1024;
+}
+
+interface Waiter { resolve(key: Buffer): void; reject(e: Error): void }
+
+let worker: Worker | null = null;
+let nextId = 1;
+const waiting = new Map<number, Waiter>();
+
+function failAll(why: string): void {
+  const all = [...waiting.values()];
+  waiting.clear();
+  worker = null;
+  for (const w of all) w.reject(new Error(why));
+}
+
+function thread(): Worker {
+  if (worker) return worker;
+  const w = new Worker(new URL('./password-worker.js', import.meta.url));
+  w.on('message', (reply: ScryptReply) => {
+    const waiter = waiting.get(reply.id);
+    if (!waiter) return;
+    waiting.delete(reply.id);
+    // An idle checker must not keep a finished command (or a test) alive.
+    if (waiting.size === 0) w.unref();
+    if ('error' in reply) waiter.reject(new Error(reply.error));
+    else waiter.resolve(Buffer.from(reply.key));
+  });
+  w.on('error', (e) => failAll(`the password checker failed: ${e.message}`));
+  w.on('exit', () => { if (worker === w) failAll('the password checker stopped'); });
+  worker = w;
+  return w;
+}
+
+/** scrypt in the dedicated thread; rejects with LoginBusyError when the queue is full. */
+export function scryptInThread(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
+  if (waiting.size >= MAX_QUEUED_PASSWORD_CHECKS) {
+    return Promise.reject(new LoginBusyError(`${MAX_QUEUED_PASSWORD_CHECKS} logins are already being checked; try again in a moment.`));
+  }
+  return new Promise((resolve, reject) => {
+    const w = thread();
+    const id = nextId++;
+    waiting.set(id, { resolve, reject });
+    w.ref();
+    const req: ScryptRequest = { id, password, salt, N: s.N, r: s.r, p: s.p, keylen: s.keylen, maxmem: scryptMemoryBytes(s) };
+    w.postMessage(req);
+  });
+}
+
+/** The checker's thread id while it runs (null before the first check): tests look for exactly one. */
+export function passwordThreadId(): number | null {
+  return worker?.threadId ?? null;
+}

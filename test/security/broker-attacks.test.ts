@@ -1,0 +1,289 @@
+/**
+ * Attacks on a running unit's embedded broker, as a curious student on the
+ * classroom LAN would try them (here on loopback, bounded in count and
+ * time). Each row says what is tried and asserts the outcome: refused or
+ * cut off, nothing changed, and the unit still metering.
+ */
+import assert from 'node:assert/strict';
+import { connect as netConnect, type Socket } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import { startBroker, type RunningBroker } from '../../src/mqtt/broker.js';
+import { DEFAULTS } from '../../src/mqtt/broker-auth.js';
+import { startUnitClient, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { MeterPump } from '../../src/unit/meter-pump.js';
+import { UnitState } from '../../src/unit/unit-state.js';
+import { unitTopics } from '../../src/mqtt/topics.js';
+import { upsertUser } from '../../src/mqtt/users.js';
+import { usersFile } from '../../src/unit/state-dir.js';
+import { memoryLogger, type Logger } from '../../src/log.js';
+import type { MeterReading } from '../../src/engine/audio-engine.js';
+import { Probe, sleep } from '../helpers/mosquitto.js';
+import { tryLogin, withTempDir } from '../helpers/attack.js';
+
+const UNIT = 'lab-1';
+const T = unitTopics('picomp', UNIT);
+
+function meters(): () => MeterReading {
+  return () => ({
+    in_peak: [-6, -6], in_rms: [-18, -18], out_peak: [-3, -3], out_rms: [-15, -15],
+    gr: [-2, -2], clip_in: [0, 0], clip_out: [0, 0], xruns: 0, cpu: 1,
+  } as MeterReading);
+}
+
+interface Rig { broker: RunningBroker; unit: UnitClient; state: UnitState; pump: MeterPump; log: Logger & { lines: string[] }; close(): Promise<void> }
+
+async function startRig(opts: { usersFile?: string } = {}): Promise<Rig> {
+  const log = memoryLogger();
+  const broker = await startBroker({
+    mqttPort: 0, wsPort: 0, host: '127.0.0.1', allowAnonymous: false, unitId: UNIT, log,
+    ...(opts.usersFile ? { usersFile: opts.usersFile } : {}),
+  });
+  const state = await UnitState.load({ stateDir: null, log: memoryLogger() });
+  const pump = new MeterPump({ rateHz: 20, read: meters(), log: memoryLogger() });
+  pump.start();
+  const unit = await startUnitClient({
+    url: broker.url, ...broker.serviceAccount, baseTopic: 'picomp', unitId: UNIT, state, log, haDiscovery: false,
+    info: () => ({ version: 'test' }), meters: pump,
+  });
+  return {
+    broker, unit, state, pump, log,
+    close: async () => { pump.stop(); await unit.stop(); await broker.close(); },
+  };
+}
+
+/** The unit is online, meters flow and its state is as before. */
+async function stillMetering(rig: Rig, before: string, creds: mqtt.IClientOptions = {}): Promise<void> {
+  const p = await Probe.connect(rig.broker.url, creds);
+  try {
+    await p.subscribe([T.meters, T.availability]);
+    assert.equal((await p.onTopic(T.availability)).text, 'online');
+    await p.onTopic(T.meters, 3000);
+    assert.equal(JSON.stringify(rig.state.snapshot), before, 'nothing changed');
+  } finally {
+    await p.close();
+  }
+}
+
+/** An MQTT fixed header announcing a PUBLISH of `length` bytes (the body never follows). */
+function announcePublish(length: number): Buffer {
+  const bytes = [0x30];
+  let n = length;
+  do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; bytes.push(b); } while (n > 0);
+  return Buffer.from(bytes);
+}
+
+/** A minimal MQTT 3.1.1 CONNECT (clean session, no login). */
+function connectPacket(clientId: string): Buffer {
+  const id = Buffer.from(clientId);
+  const body = Buffer.concat([Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 30, id.length >> 8, id.length & 0xff]), id]);
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}
+
+function rawSocket(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function closedWithin(s: Socket | WebSocket, ms: number): Promise<boolean> {
+  if ((s as Socket).closed || (s as WebSocket).readyState === WebSocket.CLOSED) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    s.once('close', () => { clearTimeout(timer); resolve(true); });
+  });
+}
+
+describe('security: attacks on the embedded broker', function () {
+  this.timeout(60_000);
+  let rig: Rig;
+  let before: string;
+  beforeEach(async () => { rig = await startRig(); before = JSON.stringify(rig.state.snapshot); });
+  afterEach(async () => { await rig.close(); });
+
+  it('an announced 250 MB PUBLISH over TCP closes that socket at once, logged once', async function () {
+    const sockets = await Promise.all([0, 1, 2].map(() => rawSocket(rig.broker.mqttPort)));
+    for (const s of sockets) { s.write(connectPacket(`big-${s.localPort}`)); s.write(announcePublish(250_000_000)); s.write(Buffer.alloc(64 * 1024)); }
+    for (const s of sockets) assert.equal(await closedWithin(s, 5000), true, 'the broker closed it');
+    const lines = rig.log.lines.filter((l) => /announced a 250000000-byte PUBLISH/.test(l));
+    assert.equal(lines.length, 3, rig.log.lines.join('\n'));
+    await stillMetering(rig, before);
+  });
+
+  it('an oversized packet before CONNECT is cut off too', async function () {
+    const s = await rawSocket(rig.broker.mqttPort);
+    s.write(Buffer.concat([Buffer.from([0x10]), announcePublish(DEFAULTS.maxConnectingPacketBytes + 1).subarray(1)]));
+    assert.equal(await closedWithin(s, 5000), true);
+    assert.ok(rig.log.lines.some((l) => /-byte CONNECT, over the/.test(l)), rig.log.lines.join('\n'));
+  });
+
+  it('an announced huge PUBLISH over WebSocket closes that connection', async function () {
+    const ws = new WebSocket(`ws://127.0.0.1:${rig.broker.wsPort}`, 'mqtt');
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    ws.send(connectPacket('ws-big'));
+    await sleep(200);
+    ws.send(announcePublish(250_000_000));
+    assert.equal(await closedWithin(ws, 5000), true);
+    assert.ok(rig.log.lines.some((l) => /announced a 250000000-byte PUBLISH/.test(l)), rig.log.lines.join('\n'));
+    await stillMetering(rig, before);
+  });
+
+  it('idle sockets that never send CONNECT are bounded per address; others still get in', async function () {
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < DEFAULTS.maxConnectingPerAddress + 8; i++) idle.push(await rawSocket(rig.broker.mqttPort, '127.0.0.9'));
+      const closed = await Promise.all(idle.map((s) => closedWithin(s, 1500)));
+      assert.equal(closed.filter(Boolean).length, 8, 'those over the per-address limit are closed at once');
+      await stillMetering(rig, before);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
+
+  it('a persistent session that stays away keeps at most its queue limit', async function () {
+    const id = 'sleepy-viewer';
+    const sleepy = await mqtt.connectAsync(rig.broker.url, { clientId: id, clean: false, reconnectPeriod: 0 });
+    await sleepy.subscribeAsync('flood/#', { qos: 1 });
+    await sleepy.endAsync();
+    const flood = await Probe.connect(rig.broker.url);
+    for (let i = 0; i < DEFAULTS.maxQueuedPerSession + 50; i++) await flood.publish(`flood/${i}`, 'x', { qos: 1 });
+    await flood.close();
+    const back = await mqtt.connectAsync(rig.broker.url, { clientId: id, clean: false, reconnectPeriod: 0 });
+    let got = 0;
+    back.on('message', () => { got++; });
+    await sleep(1000);
+    await back.endAsync();
+    assert.ok(got > 0 && got <= DEFAULTS.maxQueuedPerSession, `${got} queued messages delivered`);
+    assert.ok(rig.log.lines.some((l) => /sleepy-viewer" has \d+ messages waiting/.test(l)));
+  });
+
+  it('retained messages are limited in size', async function () {
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      await p.publish('junk/big', Buffer.alloc(DEFAULTS.maxRetainedPayloadBytes + 1, 0x41), { retain: true });
+      await p.publish('junk/small', 'ok', { retain: true });
+      const q = await Probe.connect(rig.broker.url);
+      await q.subscribe('junk/#');
+      await q.onTopic('junk/small');
+      await sleep(300);
+      assert.equal(q.count('junk/big'), 0, 'the big one was not retained');
+      await q.close();
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('retained messages are limited in total bytes', async function () {
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      const size = 60 * 1024;
+      const n = Math.ceil(DEFAULTS.maxRetainedBytes / size) + 5;
+      for (let i = 0; i < n; i++) await p.publish(`junk/${i}`, Buffer.alloc(size, 0x41), { retain: true });
+      const q = await Probe.connect(rig.broker.url);
+      await q.subscribe('junk/#');
+      await sleep(1500);
+      const kept = q.messages.filter((m) => m.topic.startsWith('junk/')).length;
+      assert.ok(kept > 0 && kept * size <= DEFAULTS.maxRetainedBytes, `${kept} kept`);
+      await q.close();
+      assert.ok(rig.log.lines.some((l) => /did not retain/.test(l)));
+    } finally {
+      await p.close();
+    }
+    await stillMetering(rig, before);
+  });
+
+  it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
+    const unitId = `picomp-${UNIT}-0badc0de`;
+    const r = await tryLogin(rig.broker.url, { clientId: unitId });
+    assert.match(r, /Identifier rejected/i);
+    await stillMetering(rig, before);
+  });
+
+  it('an error echo cuts a 60 KB topic', async function () {
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      await p.subscribe(T.error);
+      const topic = `${T.set}/${'x'.repeat(60_000)}`;
+      await p.publish(topic, '1');
+      const echo = await p.onTopic(T.error, 3000);
+      assert.ok(echo.text.length < 2000, `echo of ${echo.text.length} bytes`);
+      const doc = JSON.parse(echo.text) as { topic: string };
+      assert.ok(doc.topic.length <= 201);
+    } finally {
+      await p.close();
+    }
+    await stillMetering(rig, before);
+  });
+
+  it('in open mode, an overwritten availability or info is put back by the unit', async function () {
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      await p.publish(T.availability, 'offline', { retain: true });
+      await p.publish(T.info, '{"hacked":true}', { retain: true });
+      await sleep(500);
+      const q = await Probe.connect(rig.broker.url);
+      await q.subscribe([T.availability, T.info]);
+      assert.equal((await q.onTopic(T.availability)).text, 'online');
+      assert.doesNotMatch((await q.onTopic(T.info)).text, /hacked/);
+      await q.close();
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('security: password guessing against the embedded broker', function () {
+  this.timeout(60_000);
+
+  /** Logs in once from a chosen loopback address, as a LAN host would. */
+  function loginFrom(url: string, localAddress: string, opts: mqtt.IClientOptions): Promise<string> {
+    const { port } = new URL(url);
+    return new Promise((resolve) => {
+      const c = new mqtt.MqttClient(() => netConnect({ port: Number(port), host: '127.0.0.1', localAddress }), { ...opts, reconnectPeriod: 0, connectTimeout: 10_000 });
+      c.once('connect', () => { c.end(true); resolve('ok'); });
+      c.once('error', (e) => { c.end(true); resolve(e.message); });
+    });
+  }
+
+  it('slows guesses per address and per user, and lets others in', async function () {
+    await withTempDir('guess', async (dir) => {
+      const path = usersFile(dir);
+      await upsertUser(path, { name: 'tess', role: 'teacher', password: 'teacher-pass-1' });
+      await upsertUser(path, { name: 'vera', role: 'viewer', password: 'viewer-pass-1' });
+      const rig = await startRig({ usersFile: path });
+      try {
+        const before = JSON.stringify(rig.state.snapshot);
+        const results: string[] = [];
+        for (let i = 0; i < 8; i++) results.push(await loginFrom(rig.broker.url, '127.0.0.23', { username: 'tess', password: `guess-${i}` }));
+        // A few guesses are checked; after them, tries are refused unchecked.
+        assert.ok(results.slice(0, DEFAULTS.login.freeFailures).every((r) => /Bad username or password/i.test(r)), results.join(' | '));
+        assert.ok(results.slice(DEFAULTS.login.freeFailures + 1).every((r) => /Not authorized/i.test(r)), results.join(' | '));
+        // Even the right password waits from that address, and for that user.
+        assert.match(await loginFrom(rig.broker.url, '127.0.0.23', { username: 'vera', password: 'viewer-pass-1' }), /Not authorized/i);
+        assert.match(await loginFrom(rig.broker.url, '127.0.0.24', { username: 'tess', password: 'teacher-pass-1' }), /Not authorized/i);
+        // Someone else, from elsewhere, is not affected; nor is the unit.
+        assert.equal(await loginFrom(rig.broker.url, '127.0.0.24', { username: 'vera', password: 'viewer-pass-1' }), 'ok');
+        await stillMetering(rig, before, { username: 'vera', password: 'viewer-pass-1' });
+        assert.equal(rig.log.lines.filter((l) => /guess-/.test(l)).length, 0, 'no per-guess log lines with passwords');
+      } finally {
+        await rig.close();
+      }
+    });
+  });
+});
+
+describe('security: TLS files that are not PEM', function () {
+  it('say so in one sentence', async function () {
+    await withTempDir('tls', async (dir) => {
+      await writeFile(join(dir, 'cert.pem'), 'this is not a certificate\n');
+      await writeFile(join(dir, 'key.pem'), 'nor a key\n');
+      await assert.rejects(
+        startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', allowAnonymous: false, log: memoryLogger(), tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem'), port: 0 } }),
+        (e: Error) => e.name === 'UserError' && /not a usable PEM pair/.test(e.message) && !e.message.includes('\n'),
+      );
+    });
+  });
+});
