@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { nearbyFreePort } from '../mqtt/port-taken.js';
-import { DASHBOARD_PAGE_URL_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
+import { DASHBOARD_PAGE_URL_PATH, DASHBOARD_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
 
 /**
  * Warnings Node-RED prints at every start for choices made here on
@@ -189,7 +189,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   child.stderr!.on('data', onOutput);
 
   const shownHost = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${opts.port}${DASHBOARD_PAGE_URL_PATH}`;
+  // The unit page, or the dashboard's root for another flow (which names its own page).
+  const pagePath = opts.flow ? DASHBOARD_PATH + '/' : DASHBOARD_PAGE_URL_PATH;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${opts.port}${pagePath}`;
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
