@@ -3,7 +3,7 @@
 //   output 1: the unit snapshot {unit, online, info, state, error}, sent
 //             when it changes and whenever a panel says "hello" (a panel
 //             that opens later must not wait for the next change);
-//   output 2: meter frames, passed straight through (20 per second) to
+//   output 2: meter frames, passed straight through (at meter_rate) to
 //             the Meters panel only: it hands each frame to the other panels
 //             inside the page. Every ui-template a message is wired to is one
 //             more socket message and store update in every browser, which

@@ -175,18 +175,24 @@ export function settingsHelp(command: SettingsCommand): string {
   return lines.join('\n');
 }
 
-const BOOLEAN_FLAGS = new Set<string>(SETTINGS.filter((s) => s.kind === 'bool').map((s) => s.name));
+const BOOLEAN_FLAGS = new Map<string, BoolSettingDef>((SETTINGS as readonly SettingDef[]).flatMap((s) => s.kind === 'bool' ? [[s.name, s]] : []));
 
-/** `--dashboard` → `--dashboard true`, `--no-ha-discovery` → `--ha-discovery false`. */
+/**
+ * `--dashboard` → `--dashboard true`, `--no-ha-discovery` → `--ha-discovery false`.
+ * A word after a boolean that takes a value (`--ha-discovery maybe`) stays its
+ * value, so the user hears what the flag takes rather than of a stray argument.
+ */
 export function normaliseBooleanFlags(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = /^--(no-)?([a-z-]+)$/.exec(arg);
-    if (m && BOOLEAN_FLAGS.has(m[2]!)) {
+    const def = m ? BOOLEAN_FLAGS.get(m[2]!) : undefined;
+    if (m && def) {
       const next = argv[i + 1];
       if (m[1]) { out.push(`--${m[2]}`, 'false'); continue; }
-      if (next !== 'true' && next !== 'false') { out.push(arg, 'true'); continue; }
+      const isValue = next === 'true' || next === 'false' || (def.arg !== '' && next !== undefined && !next.startsWith('-'));
+      if (!isValue) { out.push(arg, 'true'); continue; }
     }
     out.push(arg);
   }
@@ -213,18 +219,23 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   return doc as Record<string, unknown>;
 }
 
-/** One raw value (text from a flag or the environment, or a YAML/JSON scalar) checked against its setting. */
+/**
+ * One raw value (text from a flag or the environment, or a YAML/JSON
+ * scalar) checked against its setting. `origin` names where it was written
+ * (`--mqtt-port`, `environment variable PICOMP_MQTT_PORT`, `config file
+ * x.yaml: mqtt_port`), so the error sends the user to the right place.
+ */
 function settingValue(def: SettingDef, raw: unknown, origin: string): string | number | boolean {
   const text = typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : null;
-  if (text === null) throw new UserError(`${origin} ${def.name} must be a ${def.kind === 'int' ? 'whole number' : def.kind === 'bool' ? 'true or false' : 'text value'}.`);
+  if (text === null) throw new UserError(`${origin} must be ${def.kind === 'int' ? 'a whole number' : def.kind === 'bool' ? 'true or false' : 'a text value'}.`);
   switch (def.kind) {
     case 'bool':
-      if (text !== 'true' && text !== 'false') throw new UserError(`${origin} ${def.name} must be true or false, got ${JSON.stringify(text)}.`);
+      if (text !== 'true' && text !== 'false') throw new UserError(`${origin} must be true or false, got ${JSON.stringify(text)}.`);
       return text === 'true';
     case 'int': {
       const n = Number(text);
       if (!/^\d+$/.test(text) || n < def.min || n > def.max) {
-        throw new UserError(`--${def.name} must be a whole number from ${def.min} to ${def.max}, got ${JSON.stringify(text)}.`);
+        throw new UserError(`${origin} must be a whole number from ${def.min} to ${def.max}, got ${JSON.stringify(text)}.`);
       }
       return n;
     }
@@ -237,6 +248,8 @@ export interface ReadSettings {
   readonly values: SettingValues;
   /** Which settings were given (not defaults). */
   readonly given: ReadonlySet<SettingName>;
+  /** Where a setting's value was written, for errors: `--unit`, `environment variable PICOMP_UNIT`, `config file x.yaml: unit`. */
+  origin(name: SettingName): string;
   readonly configPath: string | null;
   /** The config file's sections (params, knobs, led), unchecked. */
   readonly sections: Partial<Record<(typeof CONFIG_SECTIONS)[number], unknown>>;
@@ -248,6 +261,11 @@ export interface ReadSettings {
  */
 export async function readSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<ReadSettings> {
   const merged = new Map<string, string | number | boolean>();
+  const origins = new Map<string, string>();
+  const take = (def: SettingDef, raw: unknown, origin: string): void => {
+    merged.set(def.name, settingValue(def, raw, origin));
+    origins.set(def.name, origin);
+  };
   const sections: Record<string, unknown> = {};
   const configPath = (flags.config as string | undefined) ?? env.PICOMP_CONFIG ?? null;
   if (configPath) {
@@ -257,18 +275,21 @@ export async function readSettings(flags: Record<string, unknown>, env: NodeJS.P
       if (!def) {
         throw new UserError(`config file ${configPath}: unknown setting "${key}"; settings are ${SETTINGS.map(configKey).join(', ')}, ${CONFIG_SECTIONS.join(', ')}.`);
       }
-      merged.set(def.name, settingValue(def, raw, `config file ${configPath}:`));
+      take(def, raw, `config file ${configPath}: ${key}`);
     }
   }
   for (const def of SETTINGS as readonly SettingDef[]) {
     const variable = envName(def);
-    if (env[variable] !== undefined && env[variable] !== '') merged.set(def.name, settingValue(def, env[variable], `environment variable ${variable}:`));
+    if (env[variable] !== undefined && env[variable] !== '') take(def, env[variable], `environment variable ${variable}`);
     if (flags[def.name] === undefined) continue;
     if (def.kind === 'secret') {
       throw new UserError(`--${def.name} would show the password to anyone listing processes; set ${variable} or ${configKey(def)} in the config file instead.`);
     }
-    merged.set(def.name, settingValue(def, flags[def.name], `--${def.name}`));
+    take(def, flags[def.name], `--${def.name}`);
   }
   const values = Object.fromEntries(SETTINGS.map((s) => [s.name, merged.has(s.name) ? merged.get(s.name) : s.default])) as SettingValues;
-  return { values, given: new Set(merged.keys()) as Set<SettingName>, configPath, sections };
+  return {
+    values, given: new Set(merged.keys()) as Set<SettingName>, configPath, sections,
+    origin: (name) => origins.get(name) ?? `--${name}`,
+  };
 }

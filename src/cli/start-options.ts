@@ -13,9 +13,9 @@ import type { ParamValues } from '../params/schema.js';
 import type { AudioSetup, InputSpec, OutputSpec } from '../engine/worker-protocol.js';
 import { UserError } from '../errors.js';
 import { redactUrl } from '../mqtt/redact-url.js';
-import { BASE_TOPIC_PATTERN, RESERVED_IDS, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
+import { BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, UNIT_ID_PATTERN, isReservedId } from '../mqtt/topics.js';
 import { parseKnobsConfig, type KnobsConfig } from '../knobs/mapping.js';
-import { readSettings, type ReadSettings } from './settings.js';
+import { readSettings, settingDef, type ReadSettings } from './settings.js';
 
 export interface StartOptions extends AudioSetup {
   unitId: string;
@@ -70,19 +70,20 @@ export function parseOutputSpec(raw: string): OutputSpec {
   return { kind: 'device', device: raw };
 }
 
-function checkUnitId(unitId: string): void {
+/** `origin` names where the id was written (see ReadSettings.origin). */
+function checkUnitId(unitId: string, origin: string): void {
   if (!UNIT_ID_PATTERN.test(unitId)) {
-    throw new UserError(`--unit must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
+    throw new UserError(`${origin} must be lowercase letters, digits and dashes (e.g. studio-1), got ${JSON.stringify(unitId)}.`);
   }
   if (isReservedId(unitId)) {
-    throw new UserError(`--unit cannot be "${unitId}": ${RESERVED_IDS.join(', ')} are reserved for topics that address many units.`);
+    throw new UserError(`${origin} cannot be "${unitId}": ${RESERVED_IDS.join(', ')} are reserved for topics that address many units.`);
   }
 }
 
-function parseGroups(text: string): string[] {
+function parseGroups(text: string, origin: string): string[] {
   const groups = text.split(',').map((g) => g.trim()).filter((g) => g !== '');
   for (const g of groups) {
-    if (!UNIT_ID_PATTERN.test(g)) throw new UserError(`--groups takes names of lowercase letters, digits and dashes separated by commas (e.g. row-1,row-2), got ${JSON.stringify(g)}.`);
+    if (!UNIT_ID_PATTERN.test(g)) throw new UserError(`${origin} takes names of lowercase letters, digits and dashes separated by commas (e.g. row-1,row-2), got ${JSON.stringify(g)}.`);
   }
   return groups;
 }
@@ -111,17 +112,19 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   const read = await readSettings(flags, env);
   const v = read.values;
   const params = validatePartial(read.sections.params ?? {});
-  if (!params.ok) throw new UserError(`config file ${read.configPath} params: ${params.error}`);
+  if (!params.ok) throw new UserError(`config file ${read.configPath}: in params, ${params.error}`);
   const knobs = parseKnobSections(read.sections, read.configPath);
 
   const unitId = v.unit ?? unitIdFromHostname();
-  checkUnitId(unitId);
+  checkUnitId(unitId, read.origin('unit'));
   if (!BASE_TOPIC_PATTERN.test(v['base-topic'])) {
-    throw new UserError(`--base-topic must be MQTT topic levels without wildcards, e.g. picomp or school/picomp, got ${JSON.stringify(v['base-topic'])}.`);
+    throw new UserError(`${read.origin('base-topic')} must be MQTT topic levels without wildcards, e.g. ${DEFAULT_BASE_TOPIC} or school/${DEFAULT_BASE_TOPIC}, got ${JSON.stringify(v['base-topic'])}.`);
   }
-  if (v.broker !== null) checkBrokerUrl(v.broker);
+  if (v.broker !== null) checkBrokerUrl(v.broker, read.origin('broker'));
   const cert = v['tls-cert'], key = v['tls-key'];
-  if ((cert === null) !== (key === null)) throw new UserError('TLS needs both --tls-cert and --tls-key.');
+  if ((cert === null) !== (key === null)) {
+    throw new UserError(`TLS needs both --tls-cert and --tls-key; only ${read.origin(cert !== null ? 'tls-cert' : 'tls-key')} is set.`);
+  }
   return {
     unitId,
     input: parseInputSpec(v.input),
@@ -138,7 +141,7 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     dashboardUsername: v['dashboard-username'],
     dashboardPassword: v['dashboard-password'],
     baseTopic: v['base-topic'],
-    groups: parseGroups(v.groups),
+    groups: parseGroups(v.groups, read.origin('groups')),
     meterRateHz: v['meter-rate'],
     haDiscovery: v['ha-discovery'],
     dashboard: v.dashboard,
@@ -155,19 +158,20 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
 /** What MQTT.js can connect to; anything else would fail later, retrying for ever. */
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
-function checkBrokerUrl(url: string): void {
+function checkBrokerUrl(url: string, origin: string): void {
+  const example = `mqtt://teacher-pi.local:${settingDef('mqtt-port').default}`;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UserError(`--broker must be a URL such as mqtt://teacher-pi.local:1883, got ${JSON.stringify(url)}.`);
+    throw new UserError(`${origin} must be a URL such as ${example}, got ${JSON.stringify(url)}.`);
   }
   if (!BROKER_PROTOCOLS.includes(parsed.protocol)) {
-    throw new UserError(`--broker must start with ${BROKER_PROTOCOLS.map((p) => p + '//').join(', ')} (e.g. mqtt://teacher-pi.local:1883), got ${JSON.stringify(url)}.`);
+    throw new UserError(`${origin} must start with ${BROKER_PROTOCOLS.map((p) => p + '//').join(', ')} (e.g. ${example}), got ${JSON.stringify(url)}.`);
   }
-  if (!parsed.hostname) throw new UserError(`--broker ${JSON.stringify(url)} names no host; e.g. mqtt://teacher-pi.local:1883.`);
+  if (!parsed.hostname) throw new UserError(`${origin} ${JSON.stringify(url)} names no host; e.g. ${example}.`);
   // A password in the URL shows in `ps`, shell history and every log line that names the broker.
   if (parsed.username || parsed.password) {
-    throw new UserError(`--broker must not hold a user name or password (anyone can read them in \`ps\`); give ${redactUrl(url).replace('***@', '')} with --broker-username, and the password in PICOMP_BROKER_PASSWORD or broker_password in the config file.`);
+    throw new UserError(`${origin} must not hold a user name or password (anyone can read them in \`ps\`); give ${redactUrl(url).replace('***@', '')} with --broker-username, and the password in PICOMP_BROKER_PASSWORD or broker_password in the config file.`);
   }
 }

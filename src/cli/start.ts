@@ -24,6 +24,7 @@ import { resolveStartOptions, type StartOptions } from './start-options.js';
 import { normaliseBooleanFlags, settingDef, settingOptions, settingsHelp } from './settings.js';
 import { version } from './version.js';
 import type { KnobEnvironment, RunningKnobs } from '../knobs/knob-controller.js';
+import { unitTopics } from '../mqtt/topics.js';
 
 export const startHelp = `Usage: picomp start [options] [parameters]
 
@@ -33,7 +34,8 @@ device it runs the built-in demo source into null, paced in real time.
 
 Options (also settable in --config FILE as snake_case keys, or as
 PICOMP_<NAME> environment variables; flags win):
-  --config FILE          JSON or YAML settings file (params:, knobs: sections too)
+  --config FILE          JSON or YAML settings file, also PICOMP_CONFIG (with
+                         params:, knobs: and led: sections too)
 ${settingsHelp('start')}
   -h, --help             show this help
 
@@ -166,7 +168,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
         await client.linkDashboard(lanUrl(dash.url, opts.listenHost)).catch((e: Error) => log.warn(`could not link the dashboard in Home Assistant: ${e.message}`));
       }
     }
-    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${opts.baseTopic}/${opts.unitId}/set.`);
+    log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${unitTopics(opts.baseTopic, opts.unitId).set}.`);
     return { log, state, engine, brokerUrl, dashboardUrl, stop: stopAll };
   } catch (e) {
     await stopAll();

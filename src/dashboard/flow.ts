@@ -192,7 +192,7 @@ export function buildDashboardFlow(): FlowNode[] {
         + 'and sends them to the panels as one snapshot; meter frames go straight through to the Meters panel, '
         + 'which shares each frame with the curve, history and health panels inside the page. '
         + 'Panels answer with "hello" (send me the snapshot) or "set" (a command), which the model '
-        + 'publishes on picomp/<unit>/set.\n\nEach panel is a ui-template: open it to read how it draws.',
+        + 'publishes on <base>/<unit>/set.\n\nEach panel is a ui-template: open it to read how it draws.',
       x: 190, y: 40, wires: [],
     },
     {
@@ -210,7 +210,7 @@ export function buildDashboardFlow(): FlowNode[] {
     {
       id: model, type: 'function', z: tab, name: 'unit model', func: injectSources(source('functions/unit-model.js'), 'unit-model.js'),
       outputs: 3, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 660, y: 160,
-      outputLabels: ['unit snapshot', 'meters (20 Hz)', 'commands'],
+      outputLabels: ['unit snapshot', 'meters (at meter_rate)', 'commands'],
       // Meters go to one panel, which shares each frame with the others in
       // the page: one socket message per frame instead of one per panel.
       wires: [

@@ -39,6 +39,8 @@ export class MeterPump extends EventEmitter<{ frame: [MeterFrame] }> {
   readonly #opts: MeterPumpOptions;
   #timer: NodeJS.Timeout | null = null;
   #failureLogged = false;
+  /** Listeners whose last frame threw: logged once until they work again. */
+  readonly #failing = new WeakSet<(f: MeterFrame) => void>();
 
   constructor(opts: MeterPumpOptions) {
     super();
@@ -73,7 +75,18 @@ export class MeterPump extends EventEmitter<{ frame: [MeterFrame] }> {
     }
     this.#failureLogged = false;
     if (!reading) return;
-    this.emit('frame', { t: (this.#opts.now ?? Date.now)(), ...reading });
+    const frame: MeterFrame = { t: (this.#opts.now ?? Date.now)(), ...reading };
+    // Not emit(): one throwing extension (a GPIO write that fails) would
+    // skip the ones after it and, thrown out of the timer, end the process.
+    for (const listener of this.rawListeners('frame') as ((f: MeterFrame) => void)[]) {
+      try {
+        listener(frame);
+        this.#failing.delete(listener);
+      } catch (e) {
+        if (!this.#failing.has(listener)) this.#opts.log.error(`a meter extension failed: ${(e as Error).message}; the others go on, and this one is tried again with each frame.`);
+        this.#failing.add(listener);
+      }
+    }
   }
 }
 
@@ -87,6 +100,8 @@ export class MeterListener implements Extension {
   }
 
   start(): void {
+    // A second start() must not add a second listener that stop() leaves behind.
+    this.pump.off('frame', this.#onFrame);
     this.pump.on('frame', this.#onFrame);
   }
 

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { commandTarget, mayPublish } from '../../src/mqtt/acl.js';
 import {
-  RESERVED_IDS, allSetTopic, classDesiredTopic, commandFilters, groupDesiredTopic, groupSetTopic, isReservedId,
+  LEAVES, RESERVED_IDS, allSetTopic, classDesiredTopic, commandFilters, groupDesiredTopic, groupSetTopic, isReservedId,
   parseTopic, topicOf, unitTopics, type ParsedTopic,
 } from '../../src/mqtt/topics.js';
 
@@ -66,5 +69,37 @@ describe('ACL on the topic grammar', () => {
     assert.ok(mayPublish(op, 'picomp', 'picomp/u1/set'));
     assert.ok(!mayPublish(op, 'picomp', 'picomp/u2/set'));
     assert.ok(!mayPublish(op, 'picomp', 'picomp/all/set'));
+  });
+});
+
+describe('topics written once', () => {
+  const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+  const files = (dir: string, ext: RegExp): string[] => readdirSync(join(ROOT, dir)).flatMap((name) => {
+    const rel = join(dir, name);
+    return statSync(join(ROOT, rel)).isDirectory() ? files(rel, ext) : ext.test(name) ? [rel] : [];
+  });
+  /**
+   * Messages between the dashboard flow's own nodes (never sent over MQTT):
+   * the unit model hands the panels `picomp/unit` and `picomp/meters`.
+   */
+  const FLOW_INTERNAL = ['picomp/unit', 'picomp/meters'];
+
+  it('builds no MQTT topic by hand outside src/mqtt/topics.ts', () => {
+    const leaves = [...new Set(Object.values(LEAVES).flat())].join('|');
+    // A string or template holding `/<leaf>` as the last level or before a
+    // filled-in one (`/set/${name}`); not a path (`state/picomp`, `meters.js`).
+    const topicLike = new RegExp(`['"\`][^'"\`\\n]*/(${leaves})(?![\\w-]|\\.[jt]s\\b|/\\w)[^'"\`\\n]*['"\`]`);
+    const found: string[] = [];
+    for (const file of [...files('src', /\.ts$/), ...files('flows/functions', /\.js$/)]) {
+      if (file === join('src', 'mqtt', 'topics.ts')) continue;
+      readFileSync(join(ROOT, file), 'utf8').split('\n').forEach((line, i) => {
+        const code = line.trim();
+        // Comments, imports and prose (`<base>/<unit>/set` in help) are not topics.
+        if (/^(\/\/|\*|\/\*|import |export .* from )/.test(code) || code.includes('<')) return;
+        const m = topicLike.exec(code);
+        if (m && !FLOW_INTERNAL.some((t) => m[0].includes(t))) found.push(`${relative('.', file)}:${i + 1}: ${m[0]}`);
+      });
+    }
+    assert.deepEqual(found, [], 'build topics with src/mqtt/topics.ts (the flow gets it injected as topicGrammar)');
   });
 });

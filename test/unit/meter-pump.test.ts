@@ -46,6 +46,39 @@ describe('meter pump', () => {
     assert.equal(got.length, 1);
   });
 
+  it('keeps feeding the other extensions when one throws, logging it once until it works again', () => {
+    const log = memoryLogger();
+    const pump = new MeterPump({ rateHz: 20, read: () => reading(-3, -6), log });
+    let broken = true;
+    const before: MeterFrame[] = [], after: MeterFrame[] = [];
+    new MeterListener(pump, (f) => before.push(f)).start();
+    new MeterListener(pump, () => { if (broken) throw new Error('GPIO write failed'); }).start();
+    new MeterListener(pump, (f) => after.push(f)).start();
+    pump.tick(); pump.tick();
+    broken = false;
+    pump.tick();
+    broken = true;
+    pump.tick();
+    assert.equal(before.length, 4);
+    assert.equal(after.length, 4);
+    assert.equal(log.lines.filter((l) => l.includes('GPIO write failed')).length, 2);
+  });
+
+  it('leaves no listener behind however often its extensions start and stop', () => {
+    const pump = new MeterPump({ rateHz: 20, read: () => reading(-3, -6), log: memoryLogger() });
+    const got: MeterFrame[] = [];
+    const listener = new MeterListener(pump, (f) => got.push(f));
+    const levels = new LevelSummaries(pump, 1000, () => undefined);
+    for (let round = 0; round < 5; round++) {
+      listener.start(); listener.start(); levels.start();
+      assert.equal(pump.listenerCount('frame'), 2);
+      pump.tick();
+      listener.stop(); levels.stop();
+      assert.equal(pump.listenerCount('frame'), 0);
+    }
+    assert.equal(got.length, 5);
+  });
+
   it('folds frames into one level summary per period, by the frames\' own time', () => {
     let now = 0;
     const queue = [reading(-2, -10), reading(-6, -4), reading(-1, -12), reading(-3, -8)];
