@@ -4,12 +4,13 @@
 #   docker run --rm --device /dev/snd -p 1883:1883 -p 9001:9001 picomp
 
 # ---- build: native addon (naudiodon against PortAudio) and TypeScript
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libportaudio2 portaudio19-dev build-essential python3 \
  && rm -rf /var/lib/apt/lists/*
-# npm 11 runs only the dependency install scripts package.json's
-# allowScripts lists (hardware/portaudio.md); Node 20 images ship npm 10.
+# Node 24: the active LTS (Node 20 is past its end of life). npm 11 runs
+# only the dependency install scripts package.json's allowScripts lists
+# (hardware/portaudio.md); the newest npm 11 has that setting for certain.
 RUN npm install -g npm@11
 WORKDIR /opt/picomp
 # npm ci builds naudiodon against the system PortAudio through the node-gyp
@@ -24,10 +25,13 @@ COPY bench ./bench
 COPY test ./test
 COPY flows ./flows
 COPY hardware ./hardware
-RUN npm ci && npm prune --omit=dev --ignore-scripts
+# The audio driver is an optional dependency (a laptop without PortAudio
+# still installs); the image is for sound cards, so it must have been built.
+RUN npm ci && test -f node_modules/naudiodon/build/Release/naudiodon.node \
+ && npm prune --omit=dev --ignore-scripts
 
 # ---- run: only the PortAudio runtime library, no compilers
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libportaudio2 alsa-utils tini \
  && rm -rf /var/lib/apt/lists/*

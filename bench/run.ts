@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchKernel, benchFfmpegKernel } from './dsp-kernel.js';
+import { benchKernel, benchFfmpegKernel, type KernelFigure } from './dsp-kernel.js';
 import { DrumLoopSource } from '../src/dsp/generators.js';
 import { WavWriter } from '../src/io/wav-writer.js';
 import { AudioEngine } from '../src/engine/audio-engine.js';
@@ -83,13 +83,28 @@ async function makeInput(path: string, seconds: number): Promise<void> {
   await writer.finish();
 }
 
+/** ns per stereo frame, median and spread over the runs. */
+const spread = (f: KernelFigure): string => `${fmt(f.median)} (${fmt(f.min)}–${fmt(f.max)}, ${f.runs.length} runs)`;
+
 async function kernelSection(): Promise<void> {
   const strip = await benchKernel();
-  for (const r of strip) add('kernel', `${r.label} (ns/stereo frame)`, fmt(r.nsPerFrame));
+  for (const r of strip) add('kernel', `${r.label}, ns/stereo frame`, spread(r));
+  // Before issue #13 (instant-attack limiter, no true peak), four runs on an idle machine.
+  add('kernel', 'before #13: default settings, ns/stereo frame', '41.3, 26.7, 25.1, 41.2 (bimodal)');
+  // 48 kHz: 20 833 ns per frame of real time; a Pi 3's core runs this
+  // scalar JavaScript roughly 10× slower than this machine's (an estimate).
+  const budget = (ns: number): string => `${fmt((100 * ns) / 20833, 2)} % here, ≈ ${fmt((1000 * ns) / 20833, 1)} % of a Pi 3 core`;
+  add('kernel', 'real-time budget used, default settings', budget(strip[0]!.median));
+  add('kernel', 'real-time budget used, all features', budget(strip[strip.length - 1]!.median));
   const ff = await benchFfmpegKernel();
   if (!ff) { add('kernel', 'ffmpeg acompressor', 'skipped: ffmpeg not found'); return; }
-  add('kernel', 'ffmpeg acompressor, same signal (ns/stereo frame)', fmt(ff.nsPerFrame));
-  add('kernel', 'ratio picomp default / ffmpeg (< 1 = picomp faster)', fmt(strip[0]!.nsPerFrame / ff.nsPerFrame, 2));
+  add('kernel', 'ffmpeg acompressor, same signal, ns/stereo frame', spread(ff));
+  const ratios = (f: KernelFigure): string => {
+    const r = f.runs.map((x, k) => x / ff.runs[k]!);
+    return `${fmt(f.median / ff.median, 2)} (per run ${fmt(Math.min(...r), 2)}–${fmt(Math.max(...r), 2)})`;
+  };
+  add('kernel', 'ratio picomp default / ffmpeg (< 1 = picomp faster)', ratios(strip[0]!));
+  add('kernel', 'ratio picomp all features / ffmpeg', ratios(strip[strip.length - 1]!));
 }
 
 async function renderSection(): Promise<void> {
@@ -184,6 +199,13 @@ async function dashboardSection(): Promise<void> {
   for (const [k, v] of Object.entries(r)) if (typeof v === 'number') add('dashboard', k, fmt(v, 2));
 }
 
+async function cliSection(): Promise<void> {
+  const { benchCliStart } = await import('./cli-start.js');
+  const r = await benchCliStart();
+  add('cli', `picomp params, wall s (median of ${r.calls}): npm run picomp -- / node dist/… / npx picomp`, `${fmt(r.npmRunS, 2)} / ${fmt(r.nodeS, 2)} / ${fmt(r.npxS, 2)}`);
+  add('cli', 'ratio npm run / npx (< 1 = npm run faster)', fmt(r.npmRunS / r.npxS, 2));
+}
+
 async function attackSection(): Promise<void> {
   const { benchAttacks } = await import('./attack.js');
   for (const r of await benchAttacks(QUICK ? 5 : 15)) {
@@ -204,6 +226,7 @@ async function main(): Promise<void> {
   await section('mqtt', mqttSection);
   await section('mqtt', mqttLoadSection);
   await section('dashboard', dashboardSection);
+  await section('cli', cliSection);
   await section('attack', attackSection);
   await section('classroom', classroomSection);
   await section('jack', () => benchJack(JACK_SOAK_SECONDS, (figure, value) => add('jack', figure, value)));

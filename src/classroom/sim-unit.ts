@@ -69,7 +69,10 @@ export function simulatedMeters(state: UnitState, rateHz: number, phase = 0): ()
     return {
       in_peak: [r1(level), r1(level - 1.5)], in_rms: [r1(level - 9), r1(level - 10.5)],
       out_peak: [r1(out), r1(out - 1.5)], out_rms: [r1(level - 9 + gainDb), r1(level - 10.5 + gainDb)],
-      gr: [gr, gr], clip_in: [clipped, 0], clip_out: [0, 0], xruns: 0, cpu: 3,
+      gr: [gr, gr], clip_in: [clipped, 0], clip_out: [0, 0],
+      // A sine-like programme's true peak sits close to its sample peak.
+      out_true_peak: [r1(out + 0.1), r1(out - 1.4)], overs_out: [0, 0],
+      det_level: [r1(detectedDb + p.input_gain), r1(detectedDb + p.input_gain - 1.5)], xruns: 0, cpu: 3,
       latency_ms: 2.7, sample_rate: 48000, block_size: 128, worker_gcs: 0,
     };
   };

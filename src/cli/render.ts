@@ -251,7 +251,7 @@ export async function renderFile(opts: RenderOptions): Promise<RenderSummary> {
           if (n === 0) inputDone = true;
           else for (const b of ring.inputs[s]!) b.fill(0, 0, n);
         }
-        if (n > 0) { pipe.submit(s, n); submitted++; }
+        if (n > 0) { pipe.submit(s, n, flushLeft >= 0); submitted++; }
       }
       if (inputDone && collected === submitted) break;
       // Collect only when the ring is full (or at the end): the worker keeps

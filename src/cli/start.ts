@@ -14,6 +14,7 @@ import { UnitState } from '../unit/unit-state.js';
 import { usersFile } from '../unit/state-dir.js';
 import { AudioEngine } from '../engine/audio-engine.js';
 import { audioSetup } from '../engine/worker-protocol.js';
+import { ENABLE_SOUND_CARDS, audioDriverInstalled } from '../io/naudiodon-loader.js';
 import { describeLatency } from '../engine/device-driver.js';
 import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
 import { LevelMatch } from '../unit/level-match.js';
@@ -89,8 +90,10 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     stoppers.push(() => engine.stop());
     state.on('change', (e) => engine.setParams(e.snapshot.params));
     const info = engine.info;
+    // A fallback to demo or null on a machine where npm skipped the driver says, in the same line, how to get sound cards.
+    const driverHint = info.note && !audioDriverInstalled() ? `; the audio driver is not installed: ${ENABLE_SOUND_CARDS}` : '';
     log.info(`audio ${info.input} → ${info.output} at ${info.sampleRate} Hz, ${info.blockFrames}-frame blocks, ${info.channels} channels` +
-      (info.note ? ` (${info.note})` : '') + '.');
+      (info.note ? ` (${info.note}${driverHint})` : '') + '.');
     if (info.latency) log.info(`${describeLatency(info.latency, info.blockFrames, info.sampleRate)}.`);
 
     let brokerUrl: string;

@@ -1,142 +1,216 @@
 /**
- * Brick-wall output limiter (SPEC §2.5): no output sample's magnitude ever
- * exceeds the ceiling.
+ * The output limiter (SPEC §2.5): a lookahead brick-wall limiter with hold
+ * and smoothed attack and release, optionally on the true (inter-sample)
+ * peak. docs/dsp.md derives the design; in short, for the frame entering
+ * now (all channels share one gain, so limiting never shifts the image):
  *
- * Design: one gain for all channels (linked, so limiting never shifts the
- * stereo image), driven by the frame's peak |x| over channels.
- *   need = p > L ? L / p : 1
- *   g    = need                      when need < g  (instant attack)
- *   g    = need + αr·(g − need)      otherwise      (one-pole release, 50 ms)
- * Because the attack is instant, g ≤ need on every frame, so |x·g| ≤ L up
- * to one rounding; a final clamp at L' makes it exact. L' is the ceiling
- * lowered by 2^-23 relative, which guarantees that rounding the result to
- * float32 can never land above the ceiling itself.
- * There is no lookahead, so a limited transient is slightly distorted:
- * this is a safety stage behind the compressor, not a mastering limiter.
+ *   p    = max over channels of |x|, and of the 4× interpolated points
+ *          (true-peak.ts) when true_peak is on
+ *   need = L / max(p, L)                        ≤ 1, exactly 1 below L
+ *   h    = min of need over the last W frames   (hold: W ≥ D + 1 + hold)
+ *   r    = h, or h + αr·(r − h) while h > r     (instant to h, one-pole release)
+ *   g    = r averaged by two moving boxes whose joint span is A frames
+ *
+ * and the frame that leaves (entered D frames ago) is multiplied by g.
+ * Every r averaged into that g is ≤ the need of the leaving frame and of
+ * the frames around it (W ≥ D + 1 and A ≤ D − TRUE_PEAK_HISTORY), so the
+ * gain is already down when a peak arrives, yet reaches it along a smooth
+ * S-curve instead of a step; on a steady tone whose half-period fits in
+ * the hold the gain is constant, so the tone passes undistorted. A final
+ * clamp at L' (L lowered by 2^-23, so even float32 rounding stays ≤ L)
+ * makes "no sample above the ceiling" exact whatever rounding did.
+ *
+ * The delay D is always there (the limiter on or off), so switching the
+ * limiter never changes the latency; it is part of the strip's latency.
  */
-import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
-import { LinearRamp, PARAM_RAMP_MS } from './smoother.js';
-import { sanitizeSample } from './sanitize.js';
+import { TRUE_PEAK_BOUND, TRUE_PEAK_HISTORY, accumulateInterSamplePeaks } from './true-peak.js';
 
+/** Lookahead: the limiter's part of the latency. */
+export const LIMITER_LOOKAHEAD_MS = 1.5;
+/** Hold after the lookahead: half a period of a 42 Hz tone, so bass passes unmodulated. */
+export const LIMITER_HOLD_MS = 12;
+/** One-pole release time constant after the hold. */
 export const LIMITER_RELEASE_MS = 50;
-/** Largest block the standalone limiter handles per inner pass. */
-const CHUNK = 128;
 
 /** The float64 clamp level whose float32 rounding stays ≤ ceilingGain. */
 export function float32SafeLimit(ceilingGain: number): number {
   return ceilingGain * (1 - 2 ** -23);
 }
 
-/** The gain computation shared by the standalone Limiter and the strip. */
-export class LimiterGain {
-  /** Current limiter gain, linear, in (0, 1]. */
-  gain = 1;
-  /** Read by the strip's fused loop, which inlines compute(). */
-  releaseCoeff = 0;
+/** The exact sum of a ring (taken once a block, so a running sum cannot drift). */
+function sumOf(ring: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < ring.length; i++) s += ring[i]!;
+  return s;
+}
 
-  prepare(sampleRate: number): void {
-    this.releaseCoeff = onePoleCoeff(LIMITER_RELEASE_MS, sampleRate);
+/*
+ * The gain state lives in a Float64Array, not in object fields: a loop
+ * that starts from a field which may hold a small integer (1, at rest)
+ * kept its running value boxed in V8 (TurboFan gave the loop variable a
+ * tagged representation), one heap allocation per frame — garbage in the
+ * audio path. A typed-array load is always a float64.
+ */
+const R = 0, SUB_MIN = 1, HIST_MIN = 2;
+
+export class LookaheadLimiter {
+  /** D: frames between a sample entering and leaving. */
+  readonly delayFrames: number;
+  /**
+   * Per channel: [0, D) hold the D frames still to leave, the block's new
+   * samples are written at [D, D + n) by the caller (see inputOffset).
+   */
+  readonly buffers: Float64Array[];
+  /** The gain of each leaving frame of the last compute(). */
+  readonly gains: Float64Array;
+  /** Scratch: the peak of each entering frame. */
+  private readonly peaks: Float64Array;
+  /** r, the open sub-block's minimum and the history's minimum (see above). */
+  private readonly state = new Float64Array(3);
+  private readonly alphaRelease: number;
+  // Sliding minimum of need in sub-blocks of `sub` frames: the running
+  // minimum of the open sub-block and the minima of the last `hist.length`
+  // closed ones (so the window is sub·hist.length + 1 … + sub frames).
+  private readonly sub: number;
+  private subPos = 0;
+  private readonly hist: Float64Array;
+  private histPos = 0;
+  // Two moving averages: rings of the last values averaged, and the write positions.
+  private readonly box1: Float64Array;
+  private readonly box2: Float64Array;
+  private pos1 = 0;
+  private pos2 = 0;
+  private rest = true;
+
+  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number) {
+    const d = Math.max(TRUE_PEAK_HISTORY + 2, Math.round((LIMITER_LOOKAHEAD_MS / 1000) * sampleRate));
+    this.delayFrames = d;
+    this.buffers = Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
+    this.gains = new Float64Array(maxBlockFrames);
+    this.peaks = new Float64Array(maxBlockFrames);
+    this.alphaRelease = Math.exp(-1 / ((LIMITER_RELEASE_MS / 1000) * sampleRate));
+    this.sub = sampleRate > 65000 ? 32 : 16;
+    const hold = Math.round((LIMITER_HOLD_MS / 1000) * sampleRate);
+    this.hist = new Float64Array(Math.ceil((d + hold) / this.sub)).fill(1);
+    // Joint span A = a1 + a2 − 1 ≤ D − TRUE_PEAK_HISTORY: a need found by the
+    // interpolator (up to 11 frames after the samples it belongs to) still
+    // covers every frame the FIR looked at.
+    const span = d - TRUE_PEAK_HISTORY;
+    const a1 = Math.max(1, Math.ceil(span / 2));
+    this.box1 = new Float64Array(a1);
+    this.box2 = new Float64Array(Math.max(1, span + 1 - a1));
+    this.resetGain();
   }
 
+  /** Where the caller writes the block's new samples in each buffer. */
+  get inputOffset(): number {
+    return this.delayFrames;
+  }
+
+  /** Clears the delayed audio and the gain state. */
   reset(): void {
-    this.gain = 1;
+    for (const b of this.buffers) b.fill(0);
+    this.resetGain();
+  }
+
+  /** Back to unity gain (the audio in the delay stays). */
+  resetGain(): void {
+    this.state.fill(1);
+    this.subPos = 0;
+    this.hist.fill(1); this.histPos = 0;
+    this.box1.fill(1); this.box2.fill(1); this.pos1 = this.pos2 = 0;
+    this.rest = true;
+  }
+
+  /** True when nothing is reduced now or pending: every gain of a block under the ceiling would be exactly 1. */
+  get atRest(): boolean {
+    return this.rest;
   }
 
   /**
-   * gains[i] from peaks[i] (frame peak over channels) and limits[i] (the
-   * float32-safe ceiling per frame). A limit of +Infinity means "limiter
-   * off": the gain just releases to 1.
+   * Fills gains[0, n) for the n frames leaving, given the n new samples the
+   * caller has written at inputOffset and the limit (float32-safe ceiling,
+   * linear) for each new frame (`limitsConstant`: all equal to limits[0]).
+   * Returns true when every gain is exactly 1 and every leaving sample is
+   * already within its limit (the caller may skip multiplying and
+   * clamping): nothing was reduced or pending over the whole window, so
+   * every frame in the delay had its peak at or under the limit.
    */
-  compute(peaks: Float64Array, limits: Float64Array, gains: Float64Array, frames: number): void {
-    const a = this.releaseCoeff;
-    let g = this.gain;
-    for (let i = 0; i < frames; i++) {
-      const p = peaks[i]!, lim = limits[i]!;
-      const need = p > lim ? lim / p : 1;
-      if (need < g) g = need;
+  compute(n: number, nch: number, limits: Float64Array, limitsConstant: boolean, truePeak: boolean): boolean {
+    const d = this.delayFrames, bufs = this.buffers;
+    // Quick exit: at rest, and no sample (or, with true peak, no
+    // interpolated point, bounded by the samples around it) over the limit.
+    if (this.atRest) {
+      let peak = 0;
+      const from = truePeak ? d - TRUE_PEAK_HISTORY : d;
+      for (let c = 0; c < nch; c++) {
+        const b = bufs[c]!;
+        for (let i = from; i < d + n; i++) { const a = Math.abs(b[i]!); peak = peak > a ? peak : a; }
+      }
+      let lowest = limits[0]!;
+      if (!limitsConstant) for (let i = 1; i < n; i++) { const l = limits[i]!; lowest = l < lowest ? l : lowest; }
+      if ((truePeak ? peak * TRUE_PEAK_BOUND : peak) <= lowest) {
+        this.subPos = (this.subPos + n) % this.sub;
+        return true;
+      }
+    }
+    const peaks = this.peaks;
+    peaks.fill(0, 0, n);
+    for (let c = 0; c < nch; c++) {
+      const b = bufs[c]!;
+      for (let i = 0; i < n; i++) {
+        const a = Math.abs(b[d + i]!), q = peaks[i]!;
+        peaks[i] = 0.5 * (a + q + Math.abs(a - q));
+      }
+      if (truePeak) accumulateInterSamplePeaks(b, d, n, peaks);
+    }
+    const g = this.gains, hist = this.hist, sub = this.sub, aR = this.alphaRelease, st = this.state;
+    const r1 = this.box1, n1 = r1.length, inv1 = 1 / n1;
+    const r2 = this.box2, n2 = r2.length;
+    let r = st[R]!, subMin = st[SUB_MIN]!, histMin = st[HIST_MIN]!, subPos = this.subPos, histPos = this.histPos;
+    let p1 = this.pos1, s1 = sumOf(r1), p2 = this.pos2, s2 = sumOf(r2);
+    for (let i = 0; i < n; i++) {
+      const p = peaks[i]!;
+      const lim = limits[i]!;
+      const need = lim / (p > lim ? p : lim);
+      if (need < subMin) subMin = need;
+      const h = subMin < histMin ? subMin : histMin;
+      if (++subPos === sub) {
+        // Close the sub-block: it joins the history, the oldest one leaves.
+        hist[histPos] = subMin;
+        histPos = histPos + 1 === hist.length ? 0 : histPos + 1;
+        let m = 1;
+        for (let j = 0; j < hist.length; j++) { const v = hist[j]!; m = v < m ? v : m; }
+        histMin = m;
+        subMin = 1;
+        subPos = 0;
+      }
+      if (h <= r) r = h;
       else {
-        g = need + a * (g - need);
-        // Finish the asymptote so an idle limiter is exactly transparent.
-        if (g > 0.999999999 && need === 1) g = 1;
+        r = h + aR * (r - h);
+        // Finish the asymptote, so an idle limiter is exactly transparent.
+        if (r > 0.999999999 && h === 1) r = 1;
       }
-      gains[i] = g;
+      s1 += r - r1[p1]!;
+      r1[p1] = r;
+      p1 = p1 + 1 === n1 ? 0 : p1 + 1;
+      // A sum of n1 ones divided by n1 is exactly 1, so rest stays exact.
+      const m1 = s1 === n1 ? 1 : s1 * inv1;
+      s2 += m1 - r2[p2]!;
+      r2[p2] = m1;
+      p2 = p2 + 1 === n2 ? 0 : p2 + 1;
+      g[i] = s2 === n2 ? 1 : s2 / n2;
     }
-    this.gain = g;
-  }
-}
-
-export class Limiter implements Kernel {
-  private readonly core = new LimiterGain();
-  private ceiling: LinearRamp;
-  private peaks = new Float64Array(CHUNK);
-  private limits = new Float64Array(CHUNK);
-  private gains = new Float64Array(CHUNK);
-  private channels = 0;
-  private prepared = false;
-
-  constructor(ceilingDb = -1) {
-    this.ceiling = new LinearRamp(ceilingDb, CHUNK);
+    st[R] = r; st[SUB_MIN] = subMin; st[HIST_MIN] = histMin;
+    this.subPos = subPos; this.histPos = histPos; this.pos1 = p1; this.pos2 = p2;
+    // Exact: r snaps to 1, and a ring sum equals its length only when every entry is 1.
+    this.rest = r === 1 && subMin === 1 && histMin === 1 && s1 === n1 && s2 === n2;
+    return false;
   }
 
-  /** Ceiling in dBFS (≤ 0); changes glide over 20 ms. */
-  get ceilingDb(): number {
-    return this.ceiling.target;
-  }
-
-  set ceilingDb(db: number) {
-    const v = Math.min(0, Number.isFinite(db) ? db : 0);
-    if (this.prepared) this.ceiling.setTarget(v);
-    else this.ceiling.snap(v);
-  }
-
-  prepare(spec: ProcessSpec): void {
-    this.channels = spec.channels;
-    this.core.prepare(spec.sampleRate);
-    this.ceiling.setRampFrames((PARAM_RAMP_MS / 1000) * spec.sampleRate);
-    this.ceiling.snap(this.ceiling.target);
-    this.prepared = true;
-    this.reset();
-  }
-
-  reset(): void {
-    this.core.reset();
-    this.ceiling.snap(this.ceiling.target);
-  }
-
-  get latencyFrames(): number {
-    return 0;
-  }
-
-  process(input: readonly Float32Array[], output: readonly Float32Array[], frames: number): void {
-    if (!this.prepared) throw new Error('Limiter: prepare() before process()');
-    const nch = Math.min(this.channels, input.length, output.length);
-    const peaks = this.peaks, limits = this.limits, gains = this.gains;
-    for (let off = 0; off < frames; off += CHUNK) {
-      const n = Math.min(CHUNK, frames - off);
-      if (this.ceiling.render(n)) {
-        const cv = this.ceiling.values;
-        for (let i = 0; i < CHUNK; i++) limits[i] = float32SafeLimit(dbToGain(cv[i]!));
-      }
-      peaks.fill(0, 0, n);
-      for (let c = 0; c < nch; c++) {
-        const x = input[c]!;
-        for (let i = 0; i < n; i++) {
-          const v = sanitizeSample(x[off + i]!);
-          const a = v < 0 ? -v : v;
-          if (a > peaks[i]!) peaks[i] = a;
-        }
-      }
-      this.core.compute(peaks, limits, gains, n);
-      for (let c = 0; c < nch; c++) {
-        const x = input[c]!, y = output[c]!;
-        for (let i = 0; i < n; i++) {
-          let v = sanitizeSample(x[off + i]!) * gains[i]!;
-          const lim = limits[i]!;
-          if (v > lim) v = lim;
-          else if (v < -lim) v = -lim;
-          y[off + i] = v;
-        }
-      }
-    }
+  /** After the caller has read the leaving frames: the last D samples move to the front. */
+  advance(n: number, nch: number): void {
+    const d = this.delayFrames;
+    for (let c = 0; c < nch; c++) this.buffers[c]!.copyWithin(0, n, n + d);
   }
 }

@@ -1,11 +1,18 @@
 /**
  * Meter accumulators filled in the audio path (SPEC §2.8): per channel,
  * input and output sample peak and sum of squares, the deepest gain
- * reduction, and clipped-sample counts. The engine snapshots and clears
+ * reduction, clipped-sample counts, and at the output the true peak
+ * (4× interpolated, true-peak.ts) and the count of inter-sample overs
+ * (frames whose interpolated points pass full scale: a converter would
+ * clip there though no sample does). The engine snapshots and clears
  * them once per meter period; the figures are linear here and turned into
  * dB only at the edge (see channelLevels()).
  */
 import { gainToDb, SILENCE_DB } from './kernel.js';
+import { TRUE_PEAK_BOUND, TRUE_PEAK_HISTORY, accumulateInterSamplePeaks } from './true-peak.js';
+
+/** Frames the output true-peak meter interpolates per pass. */
+const TP_CHUNK = 256;
 
 export class MeterBank {
   readonly inPeak: Float64Array;
@@ -16,8 +23,22 @@ export class MeterBank {
   readonly grDb: Float64Array;
   readonly clipIn: Float64Array;
   readonly clipOut: Float64Array;
+  /** Output true peak (linear, ≥ the sample peak). */
+  readonly outTruePeak: Float64Array;
+  /** Output frames with an interpolated point over full scale. */
+  readonly oversOut: Float64Array;
+  /**
+   * The loudest level the compressor's detector saw (linear; after input
+   * gain, side-chain filter, peak or RMS, and the stereo link): what the
+   * gain computer compares with the threshold. Written by the strip.
+   */
+  readonly detLevel: Float64Array;
   /** Frames accumulated since the last clear. */
   frames = 0;
+  /** Per channel: the last TRUE_PEAK_HISTORY output samples, then room for a pass. */
+  readonly #tpSignal: Float64Array[];
+  readonly #tpPeaks = new Float64Array(TP_CHUNK);
+  readonly #blockPeak = new Float64Array(1);
 
   constructor(readonly channels: number) {
     this.inPeak = new Float64Array(channels);
@@ -27,12 +48,17 @@ export class MeterBank {
     this.grDb = new Float64Array(channels);
     this.clipIn = new Float64Array(channels);
     this.clipOut = new Float64Array(channels);
+    this.outTruePeak = new Float64Array(channels);
+    this.oversOut = new Float64Array(channels);
+    this.detLevel = new Float64Array(channels);
+    this.#tpSignal = Array.from({ length: channels }, () => new Float64Array(TRUE_PEAK_HISTORY + TP_CHUNK));
   }
 
   clear(): void {
     this.inPeak.fill(0); this.inSumSq.fill(0);
     this.outPeak.fill(0); this.outSumSq.fill(0);
     this.grDb.fill(0); this.clipIn.fill(0); this.clipOut.fill(0);
+    this.outTruePeak.fill(0); this.oversOut.fill(0); this.detLevel.fill(0);
     this.frames = 0;
   }
 
@@ -78,8 +104,51 @@ export class MeterBank {
       // signal itself, so the meters just skip over it.
       if (p > peak[c]! && Number.isFinite(p)) peak[c] = p;
       if (Number.isFinite(s)) sumSq[c] = sumSq[c]! + s;
+      if (side === 'out') {
+        // Handed over in an array: a double argument to a call V8 does not
+        // inline is boxed on the heap (garbage every block).
+        this.#blockPeak[0] = p;
+        this.#truePeak(c, x, frames);
+      }
     }
     if (side === 'out') this.frames += frames;
+  }
+
+  /**
+   * Output true peak and inter-sample overs of channel c. The block's
+   * interpolated points are bounded by its sample peak times
+   * TRUE_PEAK_BOUND (with the samples before it, which the history holds):
+   * when that can neither raise the period's true peak nor pass full
+   * scale, the interpolation is skipped and only the history kept.
+   */
+  #truePeak(c: number, x: Float32Array, frames: number): void {
+    const blockPeak = this.#blockPeak[0]!, sig = this.#tpSignal[c]!, H = TRUE_PEAK_HISTORY, tp = this.outTruePeak, peaks = this.#tpPeaks;
+    let hist = 0;
+    for (let i = 0; i < H; i++) { const a = Math.abs(sig[i]!); hist = hist > a ? hist : a; }
+    const bound = (hist > blockPeak ? hist : blockPeak) * TRUE_PEAK_BOUND;
+    const skip = !(bound > tp[c]! || bound > 1);
+    if (blockPeak > tp[c]! && Number.isFinite(blockPeak)) tp[c] = blockPeak;
+    for (let off = 0; off < frames; off += TP_CHUNK) {
+      const n = Math.min(TP_CHUNK, frames - off);
+      for (let i = 0; i < n; i++) {
+        const v = x[off + i]!;
+        // The meters skip what the strip would never pass (NaN, ±Inf).
+        sig[H + i] = v - v === 0 ? v : 0;
+      }
+      if (!skip) {
+        peaks.fill(0, 0, n);
+        accumulateInterSamplePeaks(sig, H, n, peaks);
+        let top = tp[c]!, overs = 0;
+        for (let i = 0; i < n; i++) {
+          const q = peaks[i]!;
+          top = q > top ? q : top;
+          overs += q > 1 ? 1 : 0;
+        }
+        tp[c] = top;
+        this.oversOut[c] = this.oversOut[c]! + overs;
+      }
+      sig.copyWithin(0, n, n + H);
+    }
   }
 
   /** Records gain reduction (dB ≤ 0) for a channel: keeps the deepest. */
@@ -117,6 +186,12 @@ export interface ChannelLevels {
   gr: number[];
   clip_in: number[];
   clip_out: number[];
+  /** Output true peak, dBTP (4× interpolated, as BS.1770). */
+  out_true_peak: number[];
+  /** Output frames whose interpolated points pass 0 dBTP though no sample need. */
+  overs_out: number[];
+  /** The compressor's detector level, dBFS (the loudest of the period). */
+  det_level: number[];
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
@@ -134,5 +209,8 @@ export function channelLevels(bank: MeterBank): ChannelLevels {
     gr: ch.map((c) => round1(bank.grDb[c]!) || 0),
     clip_in: ch.map((c) => bank.clipIn[c]!),
     clip_out: ch.map((c) => bank.clipOut[c]!),
+    out_true_peak: ch.map((c) => round1(gainToDb(bank.outTruePeak[c]!))),
+    overs_out: ch.map((c) => bank.oversOut[c]!),
+    det_level: ch.map((c) => round1(gainToDb(bank.detLevel[c]!))),
   };
 }

@@ -3,24 +3,29 @@
  * docs/dsp.md gives the chain with its formulas; the comments here say why
  * the code is shaped the way it is.
  *
- * Work is done in sub-blocks of at most CHUNK frames, each in a few tight
- * passes over Float64Array scratch (allocated in prepare()):
- *   A. per channel: sanitize → delay ring; × input gain → sidechain HPF →
- *      RMS history → level
- *   B. link the channel levels (max / mean), or keep them per channel
- *   C. per gain lane: gain computer → branching attack/release smoother →
- *      wet/dry/makeup into one linear gain per frame
- *   D. per channel: delayed signal × gain; then the linked limiter, the
- *      bypass crossfade and the final clamp, written as float32.
+ * Work is done in sub-blocks of at most CHUNK frames. The general path
+ * (processChunk) runs these passes, each a method, over Float64Array
+ * scratch allocated in prepare():
+ *   sidechainPass  per channel: sanitize → delay ring; × input gain →
+ *                  sidechain HPF → RMS history → level
+ *   linkPass       link the channel levels (max / mean) into one lane, or
+ *                  keep one lane per channel
+ *   gainLane       per lane: gain computer → branching attack/release
+ *                  smoother → wet/dry/makeup into one linear gain per frame
+ *   compressPass   per channel: delayed signal × gain, into the limiter's
+ *                  lookahead buffers
+ *   limiterPass    the lookahead limiter's gain for the frames leaving it
+ *   outputPass     limiter gain and ceiling clamp, limiter on/off and
+ *                  bypass crossfades, the final ±1 clamp, float32 out.
  * Channel-major passes keep each loop on one or two arrays; smoothed
  * parameters are rendered once per sub-block into per-frame buffers.
  *
- * That general path costs ~12 passes per sub-block. The state the strip
- * spends nearly all its life in (stereo, linked, peak detector, no HPF, no
- * lookahead, no ramp or crossfade under way) instead takes fastChunk():
- * two fused per-frame loops doing the same floating-point operations in the
- * same order, so both paths give bit-identical output (a test holds them
- * to that on random settings and parameter changes).
+ * The state the strip spends nearly all its life in (stereo, linked, peak
+ * detector, no HPF, no lookahead, no ramp or crossfade under way) instead
+ * takes fastChunk(): the first four passes fused into two per-frame loops
+ * doing the same floating-point operations in the same order, then the
+ * same limiterPass and outputPass, so both paths give bit-identical output
+ * (a test holds them to that on random settings and parameter changes).
  */
 import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
 import { autoMakeupDb } from './gain-computer.js';
@@ -33,7 +38,7 @@ import { LinearRamp, PARAM_RAMP_MS } from './smoother.js';
 import { BiquadState, biquadProcess, butterworthHighpass } from './biquad.js';
 import { RmsWindow, RMS_WINDOW_MAX_MS } from './level-detector.js';
 import { DelayLines } from './delay-line.js';
-import { LimiterGain, float32SafeLimit } from './limiter.js';
+import { LookaheadLimiter, float32SafeLimit } from './limiter.js';
 
 /** Frames per internal sub-block (also the HPF coefficient update period). */
 export const CHUNK = 128;
@@ -108,13 +113,23 @@ export class CompressorStrip implements Kernel {
   private readonly makeupDb = new LinearRamp(0, CHUNK);
   private readonly mix = new LinearRamp(1, CHUNK);
   private readonly ceilingDb = new LinearRamp(-1, CHUNK);
+  /** 1 = limiter on, 0 = off; toggling crossfades the limited and the unlimited signal. */
+  private readonly limiterMix = new LinearRamp(1, CHUNK);
   private readonly bypass = new LinearRamp(0, CHUNK);
   private readonly hpfWet = new LinearRamp(0, CHUNK);
   private readonly hpfLog2Hz = new LinearRamp(Math.log2(100), CHUNK);
 
   private readonly inGainLin = new Float64Array(CHUNK);
+  /** Float32-safe ceiling (linear) for each frame entering the limiter. */
   private readonly limits = new Float64Array(CHUNK);
   private limitsDirty = true;
+  /**
+   * The same limits delayed with the audio ([0, D) for the frames leaving
+   * the limiter), kept only while the ceiling moves or has moved within D
+   * frames (limitsMovingFor > 0); otherwise every frame's limit is limits[0].
+   */
+  private limitsDelayed = new Float64Array(0);
+  private limitsMovingFor = 0;
   private makeupLin = 1;
 
   private attackCoeff = 0;
@@ -122,6 +137,9 @@ export class CompressorStrip implements Kernel {
   private detectorRms = false;
   private link = LINK_MAX;
   private limiterOn = true;
+  private truePeak = true;
+  /** Render's end of file: the compressor's gain stays where it is (see holdLevel()). */
+  private levelHeld = false;
   private rmsWindowFrames = 1;
 
   private hpfRunning = false;
@@ -141,19 +159,20 @@ export class CompressorStrip implements Kernel {
   private linkOffsets = new Float64Array(0);
   private linkFadeLeft = 0;
 
-  private readonly limiter = new LimiterGain();
+  private limiter = new LookaheadLimiter(48000, 0, CHUNK);
 
   // Scratch, CHUNK frames each.
   private det: Float64Array[] = [];
   private gains: Float64Array[] = [];
   private delayed: Float64Array[] = [];
-  private wet: Float64Array[] = [];
+  /** The input as it leaves the limiter's delay (for bypass), when bypass is blending. */
+  private dry: Float64Array[] = [];
   private readonly level = new Float64Array(CHUNK);
   private readonly raw = new Float64Array(CHUNK);
   private readonly grTrace = new Float64Array(CHUNK);
-  private readonly peaks = new Float64Array(CHUNK);
-  private readonly limiterGains = new Float64Array(CHUNK);
   private laneMinGr = new Float64Array(0);
+  /** The loudest detector level (linear) per lane in the block, for the meters. */
+  private laneMaxLevel = new Float64Array(0);
 
   /**
    * Frames the fast path advanced the RMS rings past without writing their
@@ -185,7 +204,11 @@ export class CompressorStrip implements Kernel {
     this.rms = Array.from({ length: nch }, () => new RmsWindow(rmsMax));
     // Long enough for the lookahead and for the RMS history the fast path
     // leaves to be rebuilt from it (see squaresOwed).
-    const lookMax = Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs);
+    this.limiter = new LookaheadLimiter(fs, nch, CHUNK);
+    const limiterDelay = this.limiter.delayFrames;
+    this.limitsDelayed = new Float64Array(limiterDelay + CHUNK);
+    // The bypass reads the input again as it leaves the limiter's delay.
+    const lookMax = Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs) + limiterDelay;
     this.delay = new DelayLines(nch, Math.max(lookMax, rmsMax), CHUNK);
     this.grState = new Float64Array(nch);
     this.linkOffsets = new Float64Array(nch);
@@ -193,9 +216,9 @@ export class CompressorStrip implements Kernel {
     this.det = scratch();
     this.gains = scratch();
     this.delayed = scratch();
-    this.wet = scratch();
+    this.dry = scratch();
     this.laneMinGr = new Float64Array(nch);
-    this.limiter.prepare(fs);
+    this.laneMaxLevel = new Float64Array(nch);
     this.prepared = true;
     this.reset();
   }
@@ -209,6 +232,7 @@ export class CompressorStrip implements Kernel {
     this.grState.fill(0);
     this.linkOffsets.fill(0);
     this.linkFadeLeft = 0;
+    this.levelHeld = false;
     this.limiter.reset();
     this.applyParams(true);
   }
@@ -221,13 +245,30 @@ export class CompressorStrip implements Kernel {
     this.applyParams(false);
   }
 
+  /** The lookahead the chain is moving to plus the limiter's (always there, on or off). */
   get latencyFrames(): number {
-    return this.tapTo;
+    return this.tapTo + this.limiter.delayFrames;
+  }
+
+  /** The limiter's part of latencyFrames (0 before prepare()). */
+  get limiterDelayFrames(): number {
+    return this.prepared ? this.limiter.delayFrames : 0;
+  }
+
+  /**
+   * From now on the compressor's gain stays where it is instead of
+   * following the detector: for a render's end of file, where the samples
+   * still in the lookahead delay must not be treated as if silence
+   * followed them (the detector would release and they would come out
+   * louder). reset() ends it.
+   */
+  holdLevel(): void {
+    this.levelHeld = true;
   }
 
   private ramps(): LinearRamp[] {
     return [this.inGainDb, this.thresholdDb, this.ratio, this.kneeDb, this.makeupDb, this.mix,
-      this.ceilingDb, this.bypass, this.hpfWet, this.hpfLog2Hz];
+      this.ceilingDb, this.limiterMix, this.bypass, this.hpfWet, this.hpfLog2Hz];
   }
 
   /** Turns the parameter vector into targets; `snap` jumps instead of gliding. */
@@ -245,8 +286,13 @@ export class CompressorStrip implements Kernel {
     to(this.mix, get(P.mix) / 100);
     to(this.ceilingDb, get(P.ceiling));
     to(this.bypass, get(P.bypass));
-    this.limiterOn = get(P.limiter) === 1;
-    this.limitsDirty = true;
+    const on = get(P.limiter) === 1;
+    // Switched on from fully off: the gain starts at rest, not at what it was when switched off.
+    if (on && !this.limiterOn && this.limiterMix.value === 0) this.limiter.resetGain();
+    this.limiterOn = on;
+    to(this.limiterMix, on ? 1 : 0);
+    this.truePeak = get(P.true_peak) === 1;
+    if (snap) this.limitsDirty = true;
 
     this.attackCoeff = onePoleCoeff(get(P.attack), fs);
     this.releaseCoeff = onePoleCoeff(get(P.release), fs);
@@ -322,17 +368,27 @@ export class CompressorStrip implements Kernel {
   process(input: readonly Float32Array[], output: readonly Float32Array[], frames: number, meters?: MeterBank): void {
     if (!this.prepared) throw new Error('CompressorStrip: prepare() before process()');
     const nch = Math.min(this.channels, input.length, output.length);
-    const minGr = this.laneMinGr;
+    const minGr = this.laneMinGr, maxLevel = this.laneMaxLevel;
     minGr.fill(0);
+    maxLevel.fill(0);
     for (let off = 0; off < frames; off += CHUNK) {
       const n = Math.min(CHUNK, frames - off);
-      if (nch === 2 && this.useFastPath && this.steady()) {
-        this.fastChunk(input, output, off, n);
-      } else this.processChunk(input, output, nch, off, n);
+      if (nch === 2 && this.useFastPath && this.steady()) this.fastChunk(input, off, n);
+      else this.processChunk(input, nch, off, n);
+      const unity = this.limiterPass(nch, n);
+      this.outputPass(output, nch, off, n, unity);
+      this.limiter.advance(n, nch);
+      this.delay.advance(n);
     }
     if (meters) {
       const shared = this.link !== LINK_NONE;
       for (let c = 0; c < nch; c++) meters.reportGainReduction(c, minGr[shared ? 0 : c]!);
+      // Written in place: a double argument to a call V8 does not inline is boxed.
+      const det = meters.detLevel;
+      for (let c = 0; c < nch && c < det.length; c++) {
+        const v = maxLevel[shared ? 0 : c]!;
+        if (v > det[c]!) det[c] = v;
+      }
     }
   }
 
@@ -343,24 +399,26 @@ export class CompressorStrip implements Kernel {
    */
   private steady(): boolean {
     return this.link !== LINK_NONE && this.linkFadeLeft === 0 && !this.detectorRms && !this.hpfRunning
-      && this.tapTo === 0 && this.tapFadeLeft === 0 && !this.limitsDirty
+      && this.tapTo === 0 && this.tapFadeLeft === 0 && !this.limitsDirty && !this.levelHeld
       && this.inGainDb.constant && this.thresholdDb.constant && this.ratio.constant && this.kneeDb.constant
-      && this.makeupDb.constant && this.mix.constant && this.ceilingDb.constant && this.bypass.constant;
+      && this.makeupDb.constant && this.mix.constant && this.ceilingDb.constant && this.limiterMix.constant
+      && this.bypass.constant;
   }
 
   /**
-   * The steady stereo case in two passes: (1) input → rings → level → gain
-   * target per frame, independent frames the CPU can overlap; (2) the
-   * attack/release recurrence (a serial chain) → gain → limiter → output.
-   * Splitting there measured faster than one loop (the recurrence no longer
-   * holds up the independent work) and faster than three (fewer scratch
-   * stores). Every expression mirrors processChunk()/gainLane()/
-   * LimiterGain.compute() operation for operation. The delay ring stays
-   * current for a later lookahead change; the RMS history's squares are
-   * owed and written from that ring when next needed (squaresOwed).
+   * sidechainPass, linkPass, gainLane and compressPass for the steady
+   * stereo case, in two per-frame loops: (1) input → rings → level → gain
+   * target, independent frames the CPU can overlap; (2) the attack/release
+   * recurrence (a serial chain) → gain → the limiter's input. Splitting
+   * there measured faster than one loop (the recurrence no longer holds up
+   * the independent work) and faster than three (fewer scratch stores).
+   * Every expression mirrors the general passes operation for operation.
+   * The delay ring stays current for a later lookahead change; the RMS
+   * history's squares are owed and written from that ring when next
+   * needed (squaresOwed).
    */
-  private fastChunk(input: readonly Float32Array[], output: readonly Float32Array[], off: number, n: number): void {
-    const xL = input[0]!, xR = input[1]!, oL = output[0]!, oR = output[1]!;
+  private fastChunk(input: readonly Float32Array[], off: number, n: number): void {
+    const xL = input[0]!, xR = input[1]!;
     const mask = this.delay.mask, w = this.delay.writePos;
     const rL = this.delay.rings[0]!, rR = this.delay.rings[1]!;
     const hL = this.rms[0]!, hR = this.rms[1]!;
@@ -369,13 +427,8 @@ export class CompressorStrip implements Kernel {
     const slope = 1 / this.ratio.value - 1, kneeCoef = kneeCoefOf(slope, knee), edge = thr - 0.5 * knee;
     const mkDb = this.makeupDb.value, mkLin = this.makeupLin, m = this.mix.value;
     const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
-    const limiterActive = this.limiterOn || this.limiter.gain < 1;
-    const lim = this.limits[0]!, aLim = this.limiter.releaseCoeff;
-    const bp = this.bypass.value, bypassActive = bp !== 0;
-    // With the limiter on and no bypass blend, |v| ≤ ceiling < 1 already:
-    // the final ±1 clamp could not change anything, so it is skipped.
-    const clampOut = !this.limiterOn || bypassActive;
     const T = this.raw;
+    let top = this.laneMaxLevel[0]!;
     for (let i = 0; i < n; i++) {
       const a = sanitizeSample(xL[off + i]!), b = sanitizeSample(xR[off + i]!);
       rL[(w + i) & mask] = a;
@@ -383,9 +436,14 @@ export class CompressorStrip implements Kernel {
       const da = a * g0, db = b * g0;
       const ea = Math.abs(da), eb = Math.abs(db);
       const x = average ? (ea + eb) * 0.5 : max2(ea, eb);
+      // A branch V8 predicts well here (a new loudest frame is rare), and
+      // unlike max2 it puts no arithmetic on a chain from frame to frame.
+      top = x > top ? x : top;
       T[i] = gainChangeDb(x, edge, knee, slope, kneeCoef);
     }
-    let y = this.grState[0]!, lg = this.limiter.gain, deepest = 0;
+    this.laneMaxLevel[0] = top;
+    const at = this.limiter.inputOffset, vL = this.limiter.buffers[0]!, vR = this.limiter.buffers[1]!;
+    let y = this.grState[0]!, deepest = 0;
     for (let i = 0; i < n; i++) {
       const target = T[i]!;
       const d = y - target;
@@ -395,40 +453,15 @@ export class CompressorStrip implements Kernel {
       const gw = y === 0 ? mkLin : fastExp2((y + mkDb) * LOG2_PER_DB);
       const G = g0 * (m * gw + 1 - m);
       // The sanitized input, back from the ring it was just written to.
-      const a = rL[(w + i) & mask]!, b = rR[(w + i) & mask]!;
-      let vL = a * G, vR = b * G;
-      if (limiterActive) {
-        const pa = Math.abs(vL), pb = Math.abs(vR);
-        // Below the ceiling with the limiter at rest nothing below changes anything.
-        if (pa > lim || pb > lim || lg !== 1) {
-          const p = max2(pa, pb);
-          const need = p > lim ? lim / p : 1;
-          if (need < lg) lg = need;
-          else {
-            lg = need + aLim * (lg - need);
-            if (lg > 0.999999999 && need === 1) lg = 1;
-          }
-          vL *= lg; vR *= lg;
-          if (vL > lim) vL = lim; else if (vL < -lim) vL = -lim;
-          if (vR > lim) vR = lim; else if (vR < -lim) vR = -lim;
-        }
-      }
-      if (bypassActive) { vL += bp * (a - vL); vR += bp * (b - vR); }
-      if (clampOut) {
-        vL = vL > 1 ? 1 : vL < -1 ? -1 : vL;
-        vR = vR > 1 ? 1 : vR < -1 ? -1 : vR;
-      }
-      oL[off + i] = vL;
-      oR[off + i] = vR;
+      vL[at + i] = rL[(w + i) & mask]! * G;
+      vR[at + i] = rR[(w + i) & mask]! * G;
     }
     hL.pos = (hL.pos + n) & hL.mask; hL.stale = true;
     hR.pos = (hR.pos + n) & hR.mask; hR.stale = true;
     this.squaresOwed = Math.min(this.squaresOwed + n, hL.mask);
     this.squaresGain = g0;
     this.grState[0] = y;
-    this.limiter.gain = lg;
     if (deepest < this.laneMinGr[0]!) this.laneMinGr[0] = deepest;
-    this.delay.advance(n);
   }
 
   private renderParams(n: number): void {
@@ -441,12 +474,19 @@ export class CompressorStrip implements Kernel {
     this.ratio.render(n);
     if (this.makeupDb.render(n)) this.makeupLin = dbToGain(this.makeupDb.value);
     this.mix.render(n);
+    this.limiterMix.render(n);
     this.bypass.render(n);
     if (this.ceilingDb.render(n) || this.limitsDirty) {
       const c = this.ceilingDb.values, lim = this.limits;
-      if (this.limiterOn) for (let i = 0; i < CHUNK; i++) lim[i] = float32SafeLimit(dbToGain(c[i]!));
-      else lim.fill(Infinity);
-      this.limitsDirty = !this.ceilingDb.constant;
+      for (let i = 0; i < CHUNK; i++) lim[i] = float32SafeLimit(dbToGain(c[i]!));
+      if (this.limitsDirty) {
+        // A jump (start, reset): the delayed limits jump with it.
+        this.limitsDelayed.fill(lim[0]!);
+        this.limitsMovingFor = 0;
+      } else {
+        this.limitsMovingFor = this.limiter.delayFrames + CHUNK;
+      }
+      this.limitsDirty = false;
     }
     if (this.hpfRunning) {
       this.hpfWet.render(n);
@@ -468,12 +508,25 @@ export class CompressorStrip implements Kernel {
     }
   }
 
-  private processChunk(input: readonly Float32Array[], output: readonly Float32Array[], nch: number, off: number, n: number): void {
+  /** The general path: every pass for any channel count and any state. */
+  private processChunk(input: readonly Float32Array[], nch: number, off: number, n: number): void {
     if (this.squaresOwed > 0) this.paySquares();
     this.renderParams(n);
+    this.sidechainPass(input, nch, off, n);
     const linked = this.link !== LINK_NONE;
+    const fading = linked && this.linkFadeLeft > 0;
+    if (linked) {
+      this.gainLane(this.linkPass(nch, n), 0, n, fading, this.laneMinGr);
+      if (fading) this.linkFadeGains(nch, n);
+    } else {
+      for (let c = 0; c < nch; c++) this.gainLane(this.det[c]!, c, n, false, this.laneMinGr);
+    }
+    this.readDelayed(nch, n);
+    this.compressPass(nch, n, linked && !fading);
+  }
 
-    // A. Sidechain and level per channel.
+  /** Per channel: sanitize into the delay ring, input gain, sidechain HPF, RMS history; det[c] = level. */
+  private sidechainPass(input: readonly Float32Array[], nch: number, off: number, n: number): void {
     const ring = this.delay.rings, mask = this.delay.mask, w = this.delay.writePos;
     const gIn = this.inGainLin, gInConst = this.inGainDb.constant, g0 = gIn[0]!;
     const hpfWet = this.hpfWet.values, hpfFading = this.hpfRunning && !this.hpfWet.constant;
@@ -506,77 +559,100 @@ export class CompressorStrip implements Kernel {
       if (!this.detectorRms) for (let i = 0; i < n; i++) d[i] = Math.abs(d[i]!);
     }
     if (this.hpfRunning && this.hpfWet.constant && this.hpfWet.value === 0) this.hpfRunning = false;
+  }
 
-    // B + C. Link, then gain computer and smoothing per lane.
-    const minGr = this.laneMinGr;
-    const fading = linked && this.linkFadeLeft > 0;
-    if (linked) {
-      let level = this.det[0]!;
-      if (nch > 1) {
-        level = this.level;
-        const d0 = this.det[0]!;
-        for (let i = 0; i < n; i++) level[i] = d0[i]!;
-        if (this.link === LINK_MAX) {
-          for (let c = 1; c < nch; c++) {
-            const d = this.det[c]!;
-            for (let i = 0; i < n; i++) level[i] = max2(level[i]!, d[i]!);
-          }
-        } else {
-          for (let c = 1; c < nch; c++) {
-            const d = this.det[c]!;
-            for (let i = 0; i < n; i++) level[i] += d[i]!;
-          }
-          const inv = 1 / nch;
-          for (let i = 0; i < n; i++) level[i] *= inv;
-        }
+  /** The linked level of the channels' levels (max or mean); returns the array holding it. */
+  private linkPass(nch: number, n: number): Float64Array {
+    if (nch === 1) return this.det[0]!;
+    const level = this.level, d0 = this.det[0]!;
+    for (let i = 0; i < n; i++) level[i] = d0[i]!;
+    if (this.link === LINK_MAX) {
+      for (let c = 1; c < nch; c++) {
+        const d = this.det[c]!;
+        for (let i = 0; i < n; i++) level[i] = max2(level[i]!, d[i]!);
       }
-      this.gainLane(level, 0, n, fading, minGr);
-      if (fading) this.linkFadeGains(nch, n);
     } else {
-      for (let c = 0; c < nch; c++) {
-        this.gainLane(this.det[c]!, c, n, false, minGr);
+      for (let c = 1; c < nch; c++) {
+        const d = this.det[c]!;
+        for (let i = 0; i < n; i++) level[i] += d[i]!;
       }
+      const inv = 1 / nch;
+      for (let i = 0; i < n; i++) level[i] *= inv;
     }
-    const singleLane = linked && !fading;
+    return level;
+  }
 
-    // D. Signal path: delayed input × gain, limiter, bypass, clamp.
-    this.readDelayed(nch, n);
-    const limiterActive = this.limiterOn || this.limiter.gain < 1;
-    const bp = this.bypass.values, bypassActive = !(this.bypass.constant && this.bypass.value === 0);
-    const limits = this.limits, peaks = this.peaks, lg = this.limiterGains;
-    if (limiterActive) peaks.fill(0, 0, n);
+  /** Per channel: the delayed input × its lane's gain, written into the limiter's lookahead buffer. */
+  private compressPass(nch: number, n: number, singleLane: boolean): void {
+    const at = this.limiter.inputOffset;
     for (let c = 0; c < nch; c++) {
-      const G = this.gains[singleLane ? 0 : c]!, xd = this.delayed[c]!;
-      if (limiterActive) {
-        const y = this.wet[c]!;
-        for (let i = 0; i < n; i++) {
-          const v = xd[i]! * G[i]!;
-          y[i] = v;
-          peaks[i] = max2(peaks[i]!, Math.abs(v));
+      const G = this.gains[singleLane ? 0 : c]!, xd = this.delayed[c]!, v = this.limiter.buffers[c]!;
+      for (let i = 0; i < n; i++) v[at + i] = xd[i]! * G[i]!;
+    }
+  }
+
+  /**
+   * The limiter's gains for the n frames leaving its delay (limiter.gains);
+   * true when they are all exactly 1 (nothing to multiply). Skipped while
+   * the limiter is fully off.
+   */
+  private limiterPass(nch: number, n: number): boolean {
+    if (this.limitsMovingFor > 0) {
+      const lim = this.limits, to = this.limitsDelayed, d = this.limiter.delayFrames;
+      for (let i = 0; i < n; i++) to[d + i] = lim[i]!;
+    }
+    if (this.limiterMix.constant && this.limiterMix.value === 0) return true;
+    return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak);
+  }
+
+  /**
+   * Per channel, the frames leaving the limiter: × limiter gain, clamped to
+   * the ceiling, crossfaded with the unlimited signal while the limiter is
+   * switched, then bypass, the final ±1 clamp, float32 out.
+   */
+  private outputPass(output: readonly Float32Array[], nch: number, off: number, n: number, unity: boolean): void {
+    const mixSteady = this.limiterMix.constant, mixValue = this.limiterMix.value;
+    const limited = !(mixSteady && mixValue === 0), blending = !mixSteady;
+    const bypassing = !(this.bypass.constant && this.bypass.value === 0);
+    const moving = this.limitsMovingFor > 0;
+    const lim = this.limitsDelayed, lim0 = this.limits[0]!;
+    const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values;
+    if (bypassing) this.readDry(nch, n);
+    for (let c = 0; c < nch; c++) {
+      const v = this.limiter.buffers[c]!, out = output[c]!;
+      if (limited && !blending && !bypassing && !moving) {
+        // The steady case: |v| ≤ L' < 1 after the clamp, so no ±1 clamp;
+        // and at rest every leaving sample is within L' already (see
+        // LookaheadLimiter.compute), so no clamp at all.
+        if (unity) {
+          for (let i = 0; i < n; i++) out[off + i] = v[i]!;
+        } else {
+          for (let i = 0; i < n; i++) {
+            const x = v[i]! * lg[i]!;
+            out[off + i] = x > lim0 ? lim0 : x < -lim0 ? -lim0 : x;
+          }
         }
-      } else {
-        const out = output[c]!;
-        for (let i = 0; i < n; i++) {
-          let v = xd[i]! * G[i]!;
-          if (bypassActive) v += bp[i]! * (xd[i]! - v);
-          out[off + i] = v > 1 ? 1 : v < -1 ? -1 : v;
+        continue;
+      }
+      const dry = this.dry[c]!;
+      for (let i = 0; i < n; i++) {
+        const raw = v[i]!;
+        let x = raw;
+        if (limited) {
+          const l = moving ? lim[i]! : lim0;
+          let s = unity ? raw : raw * lg[i]!;
+          s = s > l ? l : s < -l ? -l : s;
+          x = blending ? raw + mixes[i]! * (s - raw) : s;
         }
+        if (bypassing) x += bp[i]! * (dry[i]! - x);
+        out[off + i] = x > 1 ? 1 : x < -1 ? -1 : x;
       }
     }
-    if (limiterActive) {
-      this.limiter.compute(peaks, limits, lg, n);
-      for (let c = 0; c < nch; c++) {
-        const y = this.wet[c]!, xd = this.delayed[c]!, out = output[c]!;
-        for (let i = 0; i < n; i++) {
-          let v = y[i]! * lg[i]!;
-          const lim = limits[i]!;
-          if (v > lim) v = lim; else if (v < -lim) v = -lim;
-          if (bypassActive) v += bp[i]! * (xd[i]! - v);
-          out[off + i] = v > 1 ? 1 : v < -1 ? -1 : v;
-        }
-      }
+    if (moving) {
+      const d = this.limiter.delayFrames;
+      lim.copyWithin(0, n, n + d);
+      this.limitsMovingFor = Math.max(0, this.limitsMovingFor - n);
     }
-    this.delay.advance(n);
   }
 
   /**
@@ -592,11 +668,14 @@ export class CompressorStrip implements Kernel {
     const mk = this.makeupDb.values, mix = this.mix.values, gIn = this.inGainLin;
     const mkSteady = this.makeupDb.constant, mkLin = this.makeupLin;
     const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
-    let y = this.grState[lane]!;
+    const held = this.levelHeld;
+    let y = this.grState[lane]!, top = this.laneMaxLevel[lane]!;
     let deepest = 0;
     for (let i = 0; i < n; i++) {
+      const l = level[i]!;
+      top = l > top ? l : top;
       const slope = 1 / ratio[i]! - 1, w = knee[i]!;
-      let target = gainChangeDb(level[i]!, thr[i]! - 0.5 * w, w, slope, kneeCoefOf(slope, w));
+      let target = held ? y : gainChangeDb(level[i]!, thr[i]! - 0.5 * w, w, slope, kneeCoefOf(slope, w));
       // Cannot happen for finite levels (see gainChangeDb); kept so nothing
       // unforeseen can ever turn into gain or NaN state here.
       if (!(target <= 0)) target = 0;
@@ -616,6 +695,7 @@ export class CompressorStrip implements Kernel {
       G[i] = gIn[i]! * (m * gw + 1 - m);
     }
     this.grState[lane] = y;
+    this.laneMaxLevel[lane] = top;
     if (deepest < deepestDb[lane]!) deepestDb[lane] = deepest;
   }
 
@@ -666,6 +746,20 @@ export class CompressorStrip implements Kernel {
         const r = ring[c]!, xd = this.delayed[c]!;
         for (let i = 0; i < n; i++) xd[i] = r[(w + i - d) & mask]!;
       }
+    }
+  }
+
+  /**
+   * dry[c] = the sanitized input as the frames leaving the limiter entered
+   * the chain (lookahead tap plus the limiter's delay), for the bypass
+   * blend. During a lookahead crossfade it reads the new tap only.
+   */
+  private readDry(nch: number, n: number): void {
+    const ring = this.delay.rings, mask = this.delay.mask, w = this.delay.writePos;
+    const d = this.tapTo + this.limiter.delayFrames;
+    for (let c = 0; c < nch; c++) {
+      const r = ring[c]!, xd = this.dry[c]!;
+      for (let i = 0; i < n; i++) xd[i] = r[(w + i - d) & mask]!;
     }
   }
 }

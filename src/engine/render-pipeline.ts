@@ -46,6 +46,12 @@ export class RenderRing {
   readonly state: Int32Array;
   /** Frames in each slot's input (and so in its output). */
   readonly frames: Int32Array;
+  /**
+   * 1 when the slot's input is the silence pushed after the end of the
+   * file to flush the lookahead: the worker then holds the detector's
+   * level instead of letting it hear that invented silence.
+   */
+  readonly flush: Int32Array;
   readonly meta: Float64Array[];
   /** inputs[slot][channel], each slotFrames long. */
   readonly inputs: Float32Array[][];
@@ -57,6 +63,7 @@ export class RenderRing {
     let at = 0;
     this.state = new Int32Array(buffer, at, slots); at += 4 * slots;
     this.frames = new Int32Array(buffer, at, slots); at += 4 * slots;
+    this.flush = new Int32Array(buffer, at, slots); at += 4 * slots;
     at = align8(at);
     this.meta = [];
     for (let s = 0; s < slots; s++) { this.meta.push(new Float64Array(buffer, at, metaLen)); at += 8 * metaLen; }
@@ -71,7 +78,7 @@ export class RenderRing {
 
   static byteLength(layout: RingLayout): number {
     const { slots, channels, slotFrames, maxSteps } = layout;
-    return align8(8 * slots) + 8 * slots * (META_STEPS + META_PER_STEP * maxSteps) + 2 * 4 * slots * channels * slotFrames;
+    return align8(12 * slots) + 8 * slots * (META_STEPS + META_PER_STEP * maxSteps) + 2 * 4 * slots * channels * slotFrames;
   }
 
   static create(layout: RingLayout): RenderRing {
@@ -174,10 +181,15 @@ export class RenderPipeline {
     return new RenderPipeline(opts);
   }
 
-  /** Hands slot `s` (its input filled with `frames` frames) to the worker. */
-  submit(s: number, frames: number): void {
+  /**
+   * Hands slot `s` (its input filled with `frames` frames) to the worker;
+   * `flush`: the input has ended and this is the silence that pushes the
+   * last frames out of the lookahead (see RenderRing.flush).
+   */
+  submit(s: number, frames: number, flush = false): void {
     if (this.#failure) throw this.#failure;
     this.ring.frames[s] = frames;
+    this.ring.flush[s] = flush ? 1 : 0;
     Atomics.store(this.ring.state, s, SLOT_INPUT);
     Atomics.notify(this.ring.state, s);
   }

@@ -36,6 +36,8 @@ parentPort!.postMessage({ type: 'ready', latencyFrames: chain.latencyFrames } sa
 /** Runs slot s through the chain in steps, as the single-threaded render did, and records the gain reduction. */
 function processSlot(s: number): void {
   const n = ring.frames[s]!;
+  // The file has ended: what follows is flush silence, not signal.
+  if (ring.flush[s] === 1) chain.strip.holdLevel();
   const slotIn = ring.inputs[s]!, slotOut = ring.outputs[s]!, meta = ring.meta[s]!;
   let deepestGr = 0, k = META_STEPS;
   for (let off = 0; off < n; off += step) {

@@ -10,7 +10,7 @@
 import type { MeterBank } from '../dsp/meters.js';
 
 /** Per-channel figures, in MeterBank order. */
-const PER_CHANNEL = 7;
+const PER_CHANNEL = 10;
 /** frames, xruns, cpu %, latency frames, sample rate, block frames, period index, worker GCs. */
 const GLOBALS = 8;
 
@@ -46,7 +46,7 @@ export class SharedMeters {
   #fieldsOf(bank: MeterBank): Float64Array[] {
     if (bank !== this.#bank) {
       this.#bank = bank;
-      this.#fields = [bank.inPeak, bank.inSumSq, bank.outPeak, bank.outSumSq, bank.grDb, bank.clipIn, bank.clipOut];
+      this.#fields = [bank.inPeak, bank.inSumSq, bank.outPeak, bank.outSumSq, bank.grDb, bank.clipIn, bank.clipOut, bank.outTruePeak, bank.oversOut, bank.detLevel];
     }
     return this.#fields;
   }

@@ -10,8 +10,8 @@
  * naudiodon is loaded lazily so the rest of picomp (render, params, MQTT)
  * runs on machines where the native module is missing or broken.
  */
-import { createRequire } from 'node:module';
-import type * as Naudiodon from 'naudiodon';
+import type * as Naudiodon from './naudiodon-loader.js';
+import { loadNaudiodon, type NaudiodonModule } from './naudiodon-loader.js';
 import { UserError } from '../errors.js';
 import { anyAudioHost, probeAudioHosts } from './audio-hosts.js';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from '../dsp/kernel.js';
@@ -66,28 +66,6 @@ export interface AudioStream<S> {
    * device stopped calling back (e.g. unplugged) and the stream had to be left behind.
    */
   close(timeoutMs?: number): Promise<CloseResult>;
-}
-
-type NaudiodonModule = typeof Naudiodon;
-let naudiodon: NaudiodonModule | undefined;
-let loadError: Error | undefined;
-
-/** Loads the native module on first use; a missing build is a UserError with the fix. */
-function loadNaudiodon(): NaudiodonModule {
-  if (naudiodon) return naudiodon;
-  if (!loadError) {
-    try {
-      // createRequire keeps the load synchronous (device listing is sync) yet lazy.
-      naudiodon = createRequire(import.meta.url)('naudiodon') as NaudiodonModule;
-      return naudiodon;
-    } catch (e) {
-      loadError = e instanceof Error ? e : new Error(String(e));
-    }
-  }
-  throw new UserError(
-    `the audio driver (naudiodon) could not be loaded (${firstLine(loadError.message)}); ` +
-      'install portaudio19-dev and run `npm install` again',
-  );
 }
 
 function firstLine(s: string): string {
@@ -335,15 +313,7 @@ export const QUEUE_BLOCKS_RANGE = { min: 1, max: 16 } as const;
 /** 2 leaves the processing thread two periods; a JACK round trip is then 3 blocks (docs/realtime.md). */
 export const DEFAULT_QUEUE_BLOCKS = 2;
 
-export interface RealtimeStats {
-  readonly callbacks: number;
-  /** Callbacks with any trouble (the host's under/overflow flags, a block not ready, a capture with no room), each counted once. */
-  readonly xruns: number;
-  readonly hostXruns: number;
-  readonly inputDropped: number;
-  readonly outputUnderflows: number;
-  readonly outputDropped: number;
-}
+export type RealtimeStats = Naudiodon.RtStreamCounters;
 
 export interface RealtimeLatency {
   /** The playback queue's depth (queueBlocks × block); 0 without playback. */

@@ -16,6 +16,7 @@ import { InputDeviceReader, findInputDevice, inputEventSize, type InputEventSize
 import { InputKnob } from './input-knob.js';
 import { parseKnobsConfig, stepValue, type KnobConfig, type KnobsConfig } from './mapping.js';
 import { StatusLed, type LedFrame } from './status-led.js';
+import { openKernelLed } from './kernel-led.js';
 import {
   DEFAULT_GPIO_ROOT, GpioKnob, findHeaderChip, loadOnoffGpio, openGpioOutput,
   type GpioChip, type GpioFactory, type GpioLine, type KnobSink,
@@ -99,6 +100,8 @@ export interface KnobEnvironment {
   readonly now?: () => number;
   /** Clock of the status LED when meter frames carry no `t`. */
   readonly ledNow?: () => number;
+  /** Where kernel LEDs are (/sys/class/leds). */
+  readonly ledRoot?: string;
 }
 
 export interface RunningKnobs {
@@ -165,12 +168,23 @@ export async function openKnobs(cfg: KnobsConfig, state: UnitState, log: Logger,
       log.info(`${knob.name} turns ${knob.params.join(', then ')} (${knob.backend} backend).`);
     }
     if (cfg.led) {
-      const line: GpioLine = openGpioOutput(cfg.led.pin, await gpio());
-      led = new StatusLed(cfg.led, (on) => line.writeSync(on ? 1 : 0), env.ledNow);
+      const where = cfg.led;
+      let write: (on: boolean) => void;
+      let release: () => void;
+      if (where.device !== null) {
+        const kernelLed = openKernelLed(where.device, env.ledRoot);
+        write = (on) => kernelLed.set(on);
+        release = () => kernelLed.close();
+      } else {
+        const line: GpioLine = openGpioOutput(where.pin, await gpio());
+        write = (on) => line.writeSync(on ? 1 : 0);
+        release = () => line.unexport();
+      }
+      led = new StatusLed(cfg.led, write, env.ledNow);
       const l = led;
       stops.push(() => {
         l.off();
-        line.unexport();
+        release();
       });
     }
     for (const r of readers.values()) {

@@ -51,8 +51,13 @@ export interface InputKnobConfig extends KnobCommon {
 
 export type KnobConfig = GpioKnobConfig | InputKnobConfig;
 
-export interface LedConfig {
-  readonly pin: number;
+/** The backend of a knob whose config names none. */
+export const DEFAULT_KNOB_BACKEND = 'input' satisfies KnobConfig['backend'];
+
+/** The status LED is a kernel LED (gpio-led overlay) by name, or else a BCM pin picomp drives through onoff. */
+export type LedConfig = LedBehaviour & ({ readonly device: string; readonly pin: null } | { readonly device: null; readonly pin: number });
+
+interface LedBehaviour {
   /** Lit while gain reduction is deeper than this many dB. */
   readonly grThresholdDb: number;
   /** Keeps blinking this long after the last clipped output sample. */
@@ -69,7 +74,7 @@ export interface KnobsConfig {
 const KNOB_KEYS = ['name', 'backend', 'param', 'cycle', 'acceleration', 'long_press', 'longPress',
   'debounce_ms', 'debounceMs', 'long_press_ms', 'longPressMs', 'reverse',
   'pins', 'steps', 'device', 'axis', 'button'] as const;
-const LED_KEYS = ['pin', 'gr_threshold_db', 'grThresholdDb', 'clip_hold_ms', 'clipHoldMs', 'blink_ms', 'blinkMs'] as const;
+const LED_KEYS = ['pin', 'device', 'gr_threshold_db', 'grThresholdDb', 'clip_hold_ms', 'clipHoldMs', 'blink_ms', 'blinkMs'] as const;
 
 type Obj = Record<string, unknown>;
 
@@ -159,7 +164,7 @@ function deviceName(v: unknown, where: string): string {
 
 function parseKnob(raw: unknown, index: number): KnobConfig {
   const where = `knobs[${index}]`;
-  if (!isObject(raw)) throw new UserError(`${where} must be an object such as {backend: gpio, pins: {a: 17, b: 18}, param: threshold}, got ${shown(raw)}.`);
+  if (!isObject(raw)) throw new UserError(`${where} must be an object such as {device: "rotary@11", param: threshold}, got ${shown(raw)}.`);
   checkKeys(raw, KNOB_KEYS, where);
 
   let params: ParamName[];
@@ -194,7 +199,11 @@ function parseKnob(raw: unknown, index: number): KnobConfig {
     reverse,
   };
 
-  if (raw.backend === 'gpio') {
+  // The kernel decodes the knobs (rotary-encoder and gpio-keys overlays)
+  // unless the config asks for picomp's own decoding through onoff, which is
+  // optional: sysfs GPIO is deprecated upstream (docs/knobs.md).
+  const backend = raw.backend ?? DEFAULT_KNOB_BACKEND;
+  if (backend === 'gpio') {
     for (const k of ['device', 'axis'] as const) {
       if (raw[k] !== undefined) throw new UserError(`${where}.${k} belongs to the input backend; a gpio knob takes pins: {a, b, button}.`);
     }
@@ -216,7 +225,7 @@ function parseKnob(raw: unknown, index: number): KnobConfig {
       steps,
     };
   }
-  if (raw.backend === 'input') {
+  if (backend === 'input') {
     for (const k of ['pins', 'steps'] as const) {
       if (raw[k] !== undefined) throw new UserError(`${where}.${k} belongs to the gpio backend; with the input backend the kernel overlay sets the pins in config.txt.`);
     }
@@ -237,17 +246,23 @@ function parseKnob(raw: unknown, index: number): KnobConfig {
       button,
     };
   }
-  throw new UserError(`${where}.backend must be "gpio" (pins read with onoff) or "input" (kernel rotary-encoder overlay), got ${shown(raw.backend)}.`);
+  throw new UserError(`${where}.backend must be "input" (kernel rotary-encoder overlay, the default) or "gpio" (pins read with the optional onoff package), got ${shown(raw.backend)}.`);
 }
 
 function parseLed(raw: unknown): LedConfig {
-  if (!isObject(raw)) throw new UserError(`led must be an object such as {pin: 22, gr_threshold_db: 6}, got ${shown(raw)}.`);
+  if (!isObject(raw)) throw new UserError(`led must be an object such as {device: picomp, gr_threshold_db: 6} or {pin: 22}, got ${shown(raw)}.`);
   checkKeys(raw, LED_KEYS, 'led');
   const threshold = pick(raw, 'gr_threshold_db', 'grThresholdDb');
   const hold = pick(raw, 'clip_hold_ms', 'clipHoldMs');
   const blink = pick(raw, 'blink_ms', 'blinkMs');
+  if (raw.pin !== undefined && raw.device !== undefined) {
+    throw new UserError('led takes device (a kernel LED from the gpio-led overlay) or pin (driven with onoff), not both.');
+  }
+  if (raw.device !== undefined && (typeof raw.device !== 'string' || !/^[\w:@.+-]+$/.test(raw.device))) {
+    throw new UserError(`led.device must be the name of a kernel LED such as "picomp" (the label of dtoverlay=gpio-led, see /sys/class/leds), got ${shown(raw.device)}.`);
+  }
   return {
-    pin: bcmPin(raw.pin, 'led.pin'),
+    ...(raw.device !== undefined ? { device: raw.device as string, pin: null } : { device: null, pin: bcmPin(raw.pin, 'led.pin') }),
     grThresholdDb: threshold === undefined ? 6 : number(threshold, 'led.gr_threshold_db', 0, 60, false),
     clipHoldMs: hold === undefined ? 1000 : number(hold, 'led.clip_hold_ms', 0, 60_000, false),
     blinkHalfPeriodMs: blink === undefined ? 100 : number(blink, 'led.blink_ms', 10, 5000, false),
@@ -282,7 +297,7 @@ export function parseKnobsConfig(raw: unknown): KnobsConfig {
     claim(k.pins.b, `knobs[${i}].pins.b`);
     if (k.pins.button !== null) claim(k.pins.button, `knobs[${i}].pins.button`);
   });
-  if (led) claim(led.pin, 'led.pin');
+  if (led?.pin != null) claim(led.pin, 'led.pin');
   return { knobs, led };
 }
 

@@ -33,20 +33,32 @@ export interface GpioLine {
 
 export type GpioFactory = (sysfsNumber: number, direction: 'in' | 'out', edge: 'none' | 'both') => GpioLine;
 
+/**
+ * The part of onoff's module this backend uses. onoff is an optional
+ * dependency (its epoll addon needs a compiler, and the input backend needs
+ * none of it), so its types cannot be imported: it may not be installed.
+ */
+interface OnoffModule {
+  readonly Gpio: { new (gpio: number, direction: 'in' | 'out', edge: 'none' | 'both'): GpioLine; readonly accessible: boolean };
+}
+
+/** A variable, so the compiler does not look for the optional package. */
+const ONOFF = 'onoff';
+
 /** onoff's Gpio class as a factory, imported on first use. */
 export async function loadOnoffGpio(): Promise<GpioFactory> {
-  let mod: typeof import('onoff');
+  let mod: OnoffModule;
   try {
-    mod = await import('onoff');
+    mod = (await import(ONOFF)) as OnoffModule;
   } catch (e) {
-    throw new UserError(`the gpio knob backend needs the onoff package, which could not be loaded (${(e as Error).message}); run npm install on the Pi, or use backend: input.`);
+    throw new UserError(`the gpio knob backend needs the optional onoff package, which could not be loaded (${(e as Error).message.split('\n')[0]}); use the input backend (the default: leave out backend and pins, see docs/knobs.md), or install build-essential python3 and run npm install on the Pi.`);
   }
   const { Gpio } = mod;
   if (!Gpio.accessible) {
     throw new UserError('GPIO is not accessible on this machine: the gpio knob backend needs a Raspberry Pi with /sys/class/gpio and a user in the gpio group (sudo usermod -aG gpio $USER, then log in again).');
   }
   // No debounceTimeout: it would drop the intermediate transitions the decoder needs.
-  return (n, direction, edge) => new Gpio(n, direction, edge) as unknown as GpioLine;
+  return (n, direction, edge) => new Gpio(n, direction, edge);
 }
 
 export interface GpioChip {

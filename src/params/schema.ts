@@ -115,6 +115,10 @@ export const PARAMS = [
     help: 'The limiter never lets any output sample go louder than this.',
   },
   {
+    name: 'true_peak', label: 'True peak', kind: 'bool', default: true,
+    help: 'The limiter also catches the peaks between samples that a converter or an MP3 encoder would rebuild, so those stay under the ceiling too.',
+  },
+  {
     name: 'bypass', label: 'Bypass', kind: 'bool', default: false,
     help: 'Hear the signal untouched, to compare before and after.',
   },

@@ -46,7 +46,8 @@ interface Reference { channels: Float32Array[]; summary: RenderSummary; trace: L
 /**
  * What the single-threaded render did: the chain over the input in slot-sized
  * blocks (steps of `blockFrames`, or 10 ms with a plot), then `latency`
- * silent frames, the first `latency` output frames dropped.
+ * silent frames with the detector's level held, the first `latency` output
+ * frames dropped.
  */
 function reference(input: Float32Array[], params: ParamValues, opts: { plot: boolean; slotFrames: number; blockFrames: number }): Reference {
   const channels = input.length;
@@ -87,6 +88,8 @@ function reference(input: Float32Array[], params: ParamValues, opts: { plot: boo
     feed(input.map((x) => x.subarray(pos, pos + n)), n);
   }
   const silence = Array.from({ length: channels }, () => new Float32Array(opts.slotFrames));
+  // The flush is not signal: the detector holds its level through it.
+  chain.strip.holdLevel();
   for (let left = latency; left > 0; left -= opts.slotFrames) feed(silence, Math.min(opts.slotFrames, left));
   assert.equal(written, frames);
   return {

@@ -103,7 +103,7 @@ describe('picomp start (whole process)', () => {
   it('publishes the engine\'s real meters with health figures', async () => {
     const unit = await startUnit(join(dir, 'e'));
     const m = await firstMessage(unit.port, 'picomp/lab-1/meters');
-    for (const key of ['t', 'in_peak', 'in_rms', 'out_peak', 'out_rms', 'gr', 'clip_in', 'clip_out', 'xruns', 'cpu']) assert.ok(key in m, key);
+    for (const key of ['t', 'in_peak', 'in_rms', 'out_peak', 'out_rms', 'gr', 'clip_in', 'clip_out', 'out_true_peak', 'overs_out', 'det_level', 'xruns', 'cpu']) assert.ok(key in m, key);
     assert.equal((m.in_peak as number[]).length, 2);
     assert.ok((m.gr as number[]).every((g) => g <= 0));
     assert.ok(typeof m.cpu === 'number' && m.cpu > 0);

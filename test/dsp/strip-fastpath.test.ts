@@ -52,7 +52,7 @@ describe('CompressorStrip fused stereo path', () => {
         const gr: number[] = [];
         const out = runStrip(strip, input, block, (frame, s) => {
           for (const c of changes) if (c.at >= frame && c.at < frame + block) s.setParams(paramVector(c.to));
-          gr.push(meters.grDb[0]!, meters.grDb[1]!);
+          gr.push(meters.grDb[0]!, meters.grDb[1]!, meters.detLevel[0]!, meters.detLevel[1]!);
           meters.clear();
         }, meters);
         return { out, gr };

@@ -20,16 +20,25 @@ export function makeStrip(over: Partial<ParamValues> = {}, sampleRate = 48000, c
 /** Per-block hook: called before each block with its first frame index. */
 export type BlockHook = (frame: number, strip: CompressorStrip) => void;
 
-/** Runs whole signals through the strip in blocks; returns the outputs. */
-export function runStrip(strip: CompressorStrip, input: Float32Array[], block = 128, hook?: BlockHook, meters?: MeterBank): Float32Array[] {
+/**
+ * Runs whole signals through the strip in blocks; returns the outputs,
+ * with the limiter's fixed lookahead taken out (the input is followed by
+ * that many frames of silence and the output starts that much later), so
+ * output frame i lines up with input frame i plus the compressor's own
+ * lookahead. `raw` keeps the output as it left the strip.
+ */
+export function runStrip(strip: CompressorStrip, input: Float32Array[], block = 128, hook?: BlockHook, meters?: MeterBank, raw = false): Float32Array[] {
   const frames = input[0]!.length;
-  const out = input.map(() => new Float32Array(frames));
-  for (let off = 0; off < frames; off += block) {
-    const n = Math.min(block, frames - off);
+  const skip = raw ? 0 : strip.limiterDelayFrames;
+  const padded = skip > 0 ? input.map((x) => concat(x, new Float32Array(skip))) : input;
+  const total = frames + skip;
+  const out = input.map(() => new Float32Array(total));
+  for (let off = 0; off < total; off += block) {
+    const n = Math.min(block, total - off);
     hook?.(off, strip);
-    strip.process(input.map((x) => x.subarray(off, off + n)), out.map((y) => y.subarray(off, off + n)), n, meters);
+    strip.process(padded.map((x) => x.subarray(off, off + n)), out.map((y) => y.subarray(off, off + n)), n, meters);
   }
-  return out;
+  return skip > 0 ? out.map((y) => y.slice(skip)) : out;
 }
 
 export function dc(frames: number, value: number): Float32Array {

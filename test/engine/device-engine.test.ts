@@ -10,6 +10,8 @@ import { readWavFile } from '../../src/io/wav-reader.js';
 import { writeWavFile } from '../../src/io/wav-writer.js';
 import { defaultParams } from '../../src/params/schema.js';
 import { freePort } from '../helpers/free-port.js';
+import { requireAudioDriver } from '../helpers/audio-driver.js';
+import { LIMITER_LOOKAHEAD_MS } from '../../src/dsp/limiter.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const RATE = 48000;
@@ -28,6 +30,7 @@ function programme(): Float32Array[] {
 }
 
 describe('real-time engine on a real ALSA device (naudiodon → PortAudio → ALSA file plugin)', () => {
+  before(function () { requireAudioDriver(this); });
   let dir: string;
   let rig: AlsaTestRig;
   const running = new Set<import('node:child_process').ChildProcess>();
@@ -73,8 +76,14 @@ describe('real-time engine on a real ALSA device (naudiodon → PortAudio → AL
     const latency = leadingSilenceFrames(out, 2);
     const lookaheadFrames = Math.round((settings.lookahead / 1000) * RATE);
     assert.ok(latency >= lookaheadFrames, `latency ${latency} frames includes the ${lookaheadFrames}-frame lookahead`);
+    // The render's last frames differ by design: at the end of the file its
+    // detector holds its level instead of hearing the silence that flushes
+    // the lookahead, where the device heard real silence after the
+    // programme. Compared up to the lookaheads (compressor's and limiter's,
+    // twice over: the limiter looks ahead at what the compressor changed).
+    const tail = 2 * (lookaheadFrames + Math.round((LIMITER_LOOKAHEAD_MS / 1000) * RATE));
     let worst = 0;
-    for (let i = 0; i < FRAMES; i++) {
+    for (let i = 0; i < FRAMES - tail; i++) {
       for (let c = 0; c < 2; c++) {
         worst = Math.max(worst, Math.abs(out[(latency + i) * 2 + c]! - ref.channels[c]![i]!));
       }

@@ -11,11 +11,13 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { createAlsaTestRig, type AlsaTestRig } from '../helpers/alsa.js';
 import { freePort } from '../helpers/free-port.js';
+import { requireAudioDriver } from '../helpers/audio-driver.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const FEEDER = fileURLToPath(new URL('../fixtures/fifo-feeder.js', import.meta.url));
 
 describe('real-time engine when the device stops (ALSA capture from a stalled pipe)', () => {
+  before(function () { requireAudioDriver(this); });
   let rig: AlsaTestRig;
   const children: ChildProcess[] = [];
   after(() => {

@@ -21,6 +21,7 @@ import {
   type AlsaTestRig,
 } from '../helpers/alsa.js';
 import type { Job, Reply } from '../helpers/naudiodon-child.js';
+import { requireAudioDriver } from '../helpers/audio-driver.js';
 
 /** Deterministic, exactly representable in float32, never 0 at frame 0 of channel 0. */
 function testSignal(frames: number, channels: number): Float32Array {
@@ -59,6 +60,7 @@ function assertSamplesEqual(actual: Float32Array, expected: Float32Array, what: 
 }
 
 describe('naudiodon on the system PortAudio', function () {
+  before(function () { requireAudioDriver(this); });
   const rigs: AlsaTestRig[] = [];
   const rigWith = (input: Float32Array | undefined, channels: number): AlsaTestRig => {
     const rig = createAlsaTestRig(input ? { input, channels } : { channels });

@@ -24,12 +24,20 @@ describe('knob config', () => {
     assert.deepEqual(k.backend === 'input' && { axis: k.axis, button: k.button }, { axis: 7, button: { device: 'button@1b', code: 28 } });
   });
 
+  it('takes the input backend (the kernel decodes) when a knob names none', () => {
+    const cfg = parseKnobsConfig([{ device: 'rotary@11', param: 'ratio' }]);
+    const k = cfg.knobs[0]!;
+    assert.equal(k.backend, 'input');
+    assert.equal(k.backend === 'input' && k.device, 'rotary@11');
+  });
+
   it('rejects mistakes with sentences that say what to write', () => {
     rejects({ knobs: [{ backend: 'gpio', pins: { a: 40, b: 18 }, param: 'threshold' }] }, /knobs\[0\]\.pins\.a must be a BCM GPIO number from 0 to 27, got 40 \(BCM numbers are not physical pin numbers/);
     rejects({ knobs: [{ backend: 'gpio', pins: { a: 17, b: 18 }, param: 'treshold' }] }, /knobs\[0\]\.param must be a parameter name.*got "treshold"/);
     rejects({ knobs: [{ backend: 'gpio', pins: { a: 17, b: 18 } }] }, /needs param .* or cycle/);
     rejects({ knobs: [{ backend: 'gpio', pins: { a: 17, b: 18 }, param: 'ratio', cycle: ['ratio'] }] }, /both param and cycle/);
-    rejects({ knobs: [{ backend: 'gpoi', param: 'ratio' }] }, /backend must be "gpio" .* or "input"/);
+    rejects({ knobs: [{ backend: 'gpoi', param: 'ratio' }] }, /backend must be "input" .* or "gpio"/);
+    rejects({ knobs: [{ pins: { a: 17, b: 18 }, param: 'ratio' }] }, /pins belongs to the gpio backend/);
     rejects({ knobs: [{ backend: 'gpio', pins: { a: 17, b: 18 }, param: 'ratio', steps: 4 }] }, /steps must be "full"/);
     rejects({ knobs: [{ backend: 'gpio', pins: { a: 17, b: 18 }, param: 'ratio', speed: 2 }] }, /unknown setting "speed"/);
     rejects({ knobs: [{ backend: 'input', device: 'rotary@11', param: 'ratio', pins: { a: 1, b: 2 } }] }, /pins belongs to the gpio backend/);
@@ -85,7 +93,7 @@ describe('stepping values', () => {
 });
 
 describe('status LED', () => {
-  const cfg = { pin: 22, grThresholdDb: 6, clipHoldMs: 1000, blinkHalfPeriodMs: 100 };
+  const cfg = { device: null, pin: 22, grThresholdDb: 6, clipHoldMs: 1000, blinkHalfPeriodMs: 100 };
 
   it('is lit while the deepest channel reduces more than 6 dB', () => {
     const writes: boolean[] = [];

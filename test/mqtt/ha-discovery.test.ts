@@ -136,8 +136,6 @@ describe('Home Assistant discovery', function () {
   });
 
   it('has the limiter\'s true_peak switch once', function () {
-    // true_peak arrives with the limiter work (issue 13); until it is merged there is nothing to check.
-    if (!PARAMS.some((p) => (p.name as string) === 'true_peak')) this.skip();
     assert.equal(msgs.filter((m) => m.topic === 'homeassistant/switch/pi-7/true_peak/config').length, 1);
     assert.equal(byTopic.get('homeassistant/switch/pi-7/true_peak/config')!.entity_category, 'config');
   });

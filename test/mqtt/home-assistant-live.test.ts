@@ -19,7 +19,8 @@ function clippingMeters(): () => MeterReading {
     n++;
     return {
       in_peak: [-6, -7], in_rms: [-18, -19], out_peak: [-3, -4], out_rms: [-15, -16], gr: [-2, -2],
-      clip_in: [0, 0], clip_out: [n % 5 === 0 ? 2 : 0, 0], xruns: 3, cpu: n % 2 ? 1.5 : 2.25,
+      clip_in: [0, 0], clip_out: [n % 5 === 0 ? 2 : 0, 0], out_true_peak: [-3, -4], overs_out: [0, 0], det_level: [-6, -7],
+      xruns: 3, cpu: n % 2 ? 1.5 : 2.25,
       latency_ms: 3, sample_rate: 48000, block_size: 128, worker_gcs: 0,
     };
   };

@@ -42,7 +42,7 @@ function fakeMeters(): () => MeterReading {
     n++;
     return {
       in_peak: [-6, -7], in_rms: [-18, -19], out_peak: [-3, -4], out_rms: [-15, -16],
-      gr: [-(n % 10), -(n % 10)], clip_in: [0, 0], clip_out: [0, 0], xruns: 0, cpu: 1.5,
+      gr: [-(n % 10), -(n % 10)], clip_in: [0, 0], clip_out: [0, 0], out_true_peak: [-2.5, -3.5], overs_out: [0, 0], det_level: [-6, -6], xruns: 0, cpu: 1.5,
     } as MeterReading;
   };
 }
@@ -212,7 +212,7 @@ for (const kind of BROKERS) {
       for (const f of frames) {
         assert.equal(f.retain, false);
         const doc = JSON.parse(f.text) as Record<string, unknown>;
-        assert.deepEqual(Object.keys(doc).sort(), ['clip_in', 'clip_out', 'cpu', 'gr', 'in_peak', 'in_rms', 'out_peak', 'out_rms', 't', 'xruns']);
+        assert.deepEqual(Object.keys(doc).sort(), ['clip_in', 'clip_out', 'cpu', 'det_level', 'gr', 'in_peak', 'in_rms', 'out_peak', 'out_rms', 'out_true_peak', 'overs_out', 't', 'xruns']);
         assert.equal(typeof doc.t, 'number');
         assert.ok(Math.abs((doc.t as number) - Date.now()) < 60_000, 't is a millisecond epoch');
         assert.equal((doc.in_peak as number[]).length, 2);

@@ -15,7 +15,7 @@ describe('parameter schema and validation', () => {
       assert.ok(p.help.length > 20, `${p.name} has a student-facing explanation`);
     }
     // SPEC §1's parameters, plus level_match and bypass_gain (level-matched A/B, issue 15).
-    assert.equal(PARAMS.length, 17 + 2);
+    assert.equal(PARAMS.length, 18 + 2);
   });
 
   it('accepts typed numbers, booleans and enum names', () => {

@@ -11,7 +11,7 @@ const RATE_HZ = 20;
 function reading(inRms: number, outRms: number, inPeak = inRms + 6): MeterReading {
   return {
     in_peak: [inPeak, inPeak], in_rms: [inRms, inRms], out_peak: [outRms + 6, outRms + 6], out_rms: [outRms, outRms],
-    gr: [-3, -3], clip_in: [0, 0], clip_out: [0, 0], xruns: 0, cpu: 1, latency_ms: 3, sample_rate: 48000, block_size: 128, worker_gcs: 0,
+    gr: [-3, -3], clip_in: [0, 0], clip_out: [0, 0], out_true_peak: [outRms + 6, outRms + 6], overs_out: [0, 0], det_level: [inPeak, inPeak], xruns: 0, cpu: 1, latency_ms: 3, sample_rate: 48000, block_size: 128, worker_gcs: 0,
   };
 }
 

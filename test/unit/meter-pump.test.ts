@@ -5,7 +5,7 @@ import { LevelSummaries, MeterListener, MeterPump, type LevelSummary, type Meter
 
 const reading = (gr: number, peak: number): MeterReading => ({
   in_peak: [peak, peak - 1], in_rms: [-20, -20], out_peak: [peak - 3, peak - 4], out_rms: [-23, -23],
-  gr: [gr, gr / 2], clip_in: [0, 0], clip_out: [0, 0], xruns: 0, cpu: 1, latency_ms: 3, sample_rate: 48000, block_size: 128, worker_gcs: 0,
+  gr: [gr, gr / 2], clip_in: [0, 0], clip_out: [0, 0], out_true_peak: [peak - 2.5, peak - 3.5], overs_out: [0, 0], det_level: [peak, peak], xruns: 0, cpu: 1, latency_ms: 3, sample_rate: 48000, block_size: 128, worker_gcs: 0,
 });
 
 describe('meter pump', () => {
