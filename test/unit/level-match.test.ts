@@ -5,6 +5,7 @@ import { MeterPump } from '../../src/unit/meter-pump.js';
 import { UnitState } from '../../src/unit/unit-state.js';
 import type { MeterReading } from '../../src/engine/audio-engine.js';
 import { memoryLogger } from '../../src/log.js';
+import { makeStrip, paramVector, runStrip, sine } from '../dsp/strip-harness.test.js';
 
 const RATE_HZ = 20;
 
@@ -87,5 +88,45 @@ describe('level-matched A/B', () => {
     assert.equal(pump.listenerCount('frame'), 0);
     assert.equal(state.listenerCount('change'), 0);
     match.start();
+  });
+});
+
+describe('the strip plays the original at bypass_gain (level-matched A/B)', () => {
+  const FS = 48000;
+  const rms = (y: Float32Array, from: number, to: number): number => {
+    let s = 0;
+    for (let i = from; i < to; i++) s += y[i]! * y[i]!;
+    return Math.sqrt(s / (to - from));
+  };
+
+  it('bypassed with bypass_gain +6 dB: the original, 6 dB louder, reached without a jump', () => {
+    const x = sine(FS, 1000, 0.25);
+    const at = 9600;
+    const [y] = runStrip(makeStrip({ bypass_gain: 6 }), [x, x], 128, (f, s) => {
+      if (f === at) s.setParams(paramVector({ bypass: true, bypass_gain: 6 }));
+    });
+    const gain = 20 * Math.log10(rms(y!, FS / 2, FS) / rms(x, FS / 2, FS));
+    assert.ok(Math.abs(gain - 6) < 0.05, `bypassed at ${gain.toFixed(3)} dB, want 6`);
+    // Never a step larger than the louder sine's own steepest one.
+    const natural = 2 * Math.PI * 1000 / FS * 0.25 * 10 ** (6 / 20);
+    for (let i = 1; i < y!.length; i++) assert.ok(Math.abs(y![i]! - y![i - 1]!) <= natural * 1.05, `step at ${i}`);
+  });
+
+  it('a new bypass_gain while bypassed glides, not jumps', () => {
+    const x = sine(FS, 1000, 0.25);
+    const [y] = runStrip(makeStrip({ bypass: true, bypass_gain: 0 }), [x, x], 128, (f, s) => {
+      if (f === 9600) s.setParams(paramVector({ bypass: true, bypass_gain: -12 }));
+    });
+    const natural = 2 * Math.PI * 1000 / FS * 0.25;
+    for (let i = 1; i < y!.length; i++) assert.ok(Math.abs(y![i]! - y![i - 1]!) <= natural * 1.05, `step at ${i}`);
+    const gain = 20 * Math.log10(rms(y!, FS / 2, FS) / rms(x, FS / 2, FS));
+    assert.ok(Math.abs(gain + 12) < 0.05, `${gain.toFixed(3)} dB, want -12`);
+  });
+
+  it('bypass_gain does nothing while the compressor runs', () => {
+    const x = sine(FS / 2, 1000, 0.5);
+    const [a] = runStrip(makeStrip({}), [x, x]);
+    const [b] = runStrip(makeStrip({ bypass_gain: 12 }), [x, x]);
+    assert.deepEqual(b, a);
   });
 });
