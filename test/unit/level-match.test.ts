@@ -6,6 +6,8 @@ import { UnitState } from '../../src/unit/unit-state.js';
 import type { MeterReading } from '../../src/engine/audio-engine.js';
 import { memoryLogger } from '../../src/log.js';
 import { makeStrip, paramVector, runStrip, sine } from '../dsp/strip-harness.test.js';
+import { transferDb } from '../../src/dsp/transfer.js';
+import { defaultParams } from '../../src/params/schema.js';
 
 const RATE_HZ = 20;
 
@@ -121,6 +123,12 @@ describe('the strip plays the original at bypass_gain (level-matched A/B)', () =
     for (let i = 1; i < y!.length; i++) assert.ok(Math.abs(y![i]! - y![i - 1]!) <= natural * 1.05, `step at ${i}`);
     const gain = 20 * Math.log10(rms(y!, FS / 2, FS) / rms(x, FS / 2, FS));
     assert.ok(Math.abs(gain + 12) < 0.05, `${gain.toFixed(3)} dB, want -12`);
+  });
+
+  it('the transfer curve (plot, dashboard) shows the bypassed original at its gain', () => {
+    assert.equal(transferDb(-20, { ...defaultParams(), bypass: true, bypass_gain: 6 }), -14);
+    const { bypass_gain: _unused, ...older } = { ...defaultParams(), bypass: true };
+    assert.equal(transferDb(-20, older), -20, 'a unit without bypass_gain');
   });
 
   it('bypass_gain does nothing while the compressor runs', () => {
