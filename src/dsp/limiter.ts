@@ -135,12 +135,14 @@ export class LookaheadLimiter {
    * already within its limit (the caller may skip multiplying and
    * clamping): nothing was reduced or pending over the whole window, so
    * every frame in the delay had its peak at or under the limit.
+   * `idleSkip` false runs the per-frame work even then (for the test that
+   * holds the skip to be bit-identical to not skipping).
    */
-  compute(n: number, nch: number, limits: Float64Array, limitsConstant: boolean, truePeak: boolean): boolean {
+  compute(n: number, nch: number, limits: Float64Array, limitsConstant: boolean, truePeak: boolean, idleSkip = true): boolean {
     const d = this.delayFrames, bufs = this.buffers;
     // Quick exit: at rest, and no sample (or, with true peak, no
     // interpolated point, bounded by the samples around it) over the limit.
-    if (this.atRest) {
+    if (this.atRest && idleSkip) {
       let peak = 0;
       const from = truePeak ? d - TRUE_PEAK_HISTORY : d;
       for (let c = 0; c < nch; c++) {

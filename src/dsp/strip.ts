@@ -184,7 +184,11 @@ export class CompressorStrip implements Kernel {
   private squaresOwed = 0;
   private squaresGain = 1;
 
-  /** False forces the general path everywhere (for the fast/general equality test). */
+  /**
+   * False forces the general path everywhere and makes the limiter do its
+   * per-frame work even at rest (for the test holding the fast path and
+   * the idle skip bit-identical to the general path).
+   */
   useFastPath = true;
 
   constructor(params?: Float64Array) {
@@ -602,7 +606,7 @@ export class CompressorStrip implements Kernel {
       for (let i = 0; i < n; i++) to[d + i] = lim[i]!;
     }
     if (this.limiterMix.constant && this.limiterMix.value === 0) return true;
-    return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak);
+    return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak, this.useFastPath);
   }
 
   /**

@@ -69,3 +69,59 @@ describe('CompressorStrip fused stereo path', () => {
     });
   }
 });
+
+/**
+ * The limiter's idle skip (a block at rest whose sample peak, times the
+ * interpolator's worst gain with true_peak on, stays under the ceiling
+ * skips the per-frame work) must not change a bit either: the general run
+ * (useFastPath false) does the per-frame work on every block. The signal
+ * goes from rest (skipped) to near the ceiling (at rest, but over the
+ * skip's bound: per-frame work that finds nothing) to over it (working)
+ * and back, twice, with time for the release to reach rest in between.
+ */
+describe('CompressorStrip limiter idle skip', () => {
+  const ceilingGain = 10 ** (-1 / 20);
+  for (const truePeak of [true, false]) {
+    for (const block of [128, 64, 256]) {
+      it(`equals the per-frame limiter bit for bit from rest to work and back (true_peak ${truePeak}, block ${block})`, () => {
+        const fs = 48000;
+        // [seconds, amplitude, Hz]: ratio 1 and no makeup, so the limiter sees
+        // the input. 12 kHz sampled 45° off its crests: samples at 0.71 of the
+        // amplitude, the true peak over the ceiling (work only with true_peak).
+        const parts: [number, number, number][] = [[0.2, 0.3, 997], [0.2, 0.87, 997], [0.05, 0.9, 997], [1.5, 0.3, 997],
+          [0.1, 1, 12000], [1.5, 0.5, 997], [0.03, 1.5, 997], [1.5, 0.3, 997]];
+        const frames = Math.round(parts.reduce((s, [t]) => s + t, 0) * fs);
+        const input = [new Float32Array(frames), new Float32Array(frames)];
+        let at = 0;
+        for (const [t, amp, hz] of parts) {
+          const end = Math.min(frames, at + Math.round(t * fs));
+          for (let i = at; i < end; i++) {
+            const x = amp * Math.sin(2 * Math.PI * hz * (i / fs) + Math.PI / 4);
+            input[0]![i] = x; input[1]![i] = -0.9 * x;
+          }
+          at = end;
+        }
+        const settings: Partial<ParamValues> = { ratio: 1, makeup: 0, limiter: true, true_peak: truePeak, ceiling: -1 };
+        const run = (fast: boolean): { out: Float32Array[]; restAtEnd: boolean } => {
+          const strip = makeStrip(settings, fs, 2, block);
+          strip.useFastPath = fast;
+          const out = runStrip(strip, input, block);
+          const limiter = (strip as unknown as { limiter: { atRest: boolean } }).limiter;
+          return { out, restAtEnd: limiter.atRest };
+        };
+        const fast = run(true), general = run(false);
+        // The limiter did work (the bursts reach the ceiling) and came back to rest.
+        const loudest = fast.out[0]!.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+        assert.ok(loudest <= ceilingGain && loudest > 0.95 * ceilingGain, `peak ${loudest}`);
+        assert.ok(fast.restAtEnd && general.restAtEnd, 'the limiter is back at rest at the end');
+        for (let c = 0; c < 2; c++) {
+          for (let i = 0; i < frames; i++) {
+            if (!Object.is(fast.out[c]![i], general.out[c]![i])) {
+              assert.fail(`channel ${c} frame ${i}: skipping ${fast.out[c]![i]} ≠ per-frame ${general.out[c]![i]}`);
+            }
+          }
+        }
+      });
+    }
+  }
+});

@@ -24,7 +24,10 @@ describe('transfer function against the strip', () => {
       for (let levelDb = -50; levelDb <= 0; levelDb += 5) {
         const x = dc(FS / 2, 10 ** (levelDb / 20));
         const [y] = runStrip(makeStrip(p), [x, x]);
-        const got = 20 * Math.log10(Math.abs(y![y!.length - 1]!));
+        // Read the steady part, not the last frame: the step back to silence
+        // after it rings in the 4× interpolation (Gibbs), so with true_peak
+        // the limiter rightly lowers the frames just before the step.
+        const got = 20 * Math.log10(Math.abs(y![y!.length - 2000]!));
         const want = transferDb(levelDb, p);
         assert.ok(Math.abs(got - want) < 0.1, `${levelDb} dBFS in: got ${got.toFixed(3)} dBFS out, transferDb says ${want.toFixed(3)}`);
       }
