@@ -82,10 +82,11 @@ export class LookaheadLimiter {
   private pos2 = 0;
   private rest = true;
 
-  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number) {
-    const d = Math.max(TRUE_PEAK_HISTORY + 2, Math.round((LIMITER_LOOKAHEAD_MS / 1000) * sampleRate));
+  /** `buffers`: arrays of D + maxBlockFrames to use instead of new ones (the WebAssembly kernel's memory). */
+  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number, buffers?: Float64Array[]) {
+    const d = LookaheadLimiter.delayFramesAt(sampleRate);
     this.delayFrames = d;
-    this.buffers = Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
+    this.buffers = buffers ?? Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
     this.gains = new Float64Array(maxBlockFrames);
     this.peaks = new Float64Array(maxBlockFrames);
     this.alphaRelease = Math.exp(-1 / ((LIMITER_RELEASE_MS / 1000) * sampleRate));
@@ -100,6 +101,11 @@ export class LookaheadLimiter {
     this.box1 = new Float64Array(a1);
     this.box2 = new Float64Array(Math.max(1, span + 1 - a1));
     this.resetGain();
+  }
+
+  /** D at this sample rate. */
+  static delayFramesAt(sampleRate: number): number {
+    return Math.max(TRUE_PEAK_HISTORY + 2, Math.round((LIMITER_LOOKAHEAD_MS / 1000) * sampleRate));
   }
 
   /** Where the caller writes the block's new samples in each buffer. */
