@@ -81,6 +81,12 @@ export class LookaheadLimiter {
   private pos1 = 0;
   private pos2 = 0;
   private rest = true;
+  /**
+   * The peak of |buffers| over [idleFrom(truePeak), D + n), when the
+   * caller has it (the WebAssembly kernel finds it faster) for the next
+   * compute(); −1 when not. compute() uses it once and clears it.
+   */
+  readonly knownPeak = new Float64Array([-1]);
 
   /** `buffers`: arrays of D + maxBlockFrames to use instead of new ones (the WebAssembly kernel's memory). */
   constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number, buffers?: Float64Array[]) {
@@ -108,6 +114,11 @@ export class LookaheadLimiter {
     return Math.max(TRUE_PEAK_HISTORY + 2, Math.round((LIMITER_LOOKAHEAD_MS / 1000) * sampleRate));
   }
 
+  /** Where the idle check's peak starts: the block, and with true peak the samples the interpolator reads before it. */
+  idleFrom(truePeak: boolean): number {
+    return truePeak ? this.delayFrames - TRUE_PEAK_HISTORY : this.delayFrames;
+  }
+
   /** Where the caller writes the block's new samples in each buffer. */
   get inputOffset(): number {
     return this.delayFrames;
@@ -126,6 +137,7 @@ export class LookaheadLimiter {
     this.hist.fill(1); this.histPos = 0;
     this.box1.fill(1); this.box2.fill(1); this.pos1 = this.pos2 = 0;
     this.rest = true;
+    this.knownPeak[0] = -1;
   }
 
   /** True when nothing is reduced now or pending: every gain of a block under the ceiling would be exactly 1. */
@@ -148,12 +160,16 @@ export class LookaheadLimiter {
     const d = this.delayFrames, bufs = this.buffers;
     // Quick exit: at rest, and no sample (or, with true peak, no
     // interpolated point, bounded by the samples around it) over the limit.
+    let peak = this.knownPeak[0]!;
+    this.knownPeak[0] = -1;
     if (this.atRest && idleSkip) {
-      let peak = 0;
-      const from = truePeak ? d - TRUE_PEAK_HISTORY : d;
-      for (let c = 0; c < nch; c++) {
-        const b = bufs[c]!;
-        for (let i = from; i < d + n; i++) { const a = Math.abs(b[i]!); peak = peak > a ? peak : a; }
+      if (peak < 0) {
+        peak = 0;
+        const from = this.idleFrom(truePeak);
+        for (let c = 0; c < nch; c++) {
+          const b = bufs[c]!;
+          for (let i = from; i < d + n; i++) { const a = Math.abs(b[i]!); peak = peak > a ? peak : a; }
+        }
       }
       let lowest = limits[0]!;
       if (!limitsConstant) for (let i = 1; i < n; i++) { const l = limits[i]!; lowest = l < lowest ? l : lowest; }

@@ -27,11 +27,14 @@ import {
 
 /** params[] slots, written by the strip before each run. */
 export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6, mkDb: 7, mkLin: 8, mix: 9 } as const;
-/** state[] slots: y (in and out), the loudest level so far (in and out), the deepest y of the run (out). */
-export const WS = { y: 0, top: 1, deepest: 2 } as const;
+/**
+ * state[] slots: y (in and out), the loudest level so far (in and out),
+ * the deepest y of the run (out); peak(): the largest |sample| (out).
+ */
+export const WS = { y: 0, top: 1, deepest: 2, peak: 3 } as const;
 
 interface Layout { params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
-  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; bytes: number }
+  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; bytes: number }
 
 function layout(ringFrames: number, limiterFrames: number, chunk: number): Layout {
   let at = 0;
@@ -41,6 +44,7 @@ function layout(ringFrames: number, limiterFrames: number, chunk: number): Layou
     log2: take(8 * FAST_MATH.log2Table.length), pow2: take(8 * FAST_MATH.pow2.length), pow2Frac: take(8 * FAST_MATH.pow2Frac.length),
     inL: take(4 * chunk), inR: take(4 * chunk), target: take(8 * chunk), ys: take(8 * chunk),
     ringL: take(8 * ringFrames), ringR: take(8 * ringFrames), limL: take(8 * limiterFrames), limR: take(8 * limiterFrames),
+    outL: take(4 * chunk), outR: take(4 * chunk),
   };
   return { ...l, bytes: at };
 }
@@ -156,6 +160,42 @@ function kernelBody(l: Layout): Code {
   ];
 }
 
+/** peak(from, end): state[peak] = the largest |x| of both limiter buffers over [from, end). */
+function peakBody(l: Layout): { locals: number[]; body: Code } {
+  const FROM = 0, END = 1, J = 2, PV = 3, S = 4;
+  const pair = (base: number): Code => [...addr(base, get(J), 3), ...op.v128Load(), ...op.f64x2Abs, ...tee(S), ...get(PV), ...get(S), ...get(PV),
+    ...op.f64x2Gt, ...op.v128Bitselect, ...set(PV)];
+  const tail = (base: number): Code => [...splatConst(0), ...addr(base, get(J), 3), ...op.f64Load(), ...op.f64Abs, ...op.f64x2ReplaceLane(0), ...set(S),
+    ...get(S), ...get(PV), ...get(S), ...get(PV), ...op.f64x2Gt, ...op.v128Bitselect, ...set(PV)];
+  return {
+    locals: [VALTYPE.i32, VALTYPE.v128, VALTYPE.v128],
+    body: [
+      ...splatConst(0), ...set(PV), ...get(FROM), ...set(J),
+      ...op.block, ...op.loop,
+      ...get(J), ...i32Const(2), ...op.i32Add, ...get(END), ...op.i32GtS, ...op.brIf(1),
+      ...pair(l.limL), ...pair(l.limR),
+      ...get(J), ...i32Const(2), ...op.i32Add, ...set(J), ...op.br(0), ...op.end, ...op.end,
+      // An odd count leaves one frame (lane 1 of S stays 0).
+      ...get(J), ...get(END), ...op.i32LtS, ...op.if, ...tail(l.limL), ...tail(l.limR), ...op.end,
+      ...i32Const(0), ...get(PV), ...op.f64x2ExtractLane(0), ...get(PV), ...op.f64x2ExtractLane(1),
+      ...get(PV), ...op.f64x2ExtractLane(0), ...get(PV), ...op.f64x2ExtractLane(1), ...op.f64Gt, ...op.select, ...op.f64Store(l.state + 8 * WS.peak),
+    ],
+  };
+}
+
+/** toFloat32(n): outL/outR[0, n) = the limiter buffers' leaving frames as float32 (n even). */
+function toFloat32Body(l: Layout): Code {
+  const n = 0, j = 1;
+  const lane = (from: number, to: number): Code => [...addr(to, get(j), 2), ...addr(from, get(j), 3), ...op.v128Load(),
+    ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0()];
+  return [
+    ...i32Const(0), ...set(j), ...op.block, ...op.loop,
+    ...get(j), ...get(n), ...op.i32GeS, ...op.brIf(1),
+    ...lane(l.limL, l.outL), ...lane(l.limR, l.outR),
+    ...get(j), ...i32Const(2), ...op.i32Add, ...set(j), ...op.br(0), ...op.end, ...op.end,
+  ];
+}
+
 const modules = new Map<string, WebAssembly.Module | null>();
 
 function compiled(l: Layout, pages: number): WebAssembly.Module | null {
@@ -163,7 +203,11 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
   if (!modules.has(key)) {
     let mod: WebAssembly.Module | null = null;
     try {
-      const bytes = moduleBytes([{ name: 'fused', params: Array(5).fill(VALTYPE.i32) as number[], locals: LOCALS, body: kernelBody(l) }], pages);
+      const bytes = moduleBytes([
+        { name: 'fused', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], locals: LOCALS, body: kernelBody(l) },
+        { name: 'peak', params: [VALTYPE.i32, VALTYPE.i32], ...peakBody(l) },
+        { name: 'toFloat32', params: [VALTYPE.i32], locals: [VALTYPE.i32], body: toFloat32Body(l) },
+      ], pages);
       mod = new WebAssembly.Module(bytes);
     } catch {
       mod = null; // no WebAssembly SIMD here: the strip keeps its JavaScript loops
@@ -181,7 +225,14 @@ export class StereoWasmKernel {
   /** The delay rings (DelayLines) and the limiter's lookahead buffers, in this kernel's memory. */
   readonly rings: [Float64Array, Float64Array];
   readonly limiterBuffers: [Float64Array, Float64Array];
+  /** The leaving frames as float32, after toFloat32(). */
+  readonly outL: Float32Array;
+  readonly outR: Float32Array;
   private readonly fused: (n: number, w: number, mask: number, at: number, average: number) => void;
+  /** state[peak] = the largest |x| of both limiter buffers over [from, end). */
+  readonly peak: (from: number, end: number) => void;
+  /** outL/outR[0, n) = limiter buffers[0, n) as float32 (n even). */
+  readonly toFloat32: (n: number) => void;
 
   private constructor(l: Layout, memory: WebAssembly.Memory, instance: WebAssembly.Instance, ringFrames: number, limiterFrames: number, chunk: number) {
     const buf = memory.buffer;
@@ -194,7 +245,11 @@ export class StereoWasmKernel {
     this.inR = new Float32Array(buf, l.inR, chunk);
     this.rings = [new Float64Array(buf, l.ringL, ringFrames), new Float64Array(buf, l.ringR, ringFrames)];
     this.limiterBuffers = [new Float64Array(buf, l.limL, limiterFrames), new Float64Array(buf, l.limR, limiterFrames)];
+    this.outL = new Float32Array(buf, l.outL, chunk);
+    this.outR = new Float32Array(buf, l.outR, chunk);
     this.fused = instance.exports.fused as StereoWasmKernel['fused'];
+    this.peak = instance.exports.peak as StereoWasmKernel['peak'];
+    this.toFloat32 = instance.exports.toFloat32 as StereoWasmKernel['toFloat32'];
   }
 
   /** null where WebAssembly SIMD is not available. ringFrames must be a power of two. */

@@ -392,8 +392,15 @@ export class CompressorStrip implements Kernel {
     maxLevel.fill(0);
     for (let off = 0; off < frames; off += CHUNK) {
       const n = Math.min(CHUNK, frames - off);
-      if (nch === 2 && this.useFastPath && this.steady()) this.fastChunk(input, off, n);
-      else this.processChunk(input, nch, off, n);
+      if (nch === 2 && this.useFastPath && this.steady()) {
+        // In WebAssembly when it can: the loops, and at rest the limiter's idle check.
+        if (this.fastChunk(input, off, n) && this.limiter.atRest && this.limiterMix.value === 1) {
+          this.wasm!.peak(this.limiter.idleFrom(this.truePeak), this.limiter.delayFrames + n);
+          this.limiter.knownPeak[0] = this.wasm!.state[WS.peak]!;
+        }
+      } else {
+        this.processChunk(input, nch, off, n);
+      }
       const unity = this.limiterPass(nch, n);
       this.outputPass(output, nch, off, n, unity);
       this.limiter.advance(n, nch);
@@ -436,7 +443,7 @@ export class CompressorStrip implements Kernel {
    * history's squares are owed and written from that ring when next
    * needed (squaresOwed).
    */
-  private fastChunk(input: readonly Float32Array[], off: number, n: number): void {
+  private fastChunk(input: readonly Float32Array[], off: number, n: number): boolean {
     const f = this.fused, w = this.delay.writePos;
     f[WP.g0] = this.inGainLin[0]!;
     const thr = this.thresholdDb.value, knee = this.kneeDb.value, slope = 1 / this.ratio.value - 1;
@@ -446,13 +453,15 @@ export class CompressorStrip implements Kernel {
     f[WP.aD] = aD; f[WP.aS] = this.releaseCoeff + aD;
     const k = this.wasm;
     // The kernel steps two frames at a time along the ring: even n and position.
-    if (k !== null && this.useWasm && ((n | w) & 1) === 0) this.wasmLoops(k, input, off, n);
+    const wasm = k !== null && this.useWasm && ((n | w) & 1) === 0;
+    if (wasm) this.wasmLoops(k, input, off, n);
     else this.fusedLoops(input, off, n);
     const hL = this.rms[0]!, hR = this.rms[1]!;
     hL.pos = (hL.pos + n) & hL.mask; hL.stale = true;
     hR.pos = (hR.pos + n) & hR.mask; hR.stale = true;
     this.squaresOwed = Math.min(this.squaresOwed + n, hL.mask);
     this.squaresGain = f[WP.g0]!;
+    return wasm;
   }
 
   /** fastChunk's loops in WebAssembly (stereo-wasm.ts): the same operations in the same order. */
@@ -669,6 +678,18 @@ export class CompressorStrip implements Kernel {
     const lim = this.limitsDelayed, lim0 = this.limits[0]!;
     const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values;
     if (bypassing) this.readDry(nch, n);
+    const k = this.wasm;
+    if (unity && limited && !blending && !bypassing && !moving && k !== null && this.useWasm && nch === 2 && n === CHUNK) {
+      // At rest the leaving samples go out as they are (see below): float32
+      // in the WebAssembly kernel, then two block copies.
+      k.toFloat32(n);
+      const outL = output[0]!, outR = output[1]!;
+      if (outL.length >= off + n && outR.length >= off + n) {
+        outL.set(k.outL, off);
+        outR.set(k.outR, off);
+        return;
+      }
+    }
     for (let c = 0; c < nch; c++) {
       const v = this.limiter.buffers[c]!, out = output[c]!;
       if (limited && !blending && !bypassing && !moving) {

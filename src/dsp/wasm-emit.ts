@@ -53,13 +53,15 @@ export const op = {
   f64Add: [0xa0], f64Sub: [0xa1], f64Mul: [0xa2], f64Abs: [0x99], f64Gt: [0x64], f64Lt: [0x63], f64Eq: [0x61],
   f64PromoteF32: [0xbb], f64ConvertI32S: [0xb7], i32TruncF64S: [0xaa],
   i64ReinterpretF64: [0xbd], i64ShrU: [0x88], i64Const32: [0x42, 32], i32WrapI64: [0xa7],
-  i32Add: [0x6a], i32Sub: [0x6b], i32And: [0x71], i32Shl: [0x74], i32ShrS: [0x75], i32GeS: [0x4e], i32Eqz: [0x45],
+  i32Add: [0x6a], i32Sub: [0x6b], i32And: [0x71], i32Shl: [0x74], i32ShrS: [0x75], i32GeS: [0x4e], i32GtS: [0x4a], i32LtS: [0x48], i32Eqz: [0x45],
   select: [0x1b], drop: [0x1a],
   /** block … end / loop … end with no result. */
-  block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b],
+  block: [0x02, 0x40], loop: [0x03, 0x40], if: [0x04, 0x40], end: [0x0b],
   br: (depth: number): Code => [0x0c, ...uleb(depth)], brIf: (depth: number): Code => [0x0d, ...uleb(depth)],
   v128Load: (offset = 0): Code => simd(0x00, 3, ...uleb(offset)),
   v128Store: (offset = 0): Code => simd(0x0b, 3, ...uleb(offset)),
+  /** Stores the low 64 bits (lane 0 of an i64x2 view). */
+  v128Store64Lane0: (offset = 0): Code => simd(0x5b, 2, ...uleb(offset), 0),
   /** 64 bits into the low half, the high half zero. */
   v128Load64Zero: (offset = 0): Code => simd(0x5d, 2, ...uleb(offset)),
   i8x16Shuffle: (lanes: number[]): Code => simd(0x0d, ...lanes),
