@@ -53,6 +53,12 @@ function sumOf(ring: Float64Array): number {
  */
 const R = 0, SUB_MIN = 1, HIST_MIN = 2;
 
+/** Frame peaks computed elsewhere (the WebAssembly kernel, stereo-wasm.ts), bit-identical to compute()'s own. */
+export interface StereoFramePeaks {
+  framePeaks(n: number, from: number, truePeak: number): void;
+  readonly peaks: Float64Array;
+}
+
 export class LookaheadLimiter {
   /** D: frames between a sample entering and leaving. */
   readonly delayFrames: number;
@@ -87,9 +93,15 @@ export class LookaheadLimiter {
    * compute(); −1 when not. compute() uses it once and clears it.
    */
   readonly knownPeak = new Float64Array([-1]);
+  /** False: compute() finds the frame peaks itself even when stereoPeaks is there (for the equality tests). */
+  useStereoPeaks = true;
 
-  /** `buffers`: arrays of D + maxBlockFrames to use instead of new ones (the WebAssembly kernel's memory). */
-  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number, buffers?: Float64Array[]) {
+  /**
+   * `buffers`: arrays of D + maxBlockFrames to use instead of new ones, and
+   * `stereoPeaks` computing the frame peaks from them (the WebAssembly kernel).
+   */
+  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number, buffers?: Float64Array[],
+    private readonly stereoPeaks: StereoFramePeaks | null = null) {
     const d = LookaheadLimiter.delayFramesAt(sampleRate);
     this.delayFrames = d;
     this.buffers = buffers ?? Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
@@ -178,15 +190,21 @@ export class LookaheadLimiter {
         return true;
       }
     }
-    const peaks = this.peaks;
-    peaks.fill(0, 0, n);
-    for (let c = 0; c < nch; c++) {
-      const b = bufs[c]!;
-      for (let i = 0; i < n; i++) {
-        const a = Math.abs(b[d + i]!), q = peaks[i]!;
-        peaks[i] = 0.5 * (a + q + Math.abs(a - q));
+    let peaks = this.peaks;
+    const sp = this.stereoPeaks;
+    if (sp !== null && this.useStereoPeaks && nch === 2 && (n & 1) === 0) {
+      sp.framePeaks(n, d, truePeak ? 1 : 0);
+      peaks = sp.peaks;
+    } else {
+      peaks.fill(0, 0, n);
+      for (let c = 0; c < nch; c++) {
+        const b = bufs[c]!;
+        for (let i = 0; i < n; i++) {
+          const a = Math.abs(b[d + i]!), q = peaks[i]!;
+          peaks[i] = 0.5 * (a + q + Math.abs(a - q));
+        }
+        if (truePeak) accumulateInterSamplePeaks(b, d, n, peaks);
       }
-      if (truePeak) accumulateInterSamplePeaks(b, d, n, peaks);
     }
     const g = this.gains, hist = this.hist, sub = this.sub, aR = this.alphaRelease, st = this.state;
     const r1 = this.box1, n1 = r1.length, inv1 = 1 / n1;

@@ -21,6 +21,7 @@
  */
 import { FAST_MATH, DB_PER_LOG2, LOG2_PER_DB } from './gain.js';
 import { FLT_MAX, FLT_MIN_NORMAL } from './sanitize.js';
+import { TP_DIFF, TP_MID, TP_SUM, TRUE_PEAK_DELAY } from './true-peak.js';
 import {
   VALTYPE, f64Const, i32Const, localGet as get, localSet as set, localTee as tee, moduleBytes, op, type Code,
 } from './wasm-emit.js';
@@ -34,7 +35,7 @@ export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6
 export const WS = { y: 0, top: 1, deepest: 2, peak: 3 } as const;
 
 interface Layout { params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
-  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; bytes: number }
+  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; bytes: number }
 
 function layout(ringFrames: number, limiterFrames: number, chunk: number): Layout {
   let at = 0;
@@ -44,7 +45,7 @@ function layout(ringFrames: number, limiterFrames: number, chunk: number): Layou
     log2: take(8 * FAST_MATH.log2Table.length), pow2: take(8 * FAST_MATH.pow2.length), pow2Frac: take(8 * FAST_MATH.pow2Frac.length),
     inL: take(4 * chunk), inR: take(4 * chunk), target: take(8 * chunk), ys: take(8 * chunk),
     ringL: take(8 * ringFrames), ringR: take(8 * ringFrames), limL: take(8 * limiterFrames), limR: take(8 * limiterFrames),
-    outL: take(4 * chunk), outR: take(4 * chunk),
+    outL: take(4 * chunk), outR: take(4 * chunk), peaks: take(8 * chunk),
   };
   return { ...l, bytes: at };
 }
@@ -196,6 +197,62 @@ function toFloat32Body(l: Layout): Code {
   ];
 }
 
+/**
+ * framePeaks(n, from, truePeak): peaks[i] for the limiter (limiter.ts,
+ * compute()) for the frames entering at from + i, i < n (n even): the
+ * largest |sample| over both channels and, with truePeak, of the 4×
+ * interpolated points (true-peak.ts, accumulateInterSamplePeaks), folded
+ * in the same order with the same max2 as the JavaScript. Lanes are two
+ * successive frames of one channel, so every tap window is one load.
+ */
+function framePeaksBody(l: Layout): { locals: number[]; body: Code } {
+  const N2 = 0, FROM = 1, TP = 2, J = 3, PK = 4, TOPV = 5, PA = 6, QA = 7, MD = 8, AJ = 9, BJ = 10, SJ = 11, HALFV = 12, CS = 13;
+  const taps = TP_SUM.length; // HALF
+  const cs = (kind: number, j: number): number => CS + 3 * j + kind; // kind 0 sum, 1 diff, 2 mid
+  /** max2(v, PK) into PK: 0.5·(v + PK + |v − PK|). */
+  const max2Into = (v: Code): Code => [...get(HALFV), ...v, ...get(PK), ...op.f64x2Add, ...v, ...get(PK), ...op.f64x2Sub, ...op.f64x2Abs,
+    ...op.f64x2Add, ...op.f64x2Mul, ...set(PK)];
+  // The byte address of x[from + i + off] in a buffer.
+  const at = (base: number, off: number): Code => [...i32Const(base), ...get(FROM), ...get(J), ...op.i32Add, ...i32Const(off), ...op.i32Add,
+    ...i32Const(3), ...op.i32Shl, ...op.i32Add];
+  const sample = (base: number): Code => [...at(base, 0), ...op.v128Load(), ...op.f64x2Abs];
+  const fir = (base: number): Code => {
+    const out: Code = [];
+    for (let j = 1; j <= taps; j++) {
+      // a_j = x[m + j], b_j = x[m + 1 − j], m = k − HALF
+      out.push(...at(base, j - TRUE_PEAK_DELAY), ...op.v128Load(), ...set(AJ), ...at(base, 1 - j - TRUE_PEAK_DELAY), ...op.v128Load(), ...set(BJ),
+        ...get(AJ), ...get(BJ), ...op.f64x2Add, ...set(SJ),
+        ...get(cs(0, j - 1)), ...get(SJ), ...op.f64x2Mul, ...(j > 1 ? [...get(PA), ...op.f64x2Add] : []), ...set(PA),
+        ...get(cs(1, j - 1)), ...get(AJ), ...get(BJ), ...op.f64x2Sub, ...op.f64x2Mul, ...(j > 1 ? [...get(QA), ...op.f64x2Add] : []), ...set(QA),
+        ...get(cs(2, j - 1)), ...get(SJ), ...op.f64x2Mul, ...(j > 1 ? [...get(MD), ...op.f64x2Add] : []), ...set(MD));
+    }
+    // top = max2(0.5·(|p| + |q|), |mid|)
+    out.push(...get(HALFV), ...get(PA), ...op.f64x2Abs, ...get(QA), ...op.f64x2Abs, ...op.f64x2Add, ...op.f64x2Mul, ...set(PA),
+      ...get(MD), ...op.f64x2Abs, ...set(MD),
+      ...get(HALFV), ...get(PA), ...get(MD), ...op.f64x2Add, ...get(PA), ...get(MD), ...op.f64x2Sub, ...op.f64x2Abs, ...op.f64x2Add, ...op.f64x2Mul, ...set(TOPV));
+    return out;
+  };
+  const init: Code = [...splatConst(0.5), ...set(HALFV)];
+  for (let j = 0; j < taps; j++) {
+    init.push(...splatConst(TP_SUM[j]!), ...set(cs(0, j)), ...splatConst(TP_DIFF[j]!), ...set(cs(1, j)), ...splatConst(TP_MID[j]!), ...set(cs(2, j)));
+  }
+  const ifTp = (code: Code): Code => [...get(TP), ...op.if, ...code, ...op.end];
+  return {
+    locals: [VALTYPE.i32, ...Array(9 + 3 * taps).fill(VALTYPE.v128) as number[]],
+    body: [
+      ...init,
+      ...i32Const(0), ...set(J), ...op.block, ...op.loop,
+      ...get(J), ...get(N2), ...op.i32GeS, ...op.brIf(1),
+      // peaks start at 0; channel by channel: the sample, then the interpolated points
+      ...splatConst(0), ...set(PK),
+      ...max2Into(sample(l.limL)), ...ifTp([...fir(l.limL), ...max2Into(get(TOPV))]),
+      ...max2Into(sample(l.limR)), ...ifTp([...fir(l.limR), ...max2Into(get(TOPV))]),
+      ...addr(l.peaks, get(J), 3), ...get(PK), ...op.v128Store(),
+      ...get(J), ...i32Const(2), ...op.i32Add, ...set(J), ...op.br(0), ...op.end, ...op.end,
+    ],
+  };
+}
+
 const modules = new Map<string, WebAssembly.Module | null>();
 
 function compiled(l: Layout, pages: number): WebAssembly.Module | null {
@@ -207,6 +264,7 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
         { name: 'fused', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], locals: LOCALS, body: kernelBody(l) },
         { name: 'peak', params: [VALTYPE.i32, VALTYPE.i32], ...peakBody(l) },
         { name: 'toFloat32', params: [VALTYPE.i32], locals: [VALTYPE.i32], body: toFloat32Body(l) },
+        { name: 'framePeaks', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], ...framePeaksBody(l) },
       ], pages);
       mod = new WebAssembly.Module(bytes);
     } catch {
@@ -233,6 +291,10 @@ export class StereoWasmKernel {
   readonly peak: (from: number, end: number) => void;
   /** outL/outR[0, n) = limiter buffers[0, n) as float32 (n even). */
   readonly toFloat32: (n: number) => void;
+  /** framePeaks[0, n) = the limiter's frame peaks of the frames entering at from… (n even; truePeak 0 or 1). */
+  readonly framePeaks: (n: number, from: number, truePeak: number) => void;
+  /** Where framePeaks() writes. */
+  readonly peaks: Float64Array;
 
   private constructor(l: Layout, memory: WebAssembly.Memory, instance: WebAssembly.Instance, ringFrames: number, limiterFrames: number, chunk: number) {
     const buf = memory.buffer;
@@ -250,6 +312,8 @@ export class StereoWasmKernel {
     this.fused = instance.exports.fused as StereoWasmKernel['fused'];
     this.peak = instance.exports.peak as StereoWasmKernel['peak'];
     this.toFloat32 = instance.exports.toFloat32 as StereoWasmKernel['toFloat32'];
+    this.framePeaks = instance.exports.framePeaks as StereoWasmKernel['framePeaks'];
+    this.peaks = new Float64Array(buf, l.peaks, chunk);
   }
 
   /** null where WebAssembly SIMD is not available. ringFrames must be a power of two. */

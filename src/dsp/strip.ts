@@ -191,7 +191,7 @@ export class CompressorStrip implements Kernel {
    * the idle skip bit-identical to the general path).
    */
   useFastPath = true;
-  /** False keeps the fused stereo loops in JavaScript instead of the WebAssembly kernel (for tests and the bench). */
+  /** False keeps the fused stereo loops and the limiter's frame peaks in JavaScript instead of the WebAssembly kernel (for tests). */
   useWasm = true;
   /** The WebAssembly kernel of the fused loops (stereo only; null where WebAssembly SIMD is missing). */
   private wasm: StereoWasmKernel | null = null;
@@ -221,7 +221,7 @@ export class CompressorStrip implements Kernel {
     const delayMax = Math.max(lookMax, rmsMax);
     // Stereo: the delay rings and the limiter's buffers live in the WebAssembly kernel's memory.
     this.wasm = nch === 2 ? StereoWasmKernel.create(DelayLines.ringFrames(delayMax, CHUNK), limiterDelay + CHUNK, CHUNK) : null;
-    this.limiter = new LookaheadLimiter(fs, nch, CHUNK, this.wasm?.limiterBuffers);
+    this.limiter = new LookaheadLimiter(fs, nch, CHUNK, this.wasm?.limiterBuffers, this.wasm);
     this.limitsDelayed = new Float64Array(limiterDelay + CHUNK);
     this.delay = new DelayLines(nch, delayMax, CHUNK, this.wasm?.rings);
     this.grState = new Float64Array(nch);
@@ -662,6 +662,7 @@ export class CompressorStrip implements Kernel {
       for (let i = 0; i < n; i++) to[d + i] = lim[i]!;
     }
     if (this.limiterMix.constant && this.limiterMix.value === 0) return true;
+    this.limiter.useStereoPeaks = this.useWasm;
     return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak, this.useFastPath);
   }
 

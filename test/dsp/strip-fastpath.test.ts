@@ -61,7 +61,7 @@ describe('CompressorStrip fused stereo path', () => {
         }, meters);
         return { out, gr };
       };
-      const general = run(false);
+      const general = run(false, false);
       for (const [kind, fast] of [['WebAssembly', run(true)], ['JavaScript', run(true, false)]] as const) {
         for (let c = 0; c < 2; c++) {
           for (let i = 0; i < frames; i++) {
@@ -113,6 +113,7 @@ describe('CompressorStrip limiter idle skip', () => {
         const run = (fast: boolean): { out: Float32Array[]; restAtEnd: boolean } => {
           const strip = makeStrip(settings, fs, 2, block);
           strip.useFastPath = fast;
+          strip.useWasm = fast;
           const out = runStrip(strip, input, block);
           const limiter = (strip as unknown as { limiter: { atRest: boolean } }).limiter;
           return { out, restAtEnd: limiter.atRest };
