@@ -54,6 +54,21 @@ function rawSocket(port: number, localAddress: string): Promise<Socket | null> {
 
 type Flood = (port: number, until: number) => Promise<string>;
 
+/**
+ * A flooding client: publish() settles when the broker acknowledged, or
+ * once the broker has cut the client off (its rate limit), whichever comes first.
+ */
+async function flooder(port: number): Promise<{ publish(topic: string, payload: string | Buffer, retain?: boolean): Promise<void>; readonly cutOff: boolean; end(): Promise<void> }> {
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 });
+  let cutOff = false;
+  const closed = new Promise<void>((resolve) => c.once('close', () => { cutOff = true; resolve(); }));
+  return {
+    publish: async (topic, payload, retain = false) => { await Promise.race([c.publishAsync(topic, payload, { qos: 1, retain }).catch(() => undefined), closed]); },
+    get cutOff() { return cutOff; },
+    end: async () => { c.end(true); },
+  };
+}
+
 /** Each flood runs until `until` (ms epoch), bounded in connections, and says how much it sent. */
 const FLOODS: [string, Flood][] = [
   ['none (baseline)', async (_port, until) => { await sleep(until - Date.now()); return '-'; }],
@@ -75,10 +90,11 @@ const FLOODS: [string, Flood][] = [
       if (s) { s.on('error', () => undefined); held.push(s); }
     }
     const open = (): number => held.filter((s) => !s.destroyed).length;
+    await sleep(500);
+    const kept = open();
     await sleep(until - Date.now());
-    const still = open();
     held.forEach((s) => s.destroy());
-    return `1000 opened, ${still} held`;
+    return `1000 opened, ${kept} kept waiting`;
   }],
   ['persistent sessions left behind + QoS 1 flood', async (port, until) => {
     const url = `mqtt://127.0.0.1:${port}`;
@@ -87,30 +103,34 @@ const FLOODS: [string, Flood][] = [
       await c.subscribeAsync('flood/#', { qos: 1 });
       await c.endAsync();
     }
-    const pub = await mqtt.connectAsync(url, { ...ADMIN, reconnectPeriod: 0 });
+    const pub = await flooder(port);
     const payload = Buffer.alloc(4096, 0x42);
     let n = 0;
-    while (Date.now() < until) { await pub.publishAsync(`flood/${n % 100}`, payload, { qos: 1 }); n++; }
-    await pub.endAsync();
-    return `50 sessions, ${n} messages of 4 KB`;
+    while (Date.now() < until && !pub.cutOff) { await pub.publish(`flood/${n % 100}`, payload); n++; }
+    await pub.end();
+    return `50 sessions, ${n} messages of 4 KB${pub.cutOff ? ', then cut off' : ''}`;
   }],
   ['retained messages (60 KB each, new topics)', async (port, until) => {
-    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 });
+    const pub = await flooder(port);
     const payload = Buffer.alloc(60 * 1024, 0x43);
     let n = 0;
-    while (Date.now() < until && n < 5000) { await pub.publishAsync(`junk/${n}`, payload, { qos: 1, retain: true }); n++; }
-    await pub.endAsync();
-    return `${n} topics`;
+    while (Date.now() < until && n < 5000 && !pub.cutOff) { await pub.publish(`junk/${n}`, payload, true); n++; }
+    await pub.end();
+    return `${n} topics${pub.cutOff ? ', then cut off' : ''}`;
   }],
   ['set storm (random thresholds, QoS 0)', async (port, until) => {
-    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 });
-    let n = 0;
+    // Reconnects whenever the broker cuts it off, as a determined script would.
+    let n = 0, cuts = 0;
     while (Date.now() < until) {
-      for (let i = 0; i < 100; i++, n++) pub.publish(`picomp/${UNIT}/set/threshold`, String(-Math.round(Math.random() * 60)), { qos: 0 });
-      await sleep(10);
+      const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 });
+      while (Date.now() < until && pub.connected) {
+        for (let i = 0; i < 100; i++, n++) pub.publish(`picomp/${UNIT}/set/threshold`, String(-Math.round(Math.random() * 60)), { qos: 0 });
+        await sleep(10);
+      }
+      if (!pub.connected) cuts++;
+      pub.end(true);
     }
-    await pub.endAsync();
-    return `${n} sets`;
+    return `${n} sets, cut off ${cuts} times`;
   }],
   ['login flood (wrong passwords, 20 at a time)', async (port, until) => {
     let n = 0;

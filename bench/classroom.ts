@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startBroker } from '../src/mqtt/broker.js';
+import { exitWithParent } from '../src/classroom/sim-unit.js';
 import { memoryLogger } from '../src/log.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { MOSQUITTO_BIN } from '../test/helpers/mosquitto.js';
@@ -129,7 +130,7 @@ async function startUnits(hub: Hub, count: number, prefix: string): Promise<Chil
   try {
     for (let i = 0; i < count; i += UNITS_PER_PROCESS) {
       const n = Math.min(UNITS_PER_PROCESS, count - i);
-      const child = spawn(process.execPath, [SIM_JS, '--broker', hub.url, '--count', String(n), '--prefix', `${prefix}${i / UNITS_PER_PROCESS}-`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [SIM_JS, '--broker', hub.url, '--count', String(n), '--prefix', `${prefix}${i / UNITS_PER_PROCESS}-`, '--exit-with-parent'], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       await waitForLine(child, /ready \d+/, 120_000);
     }
@@ -320,6 +321,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const stop = (): void => { void broker.close().then(() => process.exit(0)); };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    exitWithParent(stop);
   } else {
     await benchClassroom({ quick: process.argv[2] === 'quick' });
   }

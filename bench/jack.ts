@@ -121,6 +121,7 @@ async function soak(o: SoakOptions, add: Add): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'picomp-bench-jack-'));
   let unit: Unit | null = null;
   let burner: ChildProcess | null = null;
+  let control: ChildProcess | null = null;
   try {
     unit = await startUnit(server, dir, o.periodFrames, quota?.procs ?? null);
     const reportedShare = unit.reported.queueFrames + unit.reported.lookaheadFrames;
@@ -128,14 +129,21 @@ async function soak(o: SoakOptions, add: Add): Promise<void> {
     const before = await measureRoundTrip(server, 'picomp:in_0', 'picomp:out_0');
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     if (o.busyCore) burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    // The control: a C client that only copies input to output, in the same server and soak.
+    control = spawn('jack_thru', [], { env: server.env, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 500));
+    const k0 = server.lateClients('jack_thru');
     const x0 = await xruns(unit.port), j0 = server.lateClients('picomp'), s0 = server.lateServer(), c0 = cpuSeconds(unit.child.pid!), t0 = Date.now();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
     const x1 = await xruns(unit.port), j1 = server.lateClients('picomp'), s1 = server.lateServer(), c1 = cpuSeconds(unit.child.pid!), t1 = Date.now();
+    const k1 = server.lateClients('jack_thru');
+    await stopChild(control);
     if (burner) await stopChild(burner);
     const after = await measureRoundTrip(server, 'picomp:in_0', 'picomp:out_0');
     const cpuPercent = ((c1 - c0) / ((t1 - t0) / 1000)) * 100;
     add(`${label}: xruns over ${o.seconds} s: picomp's count / jackd's 'picomp was not finished'`, `${x1 - x0} / ${j1 - j0}` +
-      `${s1 > s0 ? ` (and ${s1 - s0} periods the server itself woke late)` : ''}${unit.promoted ? '' : ' (no real-time priority)'}`);
+      `${unit.promoted ? '' : ' (no real-time priority)'}`);
+    add(`${label}: … in the same soak, jack_thru late / the server itself late`, `${k1 - k0} / ${s1 - s0} periods`);
     add(`${label}: unit process CPU, % of one core (${cpus().length} here)`, `${cpuPercent.toFixed(2)} %${quota ? ` under ${quota.describe}` : ''}`);
     add(`${label}: round trip measured (jack_iodelay), frames`, `${after} = ${((after / SAMPLE_RATE) * 1000).toFixed(2)} ms (${(after / o.periodFrames).toFixed(2)} blocks)` +
       (after === before ? ', same as before the soak' : `, was ${before} before the soak`));
@@ -143,6 +151,7 @@ async function soak(o: SoakOptions, add: Add): Promise<void> {
     add(`${label}: … picomp's share measured / reported (queue + lookahead)`, `${after - loop} / ${reportedShare} frames` +
       `; reported total with PortAudio's device figures ${reportedShare + unit.reported.deviceFrames}`);
   } finally {
+    if (control) await stopChild(control);
     if (burner) await stopChild(burner);
     if (unit) await stopChild(unit.child);
     await server.stop();

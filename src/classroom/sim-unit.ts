@@ -130,14 +130,26 @@ export async function startSimRoom(opts: SimRoomOptions): Promise<SimUnit[]> {
   return units;
 }
 
+/**
+ * For a process another one started (a bench): stop when that parent is
+ * gone, so a killed parent never leaves a room of units behind.
+ */
+export function exitWithParent(stop: () => void, checkMs = 1000): void {
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) stop(); }, checkMs).unref();
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       broker: { type: 'string' }, count: { type: 'string' }, prefix: { type: 'string' },
       'group-size': { type: 'string' }, 'meter-rate': { type: 'string' }, 'base-topic': { type: 'string' },
+      'exit-with-parent': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  if (!values.broker) throw new Error('usage: sim-unit.js --broker URL --count N [--prefix sim-] [--group-size N] [--meter-rate HZ]');
+  const usage = 'usage: sim-unit.js --broker URL --count N [--prefix sim-] [--group-size N] [--meter-rate HZ] [--base-topic T] [--exit-with-parent]';
+  if (values.help) { process.stdout.write(usage + '\n'); return; }
+  if (!values.broker) throw new Error(usage);
   const units = await startSimRoom({
     url: values.broker, count: Number(values.count ?? 1), prefix: values.prefix ?? 'sim-',
     groupSize: Number(values['group-size'] ?? 0), meterRateHz: Number(values['meter-rate'] ?? 20),
@@ -147,6 +159,7 @@ async function main(): Promise<void> {
   const stop = (): void => { void Promise.all(units.map((u) => u.stop())).then(() => process.exit(0)); };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  if (values['exit-with-parent']) exitWithParent(stop);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

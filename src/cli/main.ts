@@ -17,6 +17,8 @@ Commands:
   params     list every parameter with its range and meaning
   presets    list built-in and user presets
   user       manage MQTT users and roles (add, remove, list)
+  class      the teacher's actions on the classroom hub (set, lock, unlock, reset, status, retire)
+  hub        make the classroom hub's Mosquitto ACL and password files from the users
 
 Run picomp <command> --help for a command's options.`;
 
@@ -32,6 +34,8 @@ const commands: Record<string, () => Promise<Runner>> = {
   params: async () => (await import('./params-command.js')).runParams,
   presets: async () => (await import('./presets-command.js')).runPresets,
   user: async () => (await import('./user.js')).runUserCommand,
+  class: async () => (await import('./class-command.js')).runClass,
+  hub: async () => (await import('./hub-command.js')).runHub,
 };
 
 export async function main(argv: string[]): Promise<number> {

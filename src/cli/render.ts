@@ -65,7 +65,8 @@ export async function runRender(argv: string[]): Promise<number> {
   if (positionals.length !== 2) throw new UserError('render needs an input and an output file: picomp render IN.wav OUT.wav.');
   const [inPath, outPath] = positionals as [string, string];
   if (resolve(inPath) === resolve(outPath)) throw new UserError('the output file must differ from the input file, or the input would be lost.');
-  refuseNonWavName(outPath);
+  refuseNonWavName(outPath, 'out');
+  refuseNonWavName(inPath, 'in');
   await refuseStreamInput(inPath);
   const format = values.format as string | undefined;
   if (format !== undefined && !FORMATS.includes(format as SampleFormat)) {
@@ -314,12 +315,14 @@ async function checkWritableTarget(path: string, flag: string, example: string):
   }
 }
 
-/** picomp writes WAV only; any other extension would be a WAV in disguise that players reject. */
-function refuseNonWavName(outPath: string): void {
-  const ext = extname(outPath).toLowerCase();
+/** picomp reads and writes WAV only; other extensions point to ffmpeg, which converts both ways. */
+function refuseNonWavName(path: string, side: 'in' | 'out'): void {
+  const ext = extname(path).toLowerCase();
   if (ext === '' || ext === '.wav' || ext === '.wave') return;
-  const wav = outPath.slice(0, -ext.length) + '.wav';
-  throw new UserError(`picomp render writes WAV only, not ${ext}; render to ${wav} and convert it, e.g. ffmpeg -i ${wav} ${outPath}.`);
+  const wav = path.slice(0, -ext.length) + '.wav';
+  throw new UserError(side === 'out'
+    ? `picomp render writes WAV only, not ${ext}; render to ${wav} and convert it, e.g. ffmpeg -i ${wav} ${path}.`
+    : `picomp render reads WAV only, not ${ext}; convert it first, e.g. ffmpeg -i ${path} ${wav}.`);
 }
 
 /**

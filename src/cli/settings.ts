@@ -91,7 +91,7 @@ export const SETTINGS = [
     help: 'address the broker and the dashboard bind; 127.0.0.1 keeps them local',
     helpFor: { dashboard: 'address the page listens on; 127.0.0.1 keeps it local' } },
   { name: 'broker', kind: 'text', arg: 'URL', default: null, commands: [...BOTH, ...CLASSROOM],
-    help: 'use an external broker (mqtt://host:1883); no embedded one',
+    help: 'use an external broker (mqtt://host:1883); no embedded one;\nseveral, comma-separated, are tried in turn (failover)',
     helpFor: { dashboard: 'the unit\'s broker (default: the one on this machine)', classroom: 'the room\'s hub, mqtt://HOST:PORT (default: the one on this machine)' } },
   { name: 'broker-username', kind: 'text', arg: 'U', default: null, commands: START,
     help: 'user for --broker (its password: PICOMP_BROKER_PASSWORD\nor broker_password in the config file, never a flag)' },

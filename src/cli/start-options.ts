@@ -23,6 +23,8 @@ export interface StartOptions extends AudioSetup {
   wsPort: number | null;
   /** External broker URL; null runs the embedded broker. */
   brokerUrl: string | null;
+  /** More hubs tried in turn when the connection fails (`--broker a,b,c`). */
+  brokerFallbackUrls: string[];
   brokerUsername: string | null;
   brokerPassword: string | null;
   /** The dashboard's own MQTT login (an operator or viewer account), when the broker has users. */
@@ -120,7 +122,10 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
   if (!BASE_TOPIC_PATTERN.test(v['base-topic'])) {
     throw new UserError(`${read.origin('base-topic')} must be MQTT topic levels without wildcards, e.g. ${DEFAULT_BASE_TOPIC} or school/${DEFAULT_BASE_TOPIC}, got ${JSON.stringify(v['base-topic'])}.`);
   }
-  if (v.broker !== null) checkBrokerUrl(v.broker, read.origin('broker'));
+  // Several hubs, comma-separated, are tried in turn (a classroom's failover).
+  const brokers = (v.broker ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');
+  if (v.broker !== null && brokers.length === 0) checkBrokerUrl(v.broker, read.origin('broker'));
+  for (const b of brokers) checkBrokerUrl(b, read.origin('broker'));
   const cert = v['tls-cert'], key = v['tls-key'];
   if ((cert === null) !== (key === null)) {
     throw new UserError(`TLS needs both --tls-cert and --tls-key; only ${read.origin(cert !== null ? 'tls-cert' : 'tls-key')} is set.`);
@@ -135,7 +140,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
     queueBlocks: v['queue-blocks'],
     mqttPort: v['mqtt-port'],
     wsPort: v['ws-port'],
-    brokerUrl: v.broker,
+    brokerUrl: brokers[0] ?? null,
+    brokerFallbackUrls: brokers.slice(1),
     brokerUsername: v['broker-username'],
     brokerPassword: v['broker-password'],
     dashboardUsername: v['dashboard-username'],
@@ -158,7 +164,8 @@ export async function resolveStartOptions(flags: Record<string, unknown>, env: N
 /** What MQTT.js can connect to; anything else would fail later, retrying for ever. */
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
-function checkBrokerUrl(url: string, origin: string): void {
+/** Checks one --broker URL (also the classroom tools'); a sentence for anything MQTT.js could not use. */
+export function checkBrokerUrl(url: string, origin = '--broker'): void {
   const example = `mqtt://teacher-pi.local:${settingDef('mqtt-port').default}`;
   let parsed: URL;
   try {

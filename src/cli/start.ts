@@ -51,14 +51,16 @@ export async function runStart(argv: string[]): Promise<number> {
   const flags = collectParamFlags(values);
   const opts = await resolveStartOptions(values);
   const device = await startDevice(opts, flags, createLogger(opts.unitId));
-  await new Promise<void>((resolve) => {
+  const fatal = await new Promise<Error | null>((resolve) => {
     const stop = (signal: string): void => {
       device.log.info(`${signal} received, stopping.`);
-      void device.stop().then(() => { device.log.info('stopped; state saved.'); resolve(); });
+      void device.stop().then(() => { device.log.info('stopped; state saved.'); resolve(null); });
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    void device.fatal.then((e) => device.stop().then(() => resolve(e)));
   });
+  if (fatal) throw fatal;
   return 0;
 }
 
@@ -69,6 +71,8 @@ export interface RunningDevice {
   /** mqtt:// URL of the broker the unit talks to. */
   readonly brokerUrl: string;
   readonly dashboardUrl: string | null;
+  /** Resolves when the unit must stop on its own (its id turned out to be taken on the hub). */
+  readonly fatal: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -106,7 +110,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       const broker = await startBroker({
         mqttPort: opts.mqttPort, wsPort: opts.wsPort, host: opts.listenHost,
         usersFile: usersFile(opts.stateDir), allowAnonymous: opts.allowAnonymous,
-        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, unitId: opts.unitId, log,
+        ...(opts.tls ? { tls: opts.tls } : {}), baseTopic: opts.baseTopic, unitId: opts.unitId,
+        ...(opts.dashboardUsername ? { dashboardUser: opts.dashboardUsername } : {}), log,
       });
       stoppers.push(() => broker.close());
       brokerUrl = broker.url;
@@ -125,6 +130,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     pump.start();
     stoppers.push(async () => pump.stop());
 
+    let onFatal: (e: Error) => void = () => undefined;
+    const fatal = new Promise<Error>((resolve) => { onFatal = resolve; });
     const { startUnitClient } = await import('../mqtt/unit-client.js');
     const client = await startUnitClient({
       url: brokerUrl, ...credentials, baseTopic: opts.baseTopic, unitId: opts.unitId, groups: opts.groups, state,
@@ -133,7 +140,8 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
         channels: engine.info.channels, devices: { input: engine.info.input, output: engine.info.output },
         latency_ms: engine.info.deviceLatencyMs,
       }),
-      meters: pump, haDiscovery: opts.haDiscovery, log,
+      meters: pump, haDiscovery: opts.haDiscovery, log, onFatal,
+      ...(opts.brokerUrl ? { fallbackUrls: opts.brokerFallbackUrls } : {}),
     });
     stoppers.push(() => client.stop());
 
@@ -167,7 +175,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       log.info(`dashboard at ${dash.url}`);
     }
     log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${unitTopics(opts.baseTopic, opts.unitId).set}.`);
-    return { log, state, engine, brokerUrl, dashboardUrl, stop: stopAll };
+    return { log, state, engine, brokerUrl, dashboardUrl, fatal, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

@@ -30,14 +30,14 @@ ${ROLES.map((r) => `  ${r.padEnd(9)} ${ROLE_HELP[r]}`).join('\n')}
   (--unit ID names the unit an operator controls.)
 `;
 
-async function readAll(stream: Readable): Promise<string> {
+export async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Reads one line from a terminal without echoing it. */
-function promptHidden(io: UserCommandIo, question: string): Promise<string> {
+export function promptHidden(io: UserCommandIo, question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const { stdin } = io;
     io.stderr.write(question);

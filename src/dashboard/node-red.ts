@@ -6,7 +6,7 @@
  * names environment variables; the editor and admin API are off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DASHBOARD_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
+import { dashboardClientId } from '../mqtt/client-ids.js';
 
 /**
  * Warnings Node-RED prints at every start for choices made here on
@@ -134,7 +135,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   await mkdir(userDir, { recursive: true });
   // A fresh copy each start: Node-RED may write beside its flow file, and
   // the one in the package must stay as shipped.
-  await copyFile(opts.flow?.file ?? FLOW_FILE, join(userDir, FLOW_NAME));
+  if (opts.flow) {
+    await copyFile(opts.flow.file, join(userDir, FLOW_NAME));
+  } else {
+    // The unit dashboard's MQTT client id is one the unit's broker keeps for
+    // the dashboard's account, so nobody else can take its place (client-ids.ts).
+    const flow = JSON.parse(await readFile(FLOW_FILE, 'utf8')) as { type?: string; clientid?: string }[];
+    for (const node of flow) if (node.type === 'mqtt-broker') node.clientid = dashboardClientId(opts.unitId);
+    await writeFile(join(userDir, FLOW_NAME), JSON.stringify(flow, null, 2) + '\n');
+  }
   await writeFile(join(userDir, 'picomp-settings.cjs'), settingsSource());
   const credFile = join(userDir, FLOW_NAME.replace(/\.json$/, '_cred.json'));
   if (opts.username !== undefined) {

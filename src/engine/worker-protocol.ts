@@ -57,7 +57,7 @@ export interface RunningInfo {
   sampleRate: number;
   blockFrames: number;
   channels: number;
-  /** Device latency (input + output) as PortAudio reports it, in ms; 0 when clock-paced. */
+  /** Capture to playback without the lookahead, in ms: picomp's queue plus the device's input and output latency as PortAudio reports them; 0 when clock-paced. */
   deviceLatencyMs: number;
   /** Why the engine runs as it does (e.g. the no-device fallback), or null. */
   note: string | null;

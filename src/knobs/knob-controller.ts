@@ -16,6 +16,7 @@ import { InputDeviceReader, findInputDevice, inputEventSize, type InputEventSize
 import { InputKnob } from './input-knob.js';
 import { parseKnobsConfig, stepValue, type KnobConfig, type KnobsConfig } from './mapping.js';
 import { StatusLed, type LedFrame } from './status-led.js';
+import { isLocked } from '../unit/lock.js';
 import { openKernelLed } from './kernel-led.js';
 import {
   DEFAULT_GPIO_ROOT, GpioKnob, findHeaderChip, loadOnoffGpio, openGpioOutput,
@@ -182,7 +183,11 @@ export async function openKnobs(cfg: KnobsConfig, state: UnitState, log: Logger,
       }
       led = new StatusLed(cfg.led, write, env.ledNow);
       const l = led;
+      const showLock = (): void => l.setLocked(isLocked(state.snapshot.locked));
+      showLock();
+      state.on('change', showLock);
       stops.push(() => {
+        state.off('change', showLock);
         l.off();
         release();
       });

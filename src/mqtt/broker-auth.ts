@@ -14,8 +14,8 @@ import { DEFAULT_BASE_TOPIC } from './topics.js';
 import { readUsers, verifyPassword, type UserRecord } from './users.js';
 import { LoginBusyError } from './password-thread.js';
 import { LoginGuard } from './login-guard.js';
-import { cut, remoteAddress } from './broker-limits.js';
-import { unitOfClientId } from './client-ids.js';
+import { PublishRate, cut, remoteAddress } from './broker-limits.js';
+import { unitOfClientId, unitOfDashboardClientId } from './client-ids.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 
@@ -63,6 +63,8 @@ export const DEFAULTS = {
     freeFailures: 3, firstDelayMs: 1000, maxAddressDelayMs: 5 * 60_000, maxUserDelayMs: 30_000,
     forgetAfterMs: 15 * 60_000, maxKeys: 4096, summaryEveryMs: 60_000,
   },
+  /** Messages a second one address may publish, and the burst it may send at once; beyond, the connection is closed. */
+  publishRate: { perSecond: 500, burst: 1000 },
   /** How often refused connections and failed logins are summed up in one log line. */
   summaryEveryMs: 60_000,
 } as const;
@@ -77,6 +79,8 @@ export interface AuthOptions {
   readonly maxClients: number;
   /** This unit's id: client ids shaped like its own are for its service account only. */
   readonly unitId?: string;
+  /** The account this unit's dashboard logs in with: its client id is kept for it. */
+  readonly dashboardUser?: string;
   readonly log: Logger;
 }
 
@@ -166,6 +170,7 @@ export class BrokerAuth {
   readonly users: () => Promise<UsersState>;
   /** Back-off for failed logins, per address and per user name. */
   readonly guard: LoginGuard;
+  readonly #rate = new PublishRate(DEFAULTS.publishRate);
   /**
    * Credentials of the unit's own engine client: an admin account that
    * lives only in memory for this run, valid whatever the users file says.
@@ -232,7 +237,7 @@ export class BrokerAuth {
     };
     const admit = (who: Identity, loginHash?: string): void => {
       if (!this.#mayUseClientId(who, client.id)) {
-        refuse(`the client id "${cut(client.id)}" belongs to ${unitOfClientId(client.id) === this.#opts.unitId ? 'this unit' : `unit ${unitOfClientId(client.id)}`}; connect with another id (or none).`, 2);
+        refuse(`the client id "${cut(client.id)}" belongs to ${unitOfDashboardClientId(client.id) !== null ? 'a unit\'s dashboard' : unitOfClientId(client.id) === this.#opts.unitId ? 'this unit' : `unit ${unitOfClientId(client.id)}`}; connect with another id (or none).`, 2);
         return;
       }
       if (loginHash !== undefined) {
@@ -272,6 +277,11 @@ export class BrokerAuth {
    * an admin, or anyone when the broker is open.
    */
   #mayUseClientId(who: Identity, clientId: string): boolean {
+    const dashboardOf = unitOfDashboardClientId(clientId);
+    if (dashboardOf !== null) {
+      // The dashboard logs in as its own account (or anonymously on an open broker).
+      return who.name === SERVICE_NAME || who === OPEN || (dashboardOf === this.#opts.unitId ? who.name === this.#opts.dashboardUser : who.role === 'admin');
+    }
     const unit = unitOfClientId(clientId);
     if (unit === null || who.name === SERVICE_NAME) return true;
     if (unit === this.#opts.unitId) return false;
@@ -280,6 +290,13 @@ export class BrokerAuth {
 
   #authorizePublish(...[client, packet, done]: Parameters<Hooks['authorizePublish']>): void {
     const { log, maxPayloadBytes, baseTopic } = this.#opts;
+    // The unit's own client publishes meters and echoes; it is not limited.
+    if (client && this.#identities.get(client)?.name !== SERVICE_NAME
+      && !this.#rate.take(remoteAddress((client as unknown as { conn: Duplex }).conn, client.req as IncomingMessage | undefined))) {
+      log.warn(`closed MQTT client "${cut(client.id)}": it published more than ${DEFAULTS.publishRate.perSecond} messages a second.`);
+      done(new Error('publish rate limit exceeded'));
+      return;
+    }
     if (packet.payload && packet.payload.length > maxPayloadBytes) {
       log.warn(`closed MQTT client "${client?.id ?? '?'}": it sent ${packet.payload.length} bytes to ${packet.topic}, over the ${maxPayloadBytes}-byte limit.`);
       done(new Error(`payload of ${packet.payload.length} bytes on ${packet.topic} exceeds the ${maxPayloadBytes}-byte limit`));

@@ -249,3 +249,30 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
 export function cut(topic: string, max = 120): string {
   return topic.length <= max ? topic : `${topic.slice(0, max)}… (${topic.length} characters)`;
 }
+
+/**
+ * Messages a second one address may publish (a token bucket, as EMQX's
+ * message rate limit), across its connections, so reconnecting does not
+ * refill it: a slider dragged on the dashboard sends a few dozen; a set
+ * storm of thousands a second would only pile up in the broker's buffers
+ * on its way to the unit.
+ */
+export class PublishRate {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly limits: { perSecond: number; burst: number }, private readonly now: () => number = Date.now) {}
+
+  /** Whether this address may publish one more message now. */
+  take(address: string): boolean {
+    const t = this.now();
+    const b = this.#buckets.get(address) ?? { tokens: this.limits.burst, at: t };
+    b.tokens = Math.min(this.limits.burst, b.tokens + ((t - b.at) / 1000) * this.limits.perSecond);
+    b.at = t;
+    // Re-inserted so the oldest is first; the map stays small.
+    this.#buckets.delete(address);
+    this.#buckets.set(address, b);
+    if (this.#buckets.size > 4096) this.#buckets.delete(this.#buckets.keys().next().value!);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}

@@ -32,6 +32,8 @@ export interface BrokerOptions {
   readonly usersRecheckMs?: number;
   /** This unit's id: client ids shaped like its own are kept for its own client (client-ids.ts). */
   readonly unitId?: string;
+  /** The account the unit's dashboard logs in with, whose client id is kept for it. */
+  readonly dashboardUser?: string;
   readonly log: Logger;
 }
 
@@ -63,6 +65,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     usersFile: opts.usersFile, allowAnonymous: opts.allowAnonymous, baseTopic: opts.baseTopic ?? DEFAULTS.baseTopic,
     maxPayloadBytes, maxClients: opts.maxClients ?? DEFAULTS.maxClients, log,
     ...(opts.unitId !== undefined ? { unitId: opts.unitId } : {}),
+    ...(opts.dashboardUser !== undefined ? { dashboardUser: opts.dashboardUser } : {}),
   });
   // Decided per connection, so adding the first user takes effect at once
   // for new connections (and within usersRecheckMs for open ones).
@@ -86,10 +89,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     if (!ticket) return;
     const client = broker.handle(stream, req);
     tickets.set(client, ticket);
-    capPacketLength(client, caps, (bytes, cap, cmd) => {
+    const capped = capPacketLength(client, caps, (bytes, cap, cmd) => {
       log.warn(`closed MQTT connection${client.id ? ` "${cut(client.id)}"` : ''} from ${address}: it announced a ${bytes}-byte ${cmd.toUpperCase()}, over the ${cap}-byte limit.`);
     });
+    if (!capped && !warnedUncapped) {
+      warnedUncapped = true;
+      log.error('this Aedes version has no packet parser to cap; packet lengths are not limited (update src/mqtt/broker-limits.ts).');
+    }
   };
+  let warnedUncapped = false;
   broker.on('clientError', (client, err) => log.debug(`MQTT client "${client.id}": ${err.message}`));
   broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${client.id}": ${err.message}`));
   const clients = (): Client[] => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);

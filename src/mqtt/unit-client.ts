@@ -3,13 +3,19 @@
  * state, meters and errors, and turns `set` / `set/<param>` / `get`
  * messages into UnitState commands. It talks to the audio side only
  * through UnitState and the unit's meter pump.
+ *
+ * In a classroom (SPEC §5) it also follows the teacher's retained desired
+ * settings (class, its groups, its own; acked on `ack`), refuses to run
+ * beside a live unit with the same id, tries several hubs in turn and
+ * retries refused or lost connections with back-off.
  */
 import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { PARAMS } from '../params/schema.js';
 import { UserError } from '../errors.js';
+import { effectiveSetting, parseDesiredPayload, type DesiredLevel, type DesiredSetting } from '../unit/desired.js';
 import type { Logger } from '../log.js';
-import type { UnitSnapshot, UnitState } from '../unit/unit-state.js';
+import type { RefusedEvent, UnitSnapshot, UnitState } from '../unit/unit-state.js';
 import { LevelSummaries, MeterListener, type Extension, type LevelSummary, type MeterFrame, type MeterPump } from '../unit/meter-pump.js';
 import { discoveryMessages } from './ha-discovery.js';
 import {
@@ -17,11 +23,21 @@ import {
 } from './mqtt-command.js';
 import { unitClientId } from './client-ids.js';
 import { redactUrl } from './redact-url.js';
-import { addressesUnit, commandFilters, parseTopic, topicOf, unitTopics, type UnitTopics } from './topics.js';
+import {
+  addressesUnit, classDesiredTopic, commandFilters, groupDesiredTopic, parseTopic, topicOf, unitTopics, type UnitTopics,
+} from './topics.js';
+import { SUBSCRIPTION_QOS, probeUnit } from './unit-identity.js';
 
 export interface UnitClientOptions {
   /** mqtt://, mqtts://, ws:// or wss:// */
   readonly url: string;
+  /** More hubs, tried in turn after `url` when a connection fails (failover). */
+  readonly fallbackUrls?: readonly string[];
+  /**
+   * Called when the unit must stop: another live unit has its id on the hub
+   * (found at a first connection that came after start-up).
+   */
+  readonly onFatal?: (e: UserError) => void;
   readonly username?: string;
   readonly password?: string;
   readonly baseTopic: string;
@@ -42,8 +58,22 @@ export interface UnitClientOptions {
 /** How often the Home Assistant level sensors update: gentle on its recorder. */
 const LEVELS_PERIOD_MS = 1000;
 
-export function stateDocument(s: UnitSnapshot): Record<string, unknown> {
-  return { ...s.params, preset: s.preset };
+/** Reconnection back-off: the first retry after 1 s, doubling up to 30 s, ±20 % so a room does not retry in step. */
+export const RECONNECT_BACKOFF = { firstMs: 1000, maxMs: 30_000, jitter: 0.2 } as const;
+
+export function backoffDelayMs(failures: number, random: number = Math.random()): number {
+  const { firstMs, maxMs, jitter } = RECONNECT_BACKOFF;
+  const base = Math.min(maxMs, firstMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(base * (1 - jitter + 2 * jitter * random));
+}
+
+/** The retained `state` (SPEC §4, §5): every parameter, the preset, the class rev, the lock and the unit's groups. */
+export function stateDocument(s: UnitSnapshot, groups: readonly string[] = []): Record<string, unknown> {
+  return { ...s.params, preset: s.preset, class_rev: s.classRev, locked: s.locked, groups: [...groups] };
+}
+
+function describeUrls(urls: readonly string[]): string {
+  return urls.length === 1 ? redactUrl(urls[0]!) : `${urls.map(redactUrl).join(', ')} (in turn)`;
 }
 
 const RETAINED = { qos: 1 as const, retain: true };
@@ -63,15 +93,36 @@ export class UnitClient {
   /** Meter subscribers that publish through this client. */
   readonly #extensions: Extension[];
   readonly #onChange = (): void => this.publishStateSoon();
+  /** Knob turns the lock refused go to `error` too (an MQTT set gets its own error where it is handled), at most one a second. */
+  readonly #onRefused = (e: RefusedEvent): void => {
+    const now = Date.now();
+    if (e.source !== 'knob' || now - this.#lastKnobErrorMs < 1000) return;
+    this.#lastKnobErrorMs = now;
+    this.publishError('knob', Buffer.alloc(0), e.error);
+  };
+  #lastKnobErrorMs = -Infinity;
   #statePending = false;
   #stopped = false;
   #wasOffline = false;
   #announced: Promise<void> = Promise.resolve();
+  readonly #urls: readonly string[];
+  #failures = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #lastRefusal: string | null = null;
+  /** The identity check happens once, at the first connection (later ones see this unit's own `online`). */
+  #identityChecked = false;
+  /** Set when another live unit has this id: the client has left the hub and must not come back. */
+  #duplicate: UserError | null = null;
+  /** firstConnection() has resolved: start-up is over. */
+  #running = false;
+  readonly #desired: { class: DesiredSetting | null; groups: Map<string, DesiredSetting | null>; unit: DesiredSetting | null } =
+    { class: null, groups: new Map(), unit: null };
   /** When availability/info were last put back after someone overwrote them. */
   readonly #reasserted = new Map<string, number>();
 
   constructor(opts: UnitClientOptions) {
     this.#opts = opts;
+    this.#urls = [opts.url, ...(opts.fallbackUrls ?? [])];
     this.#t = unitTopics(opts.baseTopic, opts.unitId);
     this.#groups = opts.groups ?? [];
     this.#extensions = [new MeterListener(opts.meters, (f) => this.publishMeters(f))];
@@ -80,7 +131,9 @@ export class UnitClient {
     const clientOpts: IClientOptions = {
       clientId: unitClientId(opts.unitId),
       clean: true,
-      reconnectPeriod: 1000,
+      // Reconnection is ours (#scheduleRetry): with back-off, after refusals too
+      // (mqtt.js gives up after a CONNACK refusal), and through every hub in turn.
+      reconnectPeriod: 0,
       connectTimeout: 5000,
       keepalive: 10,
       // Meters are QoS 0: a frame that cannot go now is stale by the time it could.
@@ -89,6 +142,13 @@ export class UnitClient {
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
     };
+    if (this.#urls.length > 1) {
+      clientOpts.servers = this.#urls.map((u) => {
+        const url = new URL(u);
+        const protocol = url.protocol.slice(0, -1) as 'mqtt';
+        return { host: url.hostname, port: Number(url.port || (protocol === 'mqtt' ? 1883 : protocol === 'mqtts' ? 8883 : 80)), protocol };
+      });
+    }
     this.#client = mqtt.connect(opts.url, clientOpts);
     const client = this.#client;
     // The state echo is a small packet right after a small packet: Nagle's
@@ -97,22 +157,71 @@ export class UnitClient {
     noDelay();
     client.on('connect', noDelay);
     opts.state.on('change', this.#onChange);
+    opts.state.on('refused', this.#onRefused);
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', () => {
-      if (this.#wasOffline) opts.log.info(`MQTT connection to ${redactUrl(opts.url)} is back.`);
+      if (this.#wasOffline) opts.log.info(`MQTT connection to ${this.#currentUrl()} is back.`);
       this.#wasOffline = false;
-      this.#announced = this.announce().catch((e: Error) => opts.log.warn(`could not announce the unit on MQTT: ${e.message}`));
+      this.#failures = 0;
+      this.#lastRefusal = null;
+      this.#announced = this.#announceUntilDone();
     });
-    client.on('offline', () => {
-      if (!this.#wasOffline && !this.#stopped) opts.log.warn(`MQTT connection to ${redactUrl(opts.url)} lost; retrying every second (audio keeps running).`);
-      this.#wasOffline = true;
+    client.on('close', () => this.#scheduleRetry());
+    client.on('error', (e: Error & { code?: number }) => {
+      // A CONNACK refusal (hub full, account not there yet, bad password): say it once per reason, then keep trying.
+      if (typeof e.code === 'number' && e.code > 0 && /refused/i.test(e.message) && e.message !== this.#lastRefusal) {
+        this.#lastRefusal = e.message;
+        opts.log.warn(`the MQTT broker at ${this.#currentUrl()} refused the unit (${e.message.replace(/^Connection refused: /, '')}); retrying with back-off until it lets the unit in (check --broker-username and its password if this persists).`);
+      } else {
+        opts.log.debug(`MQTT: ${e.message}`);
+      }
     });
-    client.on('error', (e) => opts.log.debug(`MQTT: ${e.message}`));
     for (const e of this.#extensions) e.start();
   }
 
   get connected(): boolean {
     return this.#client.connected;
+  }
+
+  get topics(): UnitTopics {
+    return this.#t;
+  }
+
+  #currentUrl(): string {
+    const c = this.#client as unknown as { options: { protocol?: string; host?: string; port?: number } };
+    return redactUrl(this.#urls.length === 1 ? this.#urls[0]! : `${c.options.protocol}://${c.options.host}:${c.options.port}`);
+  }
+
+  /**
+   * announce() on this connection until it works: a clustered broker may
+   * refuse subscriptions for a moment while it elects new leaders after a
+   * node died, and a unit that is connected but not subscribed would hear
+   * nothing.
+   */
+  async #announceUntilDone(): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.announce();
+        return;
+      } catch (e) {
+        if (this.#stopped || !this.#client.connected) return;
+        this.#opts.log.warn(`could not announce the unit on MQTT (${(e as Error).message}); trying again.`);
+        await new Promise((r) => setTimeout(r, backoffDelayMs(failures)));
+        if (this.#stopped || !this.#client.connected) return;
+      }
+    }
+  }
+
+  /** After a lost, failed or refused connection: try again (the next hub, with failover) after a growing pause. */
+  #scheduleRetry(): void {
+    if (this.#stopped || this.#duplicate || this.#retryTimer) return;
+    this.#failures++;
+    if (!this.#wasOffline) this.#opts.log.warn(`MQTT connection to ${describeUrls(this.#urls)} lost or not made; retrying with back-off (audio keeps running).`);
+    this.#wasOffline = true;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (!this.#stopped && !this.#duplicate) this.#client.reconnect();
+    }, backoffDelayMs(this.#failures));
   }
 
   /** The state echo, coalesced: one publication per tick however many sets arrived. */
@@ -121,18 +230,18 @@ export class UnitClient {
     this.#statePending = true;
     setImmediate(() => {
       this.#statePending = false;
-      if (this.#client.connected) this.#client.publish(this.#t.state, this.#stateJson(), RETAINED);
+      if (this.#client.connected && this.#identityChecked) this.#client.publish(this.#t.state, this.#stateJson(), RETAINED);
     });
   }
 
   /** One meter frame, sent only while connected and never queued. */
   publishMeters(frame: MeterFrame): void {
-    if (this.#client.connected) this.#client.publish(this.#t.meters, JSON.stringify(frame), { qos: 0 });
+    if (this.#client.connected && this.#identityChecked) this.#client.publish(this.#t.meters, JSON.stringify(frame), { qos: 0 });
   }
 
   /** The 1 Hz summary the Home Assistant level sensors and the teacher's console read. */
   publishLevels(s: LevelSummary): void {
-    if (this.#client.connected) this.#client.publish(this.#t.levels, JSON.stringify(s), { qos: 0 });
+    if (this.#client.connected && this.#identityChecked) this.#client.publish(this.#t.levels, JSON.stringify(s), { qos: 0 });
   }
 
   publishError(topic: string, payload: Buffer, error: string): void {
@@ -167,6 +276,7 @@ export class UnitClient {
     if (this.#reassert(topic, payload)) return;
     const t = parseTopic(baseTopic, topic);
     if (!t || !addressesUnit(t, unitId, this.#groups)) return;
+    if (t.leaf === 'desired') { if (!t.deeper) this.#onDesired(t, payload); return; }
     if (t.leaf === 'get') {
       if (t.kind === 'unit' && !t.deeper) this.publishStateSoon();
       return;
@@ -183,9 +293,40 @@ export class UnitClient {
     }
     const maxBytes = this.#opts.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
     const decoded = t.param === undefined ? decodeSetPayload(payload, maxBytes) : decodeParamPayload(t.param, payload, maxBytes);
-    const r = decoded.ok ? state.apply(decoded.value, 'mqtt') : decoded;
+    // The unit's own set (and so its dashboard) is what a teacher's lock holds; all/group are the teacher's.
+    const r = decoded.ok ? state.apply(decoded.value, t.kind === 'unit' ? 'mqtt' : 'teacher') : decoded;
     if (!r.ok) { this.publishError(topic, payload, r.error); return; }
     // An accepted command that changed nothing still gets its echo.
+    this.publishStateSoon();
+  }
+
+  /** A retained desired setting arrived (or was cleared): apply what all of them add up to, and ack it. */
+  #onDesired(t: { kind: string; group?: string }, payload: Buffer): void {
+    const level: DesiredLevel = t.kind === 'group' ? 'group' : t.kind === 'unit' ? 'unit' : 'class';
+    const parsed = parseDesiredPayload(payload);
+    const ack = (rev: number | null, r: { ok: true } | { ok: false; error: string }): void => {
+      if (!r.ok) this.#opts.log.warn(`the ${level} desired setting was not applied: ${r.error}`);
+      if (this.#client.connected) {
+        this.#client.publish(this.#t.ack, JSON.stringify({ rev, ok: r.ok, ...(r.ok ? {} : { error: r.error }), level, ...(t.group ? { group: t.group } : {}) }), { qos: 1 });
+      }
+    };
+    if (!parsed.ok) {
+      // Nothing changes on a bad document; the previous one at that level still holds.
+      const rev = /"rev"\s*:\s*(\d{1,15})/.exec(payload.subarray(0, 200).toString())?.[1];
+      ack(rev === undefined ? null : Number(rev), parsed);
+      return;
+    }
+    const layers = this.#desired;
+    const previous = level === 'class' ? layers.class : level === 'unit' ? layers.unit : layers.groups.get(t.group!) ?? null;
+    const set = (d: DesiredSetting | null): void => {
+      if (level === 'class') layers.class = d; else if (level === 'unit') layers.unit = d; else layers.groups.set(t.group!, d);
+    };
+    set(parsed.value);
+    const r = this.#opts.state.applyDesired(effectiveSetting({
+      class: layers.class, unit: layers.unit, groups: this.#groups.map((g) => [g, layers.groups.get(g) ?? null] as const),
+    }));
+    if (!r.ok) set(previous);
+    ack(parsed.value?.rev ?? null, r);
     this.publishStateSoon();
   }
 
@@ -193,7 +334,23 @@ export class UnitClient {
   async announce(): Promise<void> {
     const { baseTopic, unitId, state } = this.#opts;
     const client = this.#client;
-    await client.subscribeAsync(commandFilters(baseTopic, unitId, this.#groups), { qos: 1 });
+    if (!this.#identityChecked) {
+      // Over this connection, before anything is published: if the id is
+      // taken, a clean DISCONNECT drops our last will, so the running unit
+      // is never marked offline.
+      if (await probeUnit(client, baseTopic, unitId) === 'alive') {
+        this.#duplicate = new UserError(`a unit with the id "${unitId}" is already running on ${this.#currentUrl()}; give this one another --unit id (or stop the other one first).`);
+        await client.endAsync(false).catch(() => undefined);
+        // During start-up firstConnection() reports it; later, the owner must stop the unit.
+        if (this.#running) this.#opts.onFatal?.(this.#duplicate);
+        return;
+      }
+      this.#identityChecked = true;
+    }
+    await client.subscribeAsync([
+      ...commandFilters(baseTopic, unitId, this.#groups),
+      this.#t.desired, classDesiredTopic(baseTopic), ...this.#groups.map((g) => groupDesiredTopic(baseTopic, g)),
+    ], { qos: SUBSCRIPTION_QOS });
     const pubs: Promise<unknown>[] = [
       client.publishAsync(this.#t.availability, 'online', RETAINED),
       client.publishAsync(this.#t.info, this.#infoJson(), RETAINED),
@@ -216,10 +373,13 @@ export class UnitClient {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     for (const e of this.#extensions) e.stop();
     this.#opts.state.off('change', this.#onChange);
+    this.#opts.state.off('refused', this.#onRefused);
     if (this.#client.connected) {
-      await this.#client.publishAsync(this.#t.availability, 'offline', RETAINED).catch(() => undefined);
+      // Only a unit that announced itself says goodbye; the clean DISCONNECT drops the last will either way.
+      if (this.#identityChecked) await this.#client.publishAsync(this.#t.availability, 'offline', RETAINED).catch(() => undefined);
       await this.#client.endAsync();
     } else {
       await this.#client.endAsync(true);
@@ -228,39 +388,43 @@ export class UnitClient {
 
   /**
    * Resolves once the unit is subscribed and has published its retained
-   * documents, or once the first attempt failed for a network reason (it
-   * keeps retrying in the background; audio must not wait for the LAN).
-   * Refused credentials reject with a UserError.
+   * documents, or once the first attempt failed or was refused (it keeps
+   * retrying in the background; audio must not wait for the LAN). Rejects
+   * with a UserError when another live unit has this id.
    */
   firstConnection(): Promise<void> {
     const client = this.#client;
-    const { url, log } = this.#opts;
+    const { log } = this.#opts;
     return new Promise<void>((resolve, reject) => {
       const done = (): void => {
-        client.off('connect', onConnect); client.off('error', onError); client.off('offline', onOffline);
+        client.off('connect', onConnect); client.off('close', onClose);
       };
       // Registered after the constructor's own 'connect' listener, so #announced is this connection's.
-      const onConnect = (): void => { done(); this.#announced.then(resolve, resolve); };
-      const onOffline = (): void => {
+      const onConnect = (): void => {
         done();
-        log.warn(`cannot reach the MQTT broker at ${redactUrl(url)} yet; the unit keeps retrying.`);
+        this.#announced.then(() => {
+          if (this.#duplicate) {
+            const e = this.#duplicate;
+            void this.stop().finally(() => reject(e));
+          } else {
+            this.#running = true;
+            resolve();
+          }
+        }, resolve);
+      };
+      const onClose = (): void => {
+        done();
+        if (!this.#lastRefusal) log.warn(`cannot reach the MQTT broker at ${describeUrls(this.#urls)} yet; the unit keeps retrying.`);
+        this.#running = true;
         resolve();
       };
-      const onError = (e: Error & { code?: number }): void => {
-        if (e.code === 4 || e.code === 5 || /not authorized|bad user/i.test(e.message)) {
-          done();
-          void this.stop();
-          reject(new UserError(`the MQTT broker at ${redactUrl(url)} refused the unit's credentials; check the user name and password for --broker.`));
-        }
-      };
       client.on('connect', onConnect);
-      client.on('error', onError);
-      client.on('offline', onOffline);
+      client.on('close', onClose);
     });
   }
 
   #stateJson(): string {
-    return JSON.stringify(stateDocument(this.#opts.state.snapshot));
+    return JSON.stringify(stateDocument(this.#opts.state.snapshot, this.#groups));
   }
 
   #infoJson(): string {

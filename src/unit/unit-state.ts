@@ -13,6 +13,8 @@ import { validatePartial, type Result } from '../params/validate.js';
 import {
   BUILT_IN_PRESETS, PRESET_NAME_PATTERN, parseUserPreset, presetValues, type Preset,
 } from '../params/presets.js';
+import { targetValues, type EffectiveSetting, type LockSpec } from './desired.js';
+import { lockRefusal, lockedField } from './lock.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { stateFile, userPresetDir } from './state-dir.js';
 import type { Logger } from '../log.js';
@@ -26,10 +28,21 @@ export interface UnitSnapshot {
   readonly params: ParamValues;
   /** The preset last loaded, or null once any parameter was changed after it. */
   readonly preset: string | null;
+  /** The rev of the class setting applied (SPEC §5), or null. */
+  readonly classRev: number | null;
+  /** What the teacher locked: false, true (everything) or the locked parameters. */
+  readonly locked: boolean | ParamName[];
 }
 
-/** Who asked for a change; carried to listeners (e.g. for logs). */
-export type ChangeSource = 'mqtt' | 'knob' | 'cli' | 'config' | 'restore' | 'api';
+/**
+ * Who asked for a change; carried to listeners (e.g. for logs). 'mqtt' is
+ * the unit's own set topics (and so its dashboard), 'teacher' the all/group
+ * commands, 'desired' the class setting.
+ */
+export type ChangeSource = 'mqtt' | 'knob' | 'teacher' | 'desired' | 'cli' | 'config' | 'restore' | 'api';
+
+/** The unit's own controls, which the teacher's lock holds (SPEC §5). */
+const LOCKABLE_SOURCES: readonly ChangeSource[] = ['mqtt', 'knob'];
 
 export interface ChangeEvent {
   readonly snapshot: UnitSnapshot;
@@ -49,10 +62,18 @@ export interface UnitStateOptions {
   readonly persistDelayMs?: number;
 }
 
-export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
+/** A change the teacher's lock refused (the MQTT side reports knob refusals on `error`). */
+export interface RefusedEvent {
+  readonly source: ChangeSource;
+  readonly error: string;
+}
+
+export class UnitState extends EventEmitter<{ change: [ChangeEvent]; refused: [RefusedEvent] }> {
   #params: ParamValues;
   #preset: string | null;
   #presets: Map<string, Preset>;
+  #lock: LockSpec = false;
+  #classRev: number | null = null;
   #persistTimer: NodeJS.Timeout | null = null;
   #persisting: Promise<void> = Promise.resolve();
 
@@ -79,7 +100,7 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
   }
 
   get snapshot(): UnitSnapshot {
-    return { params: { ...this.#params }, preset: this.#preset };
+    return { params: { ...this.#params }, preset: this.#preset, classRev: this.#classRev, locked: lockedField(this.#lock) };
   }
 
   get params(): ParamValues {
@@ -100,6 +121,13 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
       return { ok: false, error: 'expected a JSON object of parameters such as {"threshold": -20}.' };
     }
     const { preset: presetName, ...rest } = command as Record<string, unknown>;
+    if (LOCKABLE_SOURCES.includes(source)) {
+      const refused = lockRefusal(this.#lock, Object.keys(rest), presetName !== undefined);
+      if (refused) {
+        this.emit('refused', { source, error: refused });
+        return { ok: false, error: refused };
+      }
+    }
     let base = this.#params;
     let preset: string | null = null;
     if (presetName !== undefined) {
@@ -127,6 +155,34 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent] }> {
       this.emit('change', { snapshot: this.snapshot, changed, source });
       this.#schedulePersist();
     }
+    return { ok: true, value: this.snapshot };
+  }
+
+  /**
+   * Applies what the teacher's desired settings add up to (SPEC §5): the
+   * preset (its travelling definition first, else this unit's own), the
+   * parameters on top, the lock and the class rev, all or nothing. Lock and
+   * rev are kept in memory only: the hub's retained settings bring them
+   * back at every connect.
+   */
+  applyDesired(e: EffectiveSetting): Result<UnitSnapshot> {
+    const target = targetValues(e, (name) => this.#presets.get(name)?.params ?? null);
+    if (!target.ok) return target;
+    const checked = validatePartial(target.value);
+    if (!checked.ok) return checked;
+    const next = { ...this.#params, ...checked.value };
+    const changed = PARAM_NAMES.filter((n) => next[n] !== this.#params[n]);
+    // As with a set: a preset stays named only while nothing is laid over it,
+    // and parameters that change nothing leave the preset's name alone.
+    const preset = e.preset ? (Object.keys(e.params).length === 0 ? e.preset.name : null) : changed.length > 0 ? null : this.#preset;
+    const persist = changed.length > 0 || preset !== this.#preset;
+    const other = e.classRev !== this.#classRev || JSON.stringify(lockedField(e.lock)) !== JSON.stringify(lockedField(this.#lock));
+    this.#params = next;
+    this.#preset = preset;
+    this.#lock = e.lock;
+    this.#classRev = e.classRev;
+    if (persist || other) this.emit('change', { snapshot: this.snapshot, changed, source: 'desired' });
+    if (persist) this.#schedulePersist();
     return { ok: true, value: this.snapshot };
   }
 

@@ -9,11 +9,12 @@ import type { Page } from 'playwright-core';
 import { artifactPath, openPage, type OpenPage } from '../helpers/browser.js';
 import { Probe, sleep } from '../helpers/mosquitto.js';
 import { startSimUnit, type SimUnit } from '../../src/classroom/sim-unit.js';
-import { BUILT_IN_PRESETS } from '../../src/params/presets.js';
+import { BUILT_IN_PRESETS, presetValues } from '../../src/params/presets.js';
 import { startClassroom, type Classroom } from '../helpers/classroom-console.js';
 
 const WAIT = { timeout: 15_000 };
 const PRESET = BUILT_IN_PRESETS[1]!.name;
+const PRESET_THRESHOLD = presetValues(BUILT_IN_PRESETS[1]!).threshold;
 
 interface PageEl { dataset: Record<string, string | undefined>; textContent: string | null }
 declare const document: { querySelector(sel: string): PageEl | null; querySelectorAll(sel: string): PageEl[] };
@@ -57,6 +58,7 @@ describe('teacher\'s console in a browser (Mosquitto + units + Node-RED + Chromi
   it('shows every unit on the hub as a card, and a unit that joins later', async () => {
     for (const u of room.units) {
       await page.waitForSelector(`${card(u.unitId)}[data-online="yes"]`, WAIT);
+      assert.equal(await page.textContent(`${card(u.unitId)} .cc-groups`), u.unitId === 'sim-1' || u.unitId === 'sim-2' ? 'g1' : 'g2');
     }
     // Gain reduction and clips come from the units' 1 Hz levels.
     await page.waitForFunction(() => /^-?\d+\.\d dB$/.test(document.querySelector('.cc-card[data-unit="sim-1"] [data-fig="gr"]')?.textContent?.trim() ?? ''), undefined, WAIT);
@@ -76,6 +78,12 @@ describe('teacher\'s console in a browser (Mosquitto + units + Node-RED + Chromi
     assert.equal(typeof d.rev, 'number');
     assert.ok(d.preset_def && typeof d.preset_def === 'object', 'preset_def travels with the preset');
     await page.waitForFunction((p) => (document.querySelector('[data-fig="class-setting"]')?.textContent ?? '').includes('preset ' + p), PRESET, WAIT);
+    // Every unit applies it, answers with an ack, and its card says it matches.
+    await waitUntil(() => room.units.every((u) => u.state.snapshot.preset === PRESET), `every unit on ${PRESET}`);
+    for (const u of room.units) {
+      await page.waitForSelector(`${card(u.unitId)}[data-match="matches"]`, WAIT);
+      await page.waitForFunction(([sel, rev]) => (document.querySelector(sel)?.textContent ?? '').includes(`applied class rev ${rev}`), [`${card(u.unitId)} [data-fig="ack"]`, d.rev] as const, WAIT);
+    }
   });
 
   it('pushes a parameter to a group and to one unit, each with a higher rev, keeping the class preset', async () => {
@@ -93,6 +101,11 @@ describe('teacher\'s console in a browser (Mosquitto + units + Node-RED + Chromi
     const u = await desired('picomp/sim-3/desired', (x) => (x.params as Record<string, unknown> | undefined)?.threshold === -12);
     assert.ok((u.rev as number) > (g.rev as number));
     await page.waitForSelector(`${card('sim-3')} >> role=button[name="Reset"]`, WAIT);
+    // Precedence unit > group > class, as the units apply it.
+    await waitUntil(() => unit('sim-1').state.params.threshold === -30 && unit('sim-2').state.params.threshold === -30
+      && unit('sim-3').state.params.threshold === -12 && unit('sim-4').state.params.threshold === PRESET_THRESHOLD, 'thresholds by precedence');
+    await page.waitForSelector(`${card('sim-1')}[data-match="matches"]`, WAIT);
+    await page.waitForSelector(`${card('sim-3')}[data-match="matches"]`, WAIT);
   });
 
   it('refuses a value out of the schema\'s range in a sentence, publishing nothing', async () => {
@@ -115,6 +128,8 @@ describe('teacher\'s console in a browser (Mosquitto + units + Node-RED + Chromi
       await page.getByRole('spinbutton', { name: 'Value', exact: true }).fill('7');
       await page.getByRole('button', { name: 'Push parameter', exact: true }).click();
       await waitUntil(() => room.units.every((u) => u.state.params.ratio === 7), 'every unit at ratio 7');
+      // Away from the class setting now: the cards say where.
+      await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === 'differs: ratio', `${card('sim-4')} [data-fig="status"]`, WAIT);
       await target('group:g2');
       await page.getByRole('spinbutton', { name: 'Value', exact: true }).fill('3');
       await page.getByRole('button', { name: 'Push parameter', exact: true }).click();
@@ -130,20 +145,28 @@ describe('teacher\'s console in a browser (Mosquitto + units + Node-RED + Chromi
     await page.getByRole('button', { name: 'Lock', exact: true }).first().click();
     const locked = await desired('picomp/class/desired', (x) => x.lock === true);
     assert.equal(locked.preset, PRESET);
+    await waitUntil(() => room.units.every((u) => u.state.snapshot.locked === true), 'every unit locked');
+    await page.waitForSelector(`${card('sim-4')}[data-locked="yes"]`, WAIT);
     await page.getByRole('button', { name: 'Unlock', exact: true }).first().click();
     const unlocked = await desired('picomp/class/desired', (x) => x.lock === false);
     assert.ok((unlocked.rev as number) > (locked.rev as number));
     assert.equal(unlocked.preset, PRESET);
+    await waitUntil(() => room.units.every((u) => u.state.snapshot.locked === false), 'every unit unlocked');
+    await page.waitForSelector(`${card('sim-4')}[data-locked="no"]`, WAIT);
   });
 
   it('locks one unit from its card and resets another to the class setting', async () => {
     await page.locator(card('sim-2')).getByRole('button', { name: 'Lock', exact: true }).click();
     await desired('picomp/sim-2/desired', (x) => x.lock === true);
+    await waitUntil(() => unit('sim-2').state.snapshot.locked === true, 'sim-2 locked');
+    assert.equal(unit('sim-1').state.snapshot.locked, false);
+    await page.waitForSelector(`${card('sim-2')}[data-locked="yes"]`, WAIT);
 
     const since = probe.messages.length;
     await page.locator(card('sim-3')).getByRole('button', { name: 'Reset', exact: true }).click();
     await probe.next((m) => m.topic === 'picomp/sim-3/desired' && m.text === '', 10_000, since);
     await page.waitForSelector(`${card('sim-3')} >> role=button[name="Reset"]`, { state: 'detached', ...WAIT });
+    await waitUntil(() => unit('sim-3').state.params.threshold === PRESET_THRESHOLD, 'sim-3 back on the class setting');
     // Cleared on the hub: a new subscriber gets no retained setting for sim-3.
     const fresh = await Probe.connect(room.hub.url);
     try {

@@ -83,12 +83,14 @@ describe('docker-compose.yml, docker-compose.pi.yml and Dockerfile', () => {
     assert.deepEqual(nodeRed.command, ['picomp', 'dashboard']);
   });
 
-  it('runs the classroom Mosquitto on 1883 with hub/mosquitto.conf', () => {
+  it('runs the classroom Mosquitto on 1883 with hub/ (mosquitto.conf, passwd, acl)', () => {
     assert.ok(mosquitto);
     assert.deepEqual(mosquitto.profiles, ['hub']);
     assert.match(mosquitto.image ?? '', /^eclipse-mosquitto:/);
     assert.ok(mosquitto.ports?.some((p) => /:-?1883\}?:1883$/.test(p)), `ports ${mosquitto.ports?.join(', ')}`);
-    assert.ok(mosquitto.volumes?.includes('./hub/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro'));
+    // The folder, so the passwd and acl files picomp hub writes beside mosquitto.conf are there too.
+    assert.ok(mosquitto.volumes?.includes('./hub:/mosquitto/config:ro'));
+    assert.ok(mosquitto.volumes?.some((v) => /:\/mosquitto\/data$/.test(v)), 'persistence kept in a volume');
     assert.deepEqual(mosquitto.command, ['mosquitto', '-c', '/mosquitto/config/mosquitto.conf']);
   });
 

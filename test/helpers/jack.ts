@@ -121,7 +121,7 @@ export async function connectWhenReady(server: JackServer, from: string, to: str
  * `jack_delay:in`, in frames, once jack_iodelay has given the same figure
  * three times running.
  */
-export async function measureRoundTrip(server: JackServer, into: string, from: string, timeoutMs = 15_000): Promise<number> {
+export async function measureRoundTrip(server: JackServer, into: string, from: string, timeoutMs = 30_000): Promise<number> {
   // stdbuf: jack_iodelay writes its figures with printf, block-buffered into a pipe.
   const child = spawn('stdbuf', ['-o0', 'jack_iodelay'], { env: server.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

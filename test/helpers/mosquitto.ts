@@ -31,10 +31,11 @@ export class Mosquitto {
 
   get url(): string { return `mqtt://127.0.0.1:${this.port}`; }
 
-  static async start(): Promise<Mosquitto> {
+  /** `config` writes another configuration (e.g. the shipped hub's) for this port and dir. */
+  static async start(config?: (port: number, dir: string) => Promise<string> | string): Promise<Mosquitto> {
     const dir = await mkdtemp(join(tmpdir(), 'picomp-mosquitto-'));
     const m = new Mosquitto(dir, await freePort());
-    await writeFile(join(dir, 'mosquitto.conf'), [
+    await writeFile(join(dir, 'mosquitto.conf'), config ? await config(m.port, dir) : [
       `listener ${m.port} 127.0.0.1`,
       'allow_anonymous true',
       'persistence false',
@@ -60,6 +61,11 @@ export class Mosquitto {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`mosquitto did not listen on ${this.port}: ${this.#output}`);
+  }
+
+  /** SIGHUP: Mosquitto reads its password and ACL files again. */
+  reload(): void {
+    this.#child?.kill('SIGHUP');
   }
 
   async kill(): Promise<void> {

@@ -19,7 +19,6 @@ import { UnitState } from '../../src/unit/unit-state.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { allSetTopic, unitTopics } from '../../src/mqtt/topics.js';
 import { readUsers, upsertUser, verifyPassword } from '../../src/mqtt/users.js';
-import { isUserError } from '../../src/errors.js';
 import { memoryLogger } from '../../src/log.js';
 import { Probe } from '../helpers/mosquitto.js';
 
@@ -93,13 +92,20 @@ describe('MQTT users and roles', function () {
     await assert.rejects(mqtt.connectAsync(broker.url, { username: broker.serviceAccount!.username, password: 'guess', reconnectPeriod: 0 }), /Bad username or password/i);
   });
 
-  it('makes a unit with refused credentials fail to start with a sentence', async function () {
+  it('starts a unit with refused credentials anyway, says so in a sentence and keeps retrying (SPEC §5)', async function () {
     const state = await UnitState.load({ stateDir: null, log: memoryLogger() });
-    await assert.rejects(startUnitClient({
+    const log = memoryLogger();
+    const client = await startUnitClient({
       url: broker.url, username: 'vera', password: 'not-her-password',
-      baseTopic: 'picomp', unitId: 'room-9', state, log: memoryLogger(), haDiscovery: false,
+      baseTopic: 'picomp', unitId: 'room-9', state, log, haDiscovery: false,
       info: () => ({}), meters: new MeterPump({ rateHz: 5, read: () => null, log: memoryLogger() }),
-    }), (e: Error) => isUserError(e) && /refused the unit's credentials/.test(e.message));
+    });
+    try {
+      assert.equal(client.connected, false);
+      assert.ok(log.lines.some((l) => /^warn: the MQTT broker at .* refused the unit \(.*\); retrying with back-off/.test(l)), log.lines.join('\n'));
+    } finally {
+      await client.stop();
+    }
   });
 
   it('lets a viewer watch, drops its set and changes nothing', async function () {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startBroker } from '../../src/mqtt/broker.js';
-import { startUnitClient, type UnitClient } from '../../src/mqtt/unit-client.js';
+import { startUnitClient, stateDocument, type UnitClient } from '../../src/mqtt/unit-client.js';
 import { MeterPump } from '../../src/unit/meter-pump.js';
 import type { MeterReading } from '../../src/engine/audio-engine.js';
 import { UnitState } from '../../src/unit/unit-state.js';
@@ -135,8 +135,8 @@ for (const kind of BROKERS) {
         assert.deepEqual(infoDoc.params.map((p) => p.name), PARAMS.map((p) => p.name));
         assert.deepEqual(infoDoc.presets.map((p) => p.name), BUILT_IN_PRESETS.map((p) => p.name));
         const stDoc = JSON.parse(st.text) as Record<string, unknown>;
-        assert.deepEqual(Object.keys(stDoc).sort(), [...PARAMS.map((p) => p.name), 'preset'].sort());
-        assert.deepEqual(stDoc, { ...state.snapshot.params, preset: state.snapshot.preset });
+        assert.deepEqual(Object.keys(stDoc).sort(), [...PARAMS.map((p) => p.name), 'preset', 'class_rev', 'locked', 'groups'].sort());
+        assert.deepEqual(stDoc, stateDocument(state.snapshot));
       } finally {
         await late.close();
       }
@@ -174,7 +174,7 @@ for (const kind of BROKERS) {
       let since = probe.messages.length;
       await probe.publish(t.set, '{"preset": "bass"}');
       let m = await probe.next((x) => x.topic === t.state && JSON.parse(x.text).preset === 'bass', 3000, since);
-      assert.deepEqual(JSON.parse(m.text), { ...presetValues(bass), preset: 'bass' });
+      assert.deepEqual(JSON.parse(m.text), { ...presetValues(bass), preset: 'bass', class_rev: null, locked: false, groups: [] });
       since = probe.messages.length;
       await probe.publish(t.set, '{"preset": "drum-bus", "makeup": 6}');
       m = await probe.next((x) => x.topic === t.state && JSON.parse(x.text).makeup === 6, 3000, since);
@@ -185,7 +185,7 @@ for (const kind of BROKERS) {
       const since = probe.messages.length;
       await probe.publish(t.get, 'please');
       const m = await probe.next((x) => x.topic === t.state, 3000, since);
-      assert.deepEqual(JSON.parse(m.text), { ...state.snapshot.params, preset: state.snapshot.preset });
+      assert.deepEqual(JSON.parse(m.text), stateDocument(state.snapshot));
     });
 
     it('echoes changes made elsewhere (a knob) on state', async function () {
@@ -262,7 +262,7 @@ for (const kind of BROKERS) {
           assert.ok(Buffer.byteLength(doc.payload) <= 200 * 3, 'the payload excerpt is short');
           assert.match(doc.error, /\.$/, 'the error is a sentence');
           assert.deepEqual(after.doc, before, 'state is unchanged');
-          assert.deepEqual({ ...state.snapshot.params, preset: state.snapshot.preset }, before);
+          assert.deepEqual(stateDocument(state.snapshot), before);
         });
       }
     });

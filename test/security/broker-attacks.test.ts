@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -17,6 +19,7 @@ import { MeterPump } from '../../src/unit/meter-pump.js';
 import { UnitState } from '../../src/unit/unit-state.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
 import { upsertUser } from '../../src/mqtt/users.js';
+import { dashboardClientId, unitClientId } from '../../src/mqtt/client-ids.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger, type Logger } from '../../src/log.js';
 import type { MeterReading } from '../../src/engine/audio-engine.js';
@@ -160,6 +163,28 @@ describe('security: attacks on the embedded broker', function () {
     assert.ok(rig.log.lines.some((l) => /sleepy-viewer" has \d+ messages waiting/.test(l)));
   });
 
+  it('persistent sessions left behind are bounded in number, the oldest forgotten first', async function () {
+    for (let i = 0; i <= DEFAULTS.maxOfflineSessions; i++) {
+      const c = await mqtt.connectAsync(rig.broker.url, { clientId: `ghost-${i}`, clean: false, reconnectPeriod: 0 });
+      await c.subscribeAsync('ghost/#', { qos: 1 });
+      await c.endAsync();
+    }
+    await sleep(300);
+    assert.ok(rig.log.lines.some((l) => /forgot the offline session of MQTT client "ghost-0"/.test(l)), rig.log.lines.slice(-3).join('\n'));
+    // ghost-0 comes back to an empty session: nothing was kept for it.
+    const flood = await Probe.connect(rig.broker.url);
+    await flood.publish('ghost/x', 'for the ghosts', { qos: 1 });
+    await flood.close();
+    const back = await mqtt.connectAsync(rig.broker.url, { clientId: 'ghost-0', clean: false, reconnectPeriod: 0 });
+    assert.ok(back.connected);
+    let got = 0;
+    back.on('message', () => { got++; });
+    await sleep(500);
+    await back.endAsync();
+    assert.equal(got, 0, 'the forgotten session got nothing');
+    await stillMetering(rig, before);
+  });
+
   it('retained messages are limited in size', async function () {
     const p = await Probe.connect(rig.broker.url);
     try {
@@ -193,6 +218,24 @@ describe('security: attacks on the embedded broker', function () {
       await p.close();
     }
     await stillMetering(rig, before);
+  });
+
+  it('a set storm over the publish rate limit gets its sender disconnected; the unit keeps metering', async function () {
+    const storm = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => storm.once('close', () => resolve()));
+    const n = DEFAULTS.publishRate.burst + 1000;
+    for (let i = 0; i < n && storm.connected; i++) storm.publish(`${T.set}/threshold`, String(-(i % 60)), { qos: 0 });
+    await Promise.race([closed, sleep(10_000)]);
+    assert.equal(storm.connected, false, 'the storm was cut off');
+    storm.end(true);
+    assert.ok(rig.log.lines.some((l) => /published more than \d+ messages a second/.test(l)), rig.log.lines.slice(-3).join('\n'));
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      await p.subscribe(T.meters);
+      await p.onTopic(T.meters, 3000);
+    } finally {
+      await p.close();
+    }
   });
 
   it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
@@ -270,6 +313,55 @@ describe('security: password guessing against the embedded broker', function () 
         assert.equal(rig.log.lines.filter((l) => /guess-/.test(l)).length, 0, 'no per-guess log lines with passwords');
       } finally {
         await rig.close();
+      }
+    });
+  });
+});
+
+describe('security: client ids of the unit and its dashboard', function () {
+  it('are kept for their own accounts when the broker has users', async function () {
+    await withTempDir('ids', async (dir) => {
+      const path = usersFile(dir);
+      await upsertUser(path, { name: 'vera', role: 'viewer', password: 'viewer-pass-1' });
+      await upsertUser(path, { name: 'dash', role: 'operator', unit: UNIT, password: 'dashboard-pass-1' });
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: path, allowAnonymous: false, unitId: UNIT, dashboardUser: 'dash', log: memoryLogger() });
+      try {
+        const vera = { username: 'vera', password: 'viewer-pass-1' };
+        const dashboardId = dashboardClientId(UNIT);
+        assert.match(await tryLogin(broker.url, { ...vera, clientId: dashboardId }), /Identifier rejected/i);
+        assert.match(await tryLogin(broker.url, { ...vera, clientId: unitClientId(UNIT) }), /Identifier rejected/i);
+        assert.equal(await tryLogin(broker.url, { username: 'dash', password: 'dashboard-pass-1', clientId: dashboardId }), 'ok');
+        assert.equal(await tryLogin(broker.url, { ...vera, clientId: 'vera-laptop' }), 'ok');
+      } finally {
+        await broker.close();
+      }
+    });
+  });
+});
+
+describe('security: oversized packets over TLS', function () {
+  this.timeout(60_000);
+  it('an announced 250 MB PUBLISH over TLS closes that connection, logged', async function () {
+    if (spawnSync('openssl', ['version']).status !== 0) { this.skip(); return; }
+    await withTempDir('tls-big', async (dir) => {
+      const cert = join(dir, 'cert.pem'), key = join(dir, 'key.pem');
+      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore', timeout: 30_000 });
+      if (r.status !== 0) { this.skip(); return; }
+      const log = memoryLogger();
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', allowAnonymous: false, log, tls: { certFile: cert, keyFile: key, port: 0 } });
+      try {
+        const s = tlsConnect({ port: broker.tlsPort!, host: '127.0.0.1', rejectUnauthorized: false });
+        await new Promise((resolve, reject) => { s.once('secureConnect', resolve); s.once('error', reject); });
+        s.on('error', () => undefined);
+        // Reading, so the client notices the broker hanging up.
+        s.resume();
+        s.write(connectPacket('tls-big'));
+        s.write(announcePublish(250_000_000));
+        assert.equal(await closedWithin(s, 5000), true);
+        assert.ok(log.lines.some((l) => /announced a 250000000-byte PUBLISH/.test(l)), log.lines.join('\n'));
+      } finally {
+        await broker.close();
       }
     });
   });

@@ -88,6 +88,16 @@ describe('security: render never replaces what is not a regular file', function 
     });
   }
 
+  it('refuses an MP3 input, pointing to ffmpeg', async function () {
+    await withTempDir('render-mp3-in', async (dir) => {
+      await writeFile(join(dir, 'song.mp3'), Buffer.from([0xff, 0xfb, 0x90, 0x00]));
+      const r = await picomp(['render', join(dir, 'song.mp3'), join(dir, 'out.wav')]);
+      assert.equal(r.code, 2);
+      assert.ok(oneLine(r), r.err);
+      assert.match(r.err, /ffmpeg -i .*song\.mp3 .*song\.wav/);
+    });
+  });
+
   it('removes temp files left by a render that was killed', async function () {
     await withTempDir('render-stale', async (dir) => {
       await sine(join(dir, 'in.wav'));

@@ -319,7 +319,9 @@ function fromHub(msg) {
         case 'levels': {
             const l = parse(msg.payload);
             if (!isObject(l)) return null;
-            u.levels = l;
+            // Only the figures a card shows, as numbers: the page never holds more than it draws.
+            const num = (v) => (typeof v === 'number' && isFinite(v) ? v : null);
+            u.levels = { gr: num(l.gr), in_peak: num(l.in_peak), out_peak: num(l.out_peak), clips: num(l.clips), xruns: num(l.xruns) };
             touch(id, true);
             return null;
         }
@@ -335,7 +337,7 @@ function fromHub(msg) {
         }
         case 'error': {
             const e = parse(msg.payload);
-            u.error = { message: (isObject(e) && typeof e.error === 'string') ? e.error : String(msg.payload), at: Date.now() };
+            u.error = { message: ((isObject(e) && typeof e.error === 'string') ? e.error : String(msg.payload)).slice(0, 300), at: Date.now() };
             break;
         }
         case 'desired': {
