@@ -120,6 +120,8 @@ export class CompressorStrip implements Kernel {
   /** 1 = limiter on, 0 = off; toggling crossfades the limited and the unlimited signal. */
   private readonly limiterMix = new LinearRamp(1, CHUNK);
   private readonly bypass = new LinearRamp(0, CHUNK);
+  /** Linear gain on the original while bypassed (`bypass_gain`: level-matched A/B); ramped, so a new match glides. */
+  private readonly bypassGain = new LinearRamp(1, CHUNK);
   private readonly hpfWet = new LinearRamp(0, CHUNK);
   private readonly hpfLog2Hz = new LinearRamp(Math.log2(100), CHUNK);
 
@@ -290,7 +292,7 @@ export class CompressorStrip implements Kernel {
 
   private ramps(): LinearRamp[] {
     return [this.inGainDb, this.thresholdDb, this.ratio, this.kneeDb, this.makeupDb, this.mix,
-      this.ceilingDb, this.limiterMix, this.bypass, this.hpfWet, this.hpfLog2Hz];
+      this.ceilingDb, this.limiterMix, this.bypass, this.bypassGain, this.hpfWet, this.hpfLog2Hz];
   }
 
   /** Turns the parameter vector into targets; `snap` jumps instead of gliding. */
@@ -308,6 +310,7 @@ export class CompressorStrip implements Kernel {
     to(this.mix, get(P.mix) / 100);
     to(this.ceilingDb, get(P.ceiling));
     to(this.bypass, get(P.bypass));
+    to(this.bypassGain, dbToGain(get(P.bypass_gain)));
     const on = get(P.limiter) === 1;
     // Switched on from fully off: the gain starts at rest, not at what it was when switched off.
     if (on && !this.limiterOn && this.limiterMix.value === 0) this.limiter.resetGain();
@@ -431,7 +434,7 @@ export class CompressorStrip implements Kernel {
       && this.tapTo === 0 && this.tapFadeLeft === 0 && !this.limitsDirty && !this.levelHeld
       && this.inGainDb.constant && this.thresholdDb.constant && this.ratio.constant && this.kneeDb.constant
       && this.makeupDb.constant && this.mix.constant && this.ceilingDb.constant && this.limiterMix.constant
-      && this.bypass.constant;
+      && this.bypass.constant && this.bypassGain.constant;
   }
 
   /**
@@ -539,6 +542,7 @@ export class CompressorStrip implements Kernel {
     this.mix.render(n);
     this.limiterMix.render(n);
     this.bypass.render(n);
+    this.bypassGain.render(n);
     if (this.ceilingDb.render(n) || this.limitsDirty) {
       const c = this.ceilingDb.values, lim = this.limits;
       for (let i = 0; i < CHUNK; i++) lim[i] = float32SafeLimit(dbToGain(c[i]!));
@@ -680,7 +684,7 @@ export class CompressorStrip implements Kernel {
     const bypassing = !(this.bypass.constant && this.bypass.value === 0);
     const moving = this.limitsMovingFor > 0;
     const lim = this.limitsDelayed, lim0 = this.limits[0]!;
-    const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values;
+    const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values, bg = this.bypassGain.values;
     if (bypassing) this.readDry(nch, n);
     const k = this.wasm;
     if (unity && limited && !blending && !bypassing && !moving && k !== null && this.useWasm && nch === 2 && n === CHUNK) {
@@ -720,7 +724,7 @@ export class CompressorStrip implements Kernel {
           s = s > l ? l : s < -l ? -l : s;
           x = blending ? raw + mixes[i]! * (s - raw) : s;
         }
-        if (bypassing) x += bp[i]! * (dry[i]! - x);
+        if (bypassing) x += bp[i]! * (dry[i]! * bg[i]! - x);
         out[off + i] = x > 1 ? 1 : x < -1 ? -1 : x;
       }
     }
