@@ -4,7 +4,7 @@
  * hub and sets the class, a group or one unit. Runs Node-RED as a child
  * process, like `picomp dashboard`.
  */
-import { startDashboard } from '../dashboard/node-red.js';
+import { serveUntilSignal, startDashboard } from '../dashboard/node-red.js';
 import { createLogger } from '../log.js';
 import { UserError } from '../errors.js';
 import { CLASSROOM_BROKER_NODE_ID, CLASSROOM_FLOW_FILE, CLASSROOM_PAGE_PATH } from '../classroom/console-flow.js';
@@ -83,12 +83,5 @@ export async function runClassroom(argv: string[]): Promise<number> {
     log,
   });
   log.info(`teacher's console for ${opts.broker.host} at ${page.url}${CLASSROOM_PAGE_PATH.slice(1)}`);
-  let stopping = false;
-  const stop = (): void => { stopping = true; void page.stop(); };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  await page.exited;
-  if (stopping) return 0;
-  log.error('Node-RED stopped by itself; see the lines above.');
-  return 1;
+  return serveUntilSignal(page, log);
 }

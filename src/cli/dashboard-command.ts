@@ -5,7 +5,7 @@
  * (flags, PICOMP_* variables, --config), of which it uses the unit, the
  * broker and the dashboard port.
  */
-import { startDashboard } from '../dashboard/node-red.js';
+import { serveUntilSignal, startDashboard } from '../dashboard/node-red.js';
 import { createLogger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 import { resolveStartOptions } from './start-options.js';
@@ -42,12 +42,5 @@ export async function runDashboard(argv: string[]): Promise<number> {
     log,
   });
   log.info(`dashboard for unit "${opts.unitId}" at ${dash.url}`);
-  let stopping = false;
-  const stop = (): void => { stopping = true; void dash.stop(); };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  await dash.exited;
-  if (stopping) return 0;
-  log.error('Node-RED stopped by itself; see the lines above.');
-  return 1;
+  return serveUntilSignal(dash, log);
 }

@@ -227,3 +227,19 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   log.debug(`dashboard at ${url} (Node-RED, pid ${child.pid})`);
   return { url, exited, stop, pid: child.pid!, userDir };
 }
+
+/**
+ * Serves until SIGTERM or SIGINT, then stops Node-RED: the exit code of a
+ * command whose whole job is one dashboard (0 when asked to stop, 1 when
+ * Node-RED ended by itself).
+ */
+export async function serveUntilSignal(page: RunningDashboard, log: Logger): Promise<number> {
+  let stopping = false;
+  const stop = (): void => { stopping = true; void page.stop(); };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await page.exited;
+  if (stopping) return 0;
+  log.error('Node-RED stopped by itself; see the lines above.');
+  return 1;
+}
