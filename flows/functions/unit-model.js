@@ -47,7 +47,7 @@ switch (t.leaf) {
         return [null, { topic: 'picomp/meters', payload: m }, null];
     }
     case 'availability':
-        snap.online = String(msg.payload).trim() === 'online';
+        snap.online = String(msg.payload).trim() === topics.AVAILABILITY_ONLINE;
         node.status({ fill: snap.online ? 'green' : 'grey', shape: 'dot', text: unit + ' ' + (snap.online ? 'online' : 'offline') });
         return publishSnapshot();
     case 'info':

@@ -18,7 +18,7 @@
 import { hostname, networkInterfaces } from 'node:os';
 import { PARAMS, type ParamDef, type ParamName } from '../params/schema.js';
 import type { LevelSummary } from '../unit/meter-pump.js';
-import { unitTopics } from './topics.js';
+import { AVAILABILITY_OFFLINE, AVAILABILITY_ONLINE, unitTopics } from './topics.js';
 
 export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
 
@@ -105,8 +105,8 @@ export function discoveryMessages(opts: DiscoveryOptions): DiscoveryMessage[] {
       device,
       origin,
       availability_topic: t.availability,
-      payload_available: 'online',
-      payload_not_available: 'offline',
+      payload_available: AVAILABILITY_ONLINE,
+      payload_not_available: AVAILABILITY_OFFLINE,
       ...fields,
     },
   });

@@ -34,6 +34,9 @@ export function topicGrammar() {
   const COMMAND_LEAVES = ['set', 'get', 'preset'] as const;
   /** What `<unit>/preset/<action>` does to the unit's user presets (teachers and admins only). */
   const PRESET_ACTIONS = ['save', 'rename', 'delete'] as const;
+  /** A unit's retained `availability` payloads: `online` once connected, `offline` (also its last will) when gone. */
+  const AVAILABILITY_ONLINE = 'online';
+  const AVAILABILITY_OFFLINE = 'offline';
 
   type Leaf = (typeof LEAVES.unit)[number];
   type Target = { kind: 'unit'; unit: string } | { kind: 'all' } | { kind: 'group'; group: string } | { kind: 'class' };
@@ -103,6 +106,7 @@ export function topicGrammar() {
 
   return {
     UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES, PRESET_ACTIONS,
+    AVAILABILITY_ONLINE, AVAILABILITY_OFFLINE,
     targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand, isPresetCommand,
   };
 }
@@ -110,6 +114,7 @@ export function topicGrammar() {
 const grammar = topicGrammar();
 export const {
   UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES, PRESET_ACTIONS,
+  AVAILABILITY_ONLINE, AVAILABILITY_OFFLINE,
   targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand, isPresetCommand,
 } = grammar;
 export type PresetAction = (typeof PRESET_ACTIONS)[number];

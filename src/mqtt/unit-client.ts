@@ -24,8 +24,8 @@ import {
 import { unitClientId } from './client-ids.js';
 import { redactUrl } from './redact-url.js';
 import {
-  PRESET_ACTIONS, addressesUnit, classDesiredTopic, commandFilters, groupDesiredTopic, isPresetCommand, parseTopic, topicOf, unitTopics,
-  type PresetAction, type UnitTopics,
+  AVAILABILITY_OFFLINE, AVAILABILITY_ONLINE, PRESET_ACTIONS, addressesUnit, classDesiredTopic, commandFilters, groupDesiredTopic,
+  isPresetCommand, parseTopic, topicOf, unitTopics, type PresetAction, type UnitTopics,
 } from './topics.js';
 import { SUBSCRIPTION_QOS, probeUnit } from './unit-identity.js';
 
@@ -148,7 +148,7 @@ export class UnitClient {
       keepalive: 10,
       // Meters are QoS 0: a frame that cannot go now is stale by the time it could.
       queueQoSZero: false,
-      will: { topic: this.#t.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
+      will: { topic: this.#t.availability, payload: Buffer.from(AVAILABILITY_OFFLINE), qos: 1, retain: true },
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
     };
@@ -271,7 +271,7 @@ export class UnitClient {
    * REASSERT_EVERY_MS per topic so two clients cannot ping-pong forever.
    */
   #reassert(topic: string, payload: Buffer): boolean {
-    const ours = topic === this.#t.availability ? 'online' : topic === this.#t.info ? this.#infoJson() : null;
+    const ours = topic === this.#t.availability ? AVAILABILITY_ONLINE : topic === this.#t.info ? this.#infoJson() : null;
     if (ours === null) return false;
     if (this.#stopped || payload.toString('utf8') === ours) return true;
     const now = Date.now();
@@ -402,7 +402,7 @@ export class UnitClient {
     // HA's birth message is not retained: subscribing now catches its next start.
     if (this.#haStatus) await client.subscribeAsync(this.#haStatus, { qos: SUBSCRIPTION_QOS });
     await Promise.all([
-      client.publishAsync(this.#t.availability, 'online', RETAINED),
+      client.publishAsync(this.#t.availability, AVAILABILITY_ONLINE, RETAINED),
       client.publishAsync(this.#t.info, this.#infoJson(), RETAINED),
       client.publishAsync(this.#t.state, this.#stateJson(), RETAINED),
       this.#publishDiscovery(),
@@ -445,7 +445,7 @@ export class UnitClient {
     this.#opts.state.off('refused', this.#onRefused);
     if (this.#client.connected) {
       // Only a unit that announced itself says goodbye; the clean DISCONNECT drops the last will either way.
-      if (this.#identityChecked) await this.#client.publishAsync(this.#t.availability, 'offline', RETAINED).catch(() => undefined);
+      if (this.#identityChecked) await this.#client.publishAsync(this.#t.availability, AVAILABILITY_OFFLINE, RETAINED).catch(() => undefined);
       await this.#client.endAsync();
     } else {
       await this.#client.endAsync(true);

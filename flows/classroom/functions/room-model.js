@@ -292,7 +292,7 @@ function fromHub(msg) {
     if (!u) return null;
     switch (leaf) {
         case 'availability':
-            u.online = String(msg.payload).trim() === 'online';
+            u.online = String(msg.payload).trim() === topics.AVAILABILITY_ONLINE;
             if (empty && !u.state) { delete room.units[id]; touch(null); return null; }
             break;
         case 'info': {
