@@ -9,6 +9,10 @@ import { WavWriter } from '../io/wav-writer.js';
 import { SAMPLE_FORMATS, type SampleFormat } from '../io/wav-format.js';
 import { UserError } from '../errors.js';
 import { intFlag, parseCommandArgs } from './args.js';
+import { settingDef } from './settings.js';
+
+/** The unit's own default rate, so a generated file plays on a unit started without --sample-rate. */
+const DEFAULT_SAMPLE_RATE_HZ = Number(settingDef('sample-rate').default);
 
 export const generateHelp = `Usage: picomp generate NAME OUT.wav [options]
 
@@ -21,7 +25,7 @@ Writes a teaching signal to a WAV file:
 
 Options:
   --seconds N        length, 1..600 (default 8)
-  --sample-rate N    ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} (default 48000)
+  --sample-rate N    ${MIN_SAMPLE_RATE}..${MAX_SAMPLE_RATE} (default ${DEFAULT_SAMPLE_RATE_HZ})
   --channels N       1..${MAX_CHANNELS} (default 2)
   --level DB         level in dBFS, -60..0 (peak; RMS for pink)
   --frequency HZ     tone frequency for sine and bursts, 20..20000
@@ -54,7 +58,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const format = (values.format as string | undefined) ?? 'float32';
   if (!(SAMPLE_FORMATS as readonly string[]).includes(format)) throw new UserError(`--format must be one of ${SAMPLE_FORMATS.join(', ')}, got ${JSON.stringify(format)}.`);
   const seconds = numberFlag('seconds', values.seconds, 1, 600) ?? 8;
-  const sampleRate = intFlag('sample-rate', values['sample-rate'], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) ?? 48000;
+  const sampleRate = intFlag('sample-rate', values['sample-rate'], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE) ?? DEFAULT_SAMPLE_RATE_HZ;
   const channels = intFlag('channels', values.channels, 1, MAX_CHANNELS) ?? 2;
   const opts: GeneratorOptions = {};
   const level = numberFlag('level', values.level, -60, 0);
