@@ -27,7 +27,7 @@ START=1
 usage() {
   cat <<'EOF'
 Usage: sudo hardware/install.sh [--dashboard] [--no-start]
-  --dashboard   also serve the Node-RED dashboard on port 1880
+  --dashboard   also serve the Node-RED dashboard (picomp-dashboard.service)
   --no-start    install and enable, but do not start the service now
 EOF
 }
@@ -85,7 +85,7 @@ if ! command -v node >/dev/null 2>&1 || [ "$(node_major)" -lt "$MIN_NODE_MAJOR" 
   fi
 fi
 if ! command -v node >/dev/null 2>&1 || [ "$(node_major)" -lt "$MIN_NODE_MAJOR" ]; then
-  die "picomp needs Node.js $MIN_NODE_MAJOR or newer, found $(node --version 2>/dev/null || echo none). Install it from NodeSource (https://github.com/nodesource/distributions, \"Node.js v20.x\" for Debian), then run this script again."
+  die "picomp needs Node.js $MIN_NODE_MAJOR or newer, found $(node --version 2>/dev/null || echo none). Install a current LTS (Node.js 22 or 24) from NodeSource (https://github.com/nodesource/distributions, Debian packages), then run this script again."
 fi
 command -v npm >/dev/null 2>&1 || apt-get install -y npm
 # npm 11 runs only the dependency install scripts package.json allows
@@ -185,5 +185,5 @@ picomp is installed in $PREFIX and runs as the service "picomp".
               wiring to /boot/firmware/config.txt and reboot.
 EOF
 if [ "$WITH_DASHBOARD" -eq 1 ]; then
-  echo "  Dashboard:  http://$(hostname).local:1880/dashboard/picomp"
+  echo "  Dashboard:  its address is in its log: journalctl -u picomp-dashboard"
 fi
