@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { nearbyFreePort } from '../mqtt/port-taken.js';
+import { DEFAULTS as BROKER_DEFAULTS } from '../mqtt/broker-auth.js';
 import { DASHBOARD_PAGE_URL_PATH, DASHBOARD_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
 import { dashboardClientId } from '../mqtt/client-ids.js';
 
@@ -79,7 +80,7 @@ function settingsSource(): string {
     'const env = process.env;',
     'module.exports = Object.assign(' + JSON.stringify(settings, null, 2) + ', {',
     '  uiPort: Number(env.PICOMP_DASHBOARD_PORT),',
-    "  uiHost: env.PICOMP_DASHBOARD_HOST || '0.0.0.0',",
+    '  uiHost: env.PICOMP_DASHBOARD_HOST,',
     '  userDir: env.PICOMP_NODE_RED_USER_DIR,',
     `  flowFile: ${JSON.stringify(FLOW_NAME)},`,
     "  logging: { console: { level: env.PICOMP_NODE_RED_LOG || 'warn', metrics: false, audit: false } },",
@@ -134,7 +135,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   }
   // Node-RED would exit on a taken port, and the page check would then find
   // whatever else answers there: find out first, in a sentence.
-  await ensurePortFree(opts.host ?? '0.0.0.0', opts.port);
+  // Like the unit's broker (and the listen setting), every interface unless told otherwise.
+  const host = opts.host ?? BROKER_DEFAULTS.host;
+  await ensurePortFree(host, opts.port);
   const ownDir = opts.userDir === undefined;
   const userDir = opts.userDir ?? await mkdtemp(join(tmpdir(), 'picomp-node-red-'));
   await mkdir(userDir, { recursive: true });
@@ -164,7 +167,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PICOMP_DASHBOARD_PORT: String(opts.port),
-    PICOMP_DASHBOARD_HOST: opts.host ?? '0.0.0.0',
+    PICOMP_DASHBOARD_HOST: host,
     PICOMP_NODE_RED_USER_DIR: userDir,
     PICOMP_MQTT_HOST: opts.mqttHost,
     PICOMP_MQTT_PORT: String(opts.mqttPort),
