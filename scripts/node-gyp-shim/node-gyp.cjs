@@ -12,6 +12,7 @@
 const { execFileSync } = require('node:child_process');
 const { readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
+const { recordBuiltHash } = require('./patch-hash.cjs');
 
 const projectRoot = join(__dirname, '..', '..');
 
@@ -26,6 +27,8 @@ function buildingPackage() {
 if (buildingPackage() === 'naudiodon') {
   const patchPackage = require.resolve('patch-package/index.js', { paths: [projectRoot] });
   execFileSync(process.execPath, [patchPackage, '--error-on-fail'], { cwd: projectRoot, stdio: 'inherit' });
+  // Recorded before the build: a failed build leaves no naudiodon (it is optional) to compare with.
+  recordBuiltHash(projectRoot, process.cwd());
 }
 
 // npm tells scripts where its node-gyp is; outside npm, look beside npm.
