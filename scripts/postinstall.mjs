@@ -18,7 +18,7 @@ if (existsSync(NAUDIODON_DIR + '/package.json')) {
   const { REBUILD_COMMAND, builtHash, patchHash } = require('./node-gyp-shim/patch-hash.cjs');
   const built = builtHash(NAUDIODON_DIR);
   if (built !== null && built !== patchHash('.')) {
-    process.stderr.write(`picomp: node_modules/naudiodon was built with an older patches/naudiodon patch; rebuild it: ${REBUILD_COMMAND}\n`);
+    process.stderr.write(`picomp: node_modules/naudiodon was built with another version of patches/naudiodon+*.patch; rebuild it: ${REBUILD_COMMAND}\n`);
   } else {
     // No hash: built before hashes were recorded; patch-package says whether the patch is the one applied.
     const patchPackage = require.resolve('patch-package/index.js');
