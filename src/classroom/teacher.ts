@@ -105,6 +105,20 @@ export interface AckReport {
   readonly error?: string;
 }
 
+/** Longest refusal shown for one unit; a unit's own errors are one sentence. */
+const MAX_ACK_ERROR_CHARS = 300;
+
+/**
+ * An ack's error as one line for the teacher's terminal: whoever may write
+ * a unit's `ack` decides its text, so control characters (escape
+ * sequences, newlines) become spaces and the length is bounded.
+ */
+function printableLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return line.length <= MAX_ACK_ERROR_CHARS ? line : `${line.slice(0, MAX_ACK_ERROR_CHARS)}…`;
+}
+
 /**
  * Starts listening for acks of `rev`; `collect(units, ms)` resolves once
  * every named unit answered or the time is up. Start it before publishing,
@@ -121,7 +135,7 @@ export async function listenForAcks(client: MqttClient, baseTopic: string, rev: 
     try {
       const a = JSON.parse(payload.toString('utf8')) as { rev?: unknown; ok?: unknown; error?: unknown; level?: unknown };
       if (a.rev !== rev || typeof a.ok !== 'boolean' || (a.level !== undefined && a.level !== level)) return;
-      acks.set(t.unit, { ok: a.ok, ...(typeof a.error === 'string' ? { error: a.error } : {}) });
+      acks.set(t.unit, { ok: a.ok, ...(typeof a.error === 'string' ? { error: printableLine(a.error) } : {}) });
       check?.();
     } catch { /* not an ack we can read: ignore */ }
   };

@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { formatRoom, roomRows } from '../../src/classroom/room.js';
+import { listenForAcks } from '../../src/classroom/teacher.js';
 import { unitTopics } from '../../src/mqtt/topics.js';
+import { Mosquitto, Probe } from '../helpers/mosquitto.js';
 
 const B = 'picomp';
 const ESC = '\u001b';
@@ -42,5 +44,30 @@ describe('picomp class status against fake units', () => {
   it('a real unit still shows its groups and locked parameters', () => {
     const out = room({ [good.availability]: 'online', [good.state]: state({ groups: ['row-1'], locked: ['ratio'] }) });
     assert.match(out, /u1\s+online\s+row-1\s+-\s+ratio/);
+  });
+});
+
+describe('picomp class set against a forged ack', function () {
+  this.timeout(30_000);
+  let m: Mosquitto | undefined;
+  const probes: Probe[] = [];
+  after(async () => {
+    for (const p of probes) await p.close().catch(() => undefined);
+    await m?.stop();
+  });
+
+  it('the refusal a unit reports reaches the teacher as one printable line of bounded length', async () => {
+    m = await Mosquitto.start();
+    const teacher = await Probe.connect(m.url);
+    const fake = await Probe.connect(m.url);
+    probes.push(teacher, fake);
+    const acks = await listenForAcks(teacher.client, B, 7, 'class');
+    const error = `${ESC}[2J${ESC}]0;owned\u0007line one\nline two ${'x'.repeat(20_000)}`;
+    await fake.publish(unitTopics(B, 'u1').ack, JSON.stringify({ rev: 7, ok: false, level: 'class', error }));
+    const got = (await acks.collect(['u1'], 10_000)).get('u1');
+    assert.equal(got?.ok, false);
+    assert.doesNotMatch(got!.error!, CONTROL);
+    assert.match(got!.error!, /line one line two/);
+    assert.ok(got!.error!.length <= 500, `${got!.error!.length} characters`);
   });
 });
