@@ -29,6 +29,8 @@ export const DEFAULTS = {
   /** Room for the MQTT header around the largest payload in one WebSocket message. */
   wsFrameOverheadBytes: 1024,
   maxClients: 200,
+  /** Topic filters one connection may hold (a dashboard or console needs a few dozen); more are refused in the SUBACK. */
+  maxSubscriptionsPerClient: 1000,
   /** Topic levels beyond which a PUBLISH/SUBSCRIBE is refused. */
   maxTopicLevels: 16,
   /** A client that stops reading must not stall delivery to everyone else. */
@@ -164,8 +166,15 @@ export class BrokerAuth {
   readonly #identities = new WeakMap<Client, Identity>();
   /** The password hash a user's connection logged in with, to notice a changed password. */
   readonly #loginHashes = new WeakMap<Client, string>();
+  /**
+   * The filters each connection holds: Aedes keeps every one (20 000 long
+   * filters took 40 MB), so their number is bounded. Seeded from what a
+   * persistent session brought back, and shrunk on UNSUBSCRIBE.
+   */
+  readonly #filters = new WeakMap<Client, Set<string>>();
   /** Connections closed because their login no longer holds: not even their last will is published. */
   readonly #revoked = new WeakSet<Client>();
+  readonly #warnedFilters = new WeakSet<Client>();
   readonly #opts: AuthOptions;
   readonly users: () => Promise<UsersState>;
   /** Back-off for failed logins, per address and per user name. */
@@ -207,9 +216,38 @@ export class BrokerAuth {
           done(null, null);
           return;
         }
+        if (!this.#mayAddFilter(client, sub.topic)) {
+          done(null, null);
+          return;
+        }
         done(null, sub);
       },
     };
+  }
+
+  #mayAddFilter(client: Client, filter: string): boolean {
+    let held = this.#filters.get(client);
+    if (!held) {
+      held = new Set(Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {}));
+      this.#filters.set(client, held);
+    }
+    if (held.has(filter)) return true;
+    const max = DEFAULTS.maxSubscriptionsPerClient;
+    if (held.size >= max) {
+      if (!this.#warnedFilters.has(client)) {
+        this.#warnedFilters.add(client);
+        this.#opts.log.warn(`MQTT client "${cut(client.id)}" holds ${max} subscriptions (the limit); further ones are refused until it unsubscribes some.`);
+      }
+      return false;
+    }
+    held.add(filter);
+    return true;
+  }
+
+  /** Aedes' 'unsubscribe' event: these filters no longer count against the connection's limit. */
+  unsubscribed(client: Client, filters: readonly string[]): void {
+    const held = this.#filters.get(client);
+    if (held) for (const f of filters) held.delete(f);
   }
 
   #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, connected: number,

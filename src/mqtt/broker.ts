@@ -82,6 +82,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const gate = new ConnectionGate({ perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs }, log);
   const tickets = new WeakMap<Client, { loggedIn(): void }>();
   broker.on('client', (client) => tickets.get(client)?.loggedIn());
+  broker.on('unsubscribe', (filters, client) => auth.unsubscribed(client, filters));
   const caps = { connectedBytes: Math.max(DEFAULTS.maxPacketBytes, maxPayloadBytes + 16 * 1024), connectingBytes: DEFAULTS.maxConnectingPacketBytes };
   const handle = (stream: Duplex, req?: IncomingMessage): void => {
     const address = remoteAddress(stream, req);

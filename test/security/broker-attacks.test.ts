@@ -238,6 +238,30 @@ describe('security: attacks on the embedded broker', function () {
     }
   });
 
+  it('thousands of subscriptions on one connection: beyond the limit they are refused in the SUBACK; unsubscribing makes room', async function () {
+    const max = DEFAULTS.maxSubscriptionsPerClient;
+    const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    try {
+      const filters = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `junk/${'z'.repeat(100)}/${from + i}/#`);
+      // mqtt.js rejects a subscribe with any refused filter; the SUBACK's codes come with the error.
+      const subscribe = (topics: string[]): Promise<number[]> => c.subscribeAsync(topics, { qos: 1 }).then(
+        (granted) => granted.map((g) => g.qos),
+        (e: { packet?: { granted?: number[] } }) => { if (!e.packet?.granted) throw e; return e.packet.granted; });
+      // Two packets, the first one alone over the limit.
+      const first = await subscribe(filters(0, max + 500));
+      const second = await subscribe(filters(max + 500, 500));
+      const granted = [...first, ...second].filter((qos) => qos !== 128).length;
+      assert.equal(granted, max);
+      assert.equal(rig.log.lines.filter((l) => l.includes('subscriptions (the limit)')).length, 1, 'logged once');
+      await c.unsubscribeAsync(filters(0, 10));
+      assert.deepEqual(await subscribe(filters(5000, 10)), Array(10).fill(1));
+      assert.deepEqual(await subscribe(filters(6000, 1)), [128]);
+    } finally {
+      await c.endAsync(true);
+    }
+    await stillMetering(rig, before);
+  });
+
   it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
     const unitId = `picomp-${UNIT}-0badc0de`;
     const r = await tryLogin(rig.broker.url, { clientId: unitId });
