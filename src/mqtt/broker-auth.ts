@@ -212,7 +212,7 @@ export class BrokerAuth {
       authorizeSubscribe: (client, sub, done) => {
         const who = this.#identities.get(client) ?? NOBODY;
         if (!who || !maySubscribe(who, sub.topic)) {
-          this.#opts.log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not subscribe to ${sub.topic}.`);
+          this.#opts.log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? cut(client.id)}" may not subscribe to ${cut(sub.topic)}.`);
           done(null, null);
           return;
         }
@@ -336,14 +336,14 @@ export class BrokerAuth {
       return;
     }
     if (packet.payload && packet.payload.length > maxPayloadBytes) {
-      log.warn(`closed MQTT client "${client?.id ?? '?'}": it sent ${packet.payload.length} bytes to ${packet.topic}, over the ${maxPayloadBytes}-byte limit.`);
+      log.warn(`closed MQTT client "${cut(client?.id ?? '?')}": it sent ${packet.payload.length} bytes to ${cut(packet.topic)}, over the ${maxPayloadBytes}-byte limit.`);
       done(new Error(`payload of ${packet.payload.length} bytes on ${packet.topic} exceeds the ${maxPayloadBytes}-byte limit`));
       return;
     }
     // A closed connection's will comes with the client it belonged to; one
     // closed for a revoked login must not act with the rights it lost.
     if (client && this.#revoked.has(client)) {
-      log.debug(`dropped the last will of "${client.id}" on ${packet.topic}: its login was revoked.`);
+      log.debug(`dropped the last will of "${cut(client.id)}" on ${cut(packet.topic)}: its login was revoked.`);
       done(new Error('login revoked'));
       return;
     }
@@ -351,7 +351,7 @@ export class BrokerAuth {
     if (client) {
       const who = this.#identities.get(client) ?? NOBODY;
       if (!who || !mayPublish(who, baseTopic, packet.topic)) {
-        log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not publish to ${packet.topic}; the message is dropped and the client disconnected.`);
+        log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? cut(client.id)}" may not publish to ${cut(packet.topic)}; the message is dropped and the client disconnected.`);
         done(new Error(`not authorized to publish to ${packet.topic}`));
         return;
       }
@@ -377,7 +377,7 @@ export class BrokerAuth {
     for (const client of clients) {
       const who = this.#identities.get(client);
       if (!who || loginStillHolds(who, this.#loginHashes.get(client), state, this.#opts.allowAnonymous)) continue;
-      dropped.push(`${who.name} (${client.id})`);
+      dropped.push(`${who.name} (${cut(client.id)})`);
       this.#revoked.add(client);
       client.close();
     }

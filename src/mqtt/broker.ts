@@ -99,8 +99,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     }
   };
   let warnedUncapped = false;
-  broker.on('clientError', (client, err) => log.debug(`MQTT client "${client.id}": ${err.message}`));
-  broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${client.id}": ${err.message}`));
+  broker.on('clientError', (client, err) => log.debug(`MQTT client "${cut(client.id)}": ${cut(err.message, 300)}`));
+  broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${cut(client.id)}": ${cut(err.message, 300)}`));
   const clients = (): Client[] => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
   const recheckTimer = setInterval(() => { void auth.recheckLogins(clients()); }, opts.usersRecheckMs ?? DEFAULTS.usersRecheckMs);
   recheckTimer.unref();

@@ -262,6 +262,21 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('a client id, user name or topic holding newlines cannot forge a log line', async function () {
+    const forged = '\npicomp lab-1: info: FORGED';
+    const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0, clientId: `evil${forged}` });
+    c.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    // '$' topics are refused to everyone but the broker, so this is logged as refused.
+    c.publish(`$x${forged}`, 'x');
+    c.subscribe(`$x${forged}/#`);
+    await tryLogin(rig.broker.url, { clientId: `picomp-${UNIT}-00${forged}`, username: `u${forged}`, password: 'x' });
+    await closed;
+    assert.ok(rig.log.lines.some((l) => l.includes('may not publish')), rig.log.lines.join('\n'));
+    for (const line of rig.log.lines) assert.doesNotMatch(line, /[\n\r]/, line);
+    await stillMetering(rig, before);
+  });
+
   it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
     const unitId = `picomp-${UNIT}-0badc0de`;
     const r = await tryLogin(rig.broker.url, { clientId: unitId });
