@@ -185,5 +185,5 @@ picomp is installed in $PREFIX and runs as the service "picomp".
               wiring to /boot/firmware/config.txt and reboot.
 EOF
 if [ "$WITH_DASHBOARD" -eq 1 ]; then
-  echo "  Dashboard:  http://$(hostname).local:1880/dashboard/"
+  echo "  Dashboard:  http://$(hostname).local:1880/dashboard/picomp"
 fi

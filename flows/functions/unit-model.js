@@ -8,7 +8,8 @@
 //             inside the page. Every ui-template a message is wired to is one
 //             more socket message and store update in every browser, which
 //             cost more than all the drawing;
-//   output 3: commands from the controls, as JSON for picomp/<unit>/set.
+//   output 3: commands from the controls, as JSON for picomp/<unit>/set,
+//             and preset commands for picomp/<unit>/preset/<action>.
 // The topic grammar is the unit's own (src/mqtt/topics.ts), copied in when the flow is built.
 const topics = (/* @inject topicGrammar */ null)();
 const base = env.get('PICOMP_BASE_TOPIC') || topics.DEFAULT_BASE_TOPIC;
@@ -30,6 +31,10 @@ if (msg.topic === 'hello') return publishSnapshot();
 if (msg.topic === 'set') {
     if (!msg.payload || typeof msg.payload !== 'object') return null;
     return [null, null, { topic: topics.topicOf(base, me, 'set'), payload: JSON.stringify(msg.payload), qos: 1, retain: false }];
+}
+if (msg.topic === 'preset') {
+    if (!topics.PRESET_ACTIONS.includes(msg.action) || !msg.payload || typeof msg.payload !== 'object') return null;
+    return [null, null, { topic: topics.topicOf(base, me, 'preset', msg.action), payload: JSON.stringify(msg.payload), qos: 1, retain: false }];
 }
 
 // From the unit.

@@ -17,6 +17,7 @@ import { audioSetup } from '../engine/worker-protocol.js';
 import { ENABLE_SOUND_CARDS, audioDriverInstalled } from '../io/naudiodon-loader.js';
 import { describeLatency } from '../engine/device-driver.js';
 import { MeterListener, MeterPump, type Extension } from '../unit/meter-pump.js';
+import { LevelMatch } from '../unit/level-match.js';
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 import { collectParamFlags, paramFlagsHelp, paramOptions } from './param-flags.js';
@@ -145,7 +146,7 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
     });
     stoppers.push(() => client.stop());
 
-    const extensions: Extension[] = [];
+    const extensions: Extension[] = [new LevelMatch(pump, state)];
     if (knobs) extensions.push(new MeterListener(pump, (frame) => knobs!.updateMeters(frame)));
     for (const e of extensions) {
       e.start();
@@ -173,6 +174,10 @@ export async function startDevice(opts: StartOptions, flags: Partial<Record<stri
       });
       dashboardUrl = dash.url;
       log.info(`dashboard at ${dash.url}`);
+      if (opts.haDiscovery) {
+        const { lanUrl } = await import('../mqtt/ha-discovery.js');
+        await client.linkDashboard(lanUrl(dash.url, opts.listenHost)).catch((e: Error) => log.warn(`could not link the dashboard in Home Assistant: ${e.message}`));
+      }
     }
     log.info(`unit "${opts.unitId}" running picomp ${version}; ${PARAMS.length} parameters (${PARAM_NAMES.slice(0, 3).join(', ')}, …) on ${unitTopics(opts.baseTopic, opts.unitId).set}.`);
     return { log, state, engine, brokerUrl, dashboardUrl, fatal, stop: stopAll };

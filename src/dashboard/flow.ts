@@ -22,6 +22,14 @@ export const FLOW_FILE = FLOWS_DIR + 'picomp-dashboard.json';
 
 /** Where the dashboard is served, relative to Node-RED's HTTP root. */
 export const DASHBOARD_PATH = '/dashboard';
+/**
+ * The unit page's own path under the dashboard: never `/`, which a user's
+ * own Dashboard 2.0 usually has, so importing the flow beside it leaves
+ * both pages working (the classroom console is `/classroom`).
+ */
+export const DASHBOARD_PAGE_PATH = '/picomp';
+/** The unit page relative to Node-RED's HTTP root: `/dashboard/picomp`. */
+export const DASHBOARD_PAGE_URL_PATH = DASHBOARD_PATH + DASHBOARD_PAGE_PATH;
 
 export interface FlowNode {
   id: string;
@@ -145,6 +153,9 @@ export function buildDashboardFlow(): FlowNode[] {
         + 'PICOMP_BASE_TOPIC) in the environment of Node-RED; see flows/README.md.',
       env: [],
     },
+    // Dashboard 2.0 keeps one ui-base's settings: imported beside a user's
+    // own dashboard, the user's rule and these are dropped. So the page
+    // relies on none of them (no client data, no ui-control, any navigation).
     {
       id: base, type: 'ui-base', name: 'picomp', path: DASHBOARD_PATH, appIcon: '',
       includeClientData: true, acceptsClientConfig: ['ui-notification', 'ui-control'],
@@ -157,7 +168,7 @@ export function buildDashboardFlow(): FlowNode[] {
       sizes: { density: 'default', pagePadding: '14px', groupGap: '14px', groupBorderRadius: '8px', widgetGap: '10px' },
     },
     {
-      id: page, type: 'ui-page', name: 'picomp compressor', ui: base, path: '/', icon: 'tune', layout: 'grid', theme,
+      id: page, type: 'ui-page', name: 'picomp compressor', ui: base, path: DASHBOARD_PAGE_PATH, icon: 'tune', layout: 'grid', theme,
       breakpoints: [
         { name: 'Default', px: 0, cols: 3 },
         { name: 'Tablet', px: 576, cols: 6 },

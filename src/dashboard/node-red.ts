@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DASHBOARD_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
+import { nearbyFreePort } from '../mqtt/port-taken.js';
+import { DASHBOARD_PAGE_URL_PATH, DASHBOARD_PATH, FLOW_FILE, buildDashboardFlow } from './flow.js';
 import { dashboardClientId } from '../mqtt/client-ids.js';
 
 /**
@@ -44,7 +45,7 @@ export interface DashboardOptions {
 }
 
 export interface RunningDashboard {
-  /** The dashboard page, e.g. http://127.0.0.1:1880/dashboard/ */
+  /** The dashboard page, e.g. http://127.0.0.1:1880/dashboard/picomp */
   readonly url: string;
   /** Settles when Node-RED has exited, for whatever reason (stop() or a crash). */
   readonly exited: Promise<void>;
@@ -114,9 +115,13 @@ function ensurePortFree(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (e: NodeJS.ErrnoException) => {
-      reject(new UserError(e.code === 'EADDRINUSE'
-        ? `port ${port} is already in use (another dashboard or Node-RED?); pick another with --dashboard-port.`
-        : `the dashboard cannot listen on ${host}:${port} (${e.message}); check --listen and --dashboard-port.`));
+      if (e.code !== 'EADDRINUSE') {
+        reject(new UserError(`the dashboard cannot listen on ${host}:${port} (${e.message}); check --listen and --dashboard-port.`));
+        return;
+      }
+      void nearbyFreePort(host, port).then((free) => reject(new UserError(`port ${port} is already in use (another dashboard or Node-RED?); `
+        + `pick ${free === null ? 'another with --dashboard-port N' : `a free one with --dashboard-port ${free}`}, `
+        + 'or import flows/picomp-dashboard.json into that Node-RED (see flows/README.md).')));
     });
     probe.listen(port, host, () => probe.close(() => resolve()));
   });
@@ -193,7 +198,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningDas
   child.stderr!.on('data', onOutput);
 
   const shownHost = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
-  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${opts.port}${DASHBOARD_PATH}/`;
+  // The unit page, or the dashboard's root for another flow (which names its own page).
+  const pagePath = opts.flow ? DASHBOARD_PATH + '/' : DASHBOARD_PAGE_URL_PATH;
+  const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${opts.port}${pagePath}`;
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {

@@ -10,11 +10,18 @@ export class DelayLines {
   /** Ring index of the first frame of the current sub-block. */
   writePos = 0;
 
-  constructor(channels: number, maxDelayFrames: number, maxChunkFrames: number) {
+  /** `rings`: arrays of ringFrames(…) frames to use instead of new ones (the WebAssembly kernel's memory). */
+  constructor(channels: number, maxDelayFrames: number, maxChunkFrames: number, rings?: Float64Array[]) {
+    const size = DelayLines.ringFrames(maxDelayFrames, maxChunkFrames);
+    this.mask = size - 1;
+    this.rings = rings ?? Array.from({ length: channels }, () => new Float64Array(size));
+  }
+
+  /** The power-of-two ring length for these limits. */
+  static ringFrames(maxDelayFrames: number, maxChunkFrames: number): number {
     let size = 1;
     while (size < maxDelayFrames + maxChunkFrames + 1) size <<= 1;
-    this.mask = size - 1;
-    this.rings = Array.from({ length: channels }, () => new Float64Array(size));
+    return size;
   }
 
   reset(): void {

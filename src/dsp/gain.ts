@@ -72,3 +72,14 @@ export function fastLog2(x: number): number {
   const a = LOG2_TABLE[k]!;
   return ((hi >> 20) & 0x7ff) - 1023 + a + (hi & FRAC_MASK) * FRAC_SCALE * (LOG2_TABLE[k + 1]! - a);
 }
+
+/**
+ * The tables and constants behind fastExp2 and fastLog2, for the
+ * WebAssembly kernel (stereo-wasm.ts), which must compute exactly what
+ * these functions compute: it copies the tables into its memory.
+ */
+export const FAST_MATH = {
+  log2Table: LOG2_TABLE, log2Bits: LOG2_BITS, fracScale: FRAC_SCALE, fracMask: FRAC_MASK,
+  pow2: POW2, pow2Frac: POW2_FRAC, exp2Range: EXP2_RANGE, exp2Bits: EXP2_BITS, exp2Steps: EXP2_STEPS, exp2Bias: EXP2_BIAS,
+  e1: E1, e2: E2,
+} as const;

@@ -53,6 +53,12 @@ function sumOf(ring: Float64Array): number {
  */
 const R = 0, SUB_MIN = 1, HIST_MIN = 2;
 
+/** Frame peaks computed elsewhere (the WebAssembly kernel, stereo-wasm.ts), bit-identical to compute()'s own. */
+export interface StereoFramePeaks {
+  framePeaks(n: number, from: number, truePeak: number): void;
+  readonly peaks: Float64Array;
+}
+
 export class LookaheadLimiter {
   /** D: frames between a sample entering and leaving. */
   readonly delayFrames: number;
@@ -81,11 +87,24 @@ export class LookaheadLimiter {
   private pos1 = 0;
   private pos2 = 0;
   private rest = true;
+  /**
+   * The peak of |buffers| over [idleFrom(truePeak), D + n), when the
+   * caller has it (the WebAssembly kernel finds it faster) for the next
+   * compute(); −1 when not. compute() uses it once and clears it.
+   */
+  readonly knownPeak = new Float64Array([-1]);
+  /** False: compute() finds the frame peaks itself even when stereoPeaks is there (for the equality tests). */
+  useStereoPeaks = true;
 
-  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number) {
-    const d = Math.max(TRUE_PEAK_HISTORY + 2, Math.round((LIMITER_LOOKAHEAD_MS / 1000) * sampleRate));
+  /**
+   * `buffers`: arrays of D + maxBlockFrames to use instead of new ones, and
+   * `stereoPeaks` computing the frame peaks from them (the WebAssembly kernel).
+   */
+  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number, buffers?: Float64Array[],
+    private readonly stereoPeaks: StereoFramePeaks | null = null) {
+    const d = LookaheadLimiter.delayFramesAt(sampleRate);
     this.delayFrames = d;
-    this.buffers = Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
+    this.buffers = buffers ?? Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
     this.gains = new Float64Array(maxBlockFrames);
     this.peaks = new Float64Array(maxBlockFrames);
     this.alphaRelease = Math.exp(-1 / ((LIMITER_RELEASE_MS / 1000) * sampleRate));
@@ -100,6 +119,16 @@ export class LookaheadLimiter {
     this.box1 = new Float64Array(a1);
     this.box2 = new Float64Array(Math.max(1, span + 1 - a1));
     this.resetGain();
+  }
+
+  /** D at this sample rate. */
+  static delayFramesAt(sampleRate: number): number {
+    return Math.max(TRUE_PEAK_HISTORY + 2, Math.round((LIMITER_LOOKAHEAD_MS / 1000) * sampleRate));
+  }
+
+  /** Where the idle check's peak starts: the block, and with true peak the samples the interpolator reads before it. */
+  idleFrom(truePeak: boolean): number {
+    return truePeak ? this.delayFrames - TRUE_PEAK_HISTORY : this.delayFrames;
   }
 
   /** Where the caller writes the block's new samples in each buffer. */
@@ -120,6 +149,7 @@ export class LookaheadLimiter {
     this.hist.fill(1); this.histPos = 0;
     this.box1.fill(1); this.box2.fill(1); this.pos1 = this.pos2 = 0;
     this.rest = true;
+    this.knownPeak[0] = -1;
   }
 
   /** True when nothing is reduced now or pending: every gain of a block under the ceiling would be exactly 1. */
@@ -135,34 +165,51 @@ export class LookaheadLimiter {
    * already within its limit (the caller may skip multiplying and
    * clamping): nothing was reduced or pending over the whole window, so
    * every frame in the delay had its peak at or under the limit.
+   * `idleSkip` false runs the per-frame work even then (for the test that
+   * holds the skip to be bit-identical to not skipping).
    */
-  compute(n: number, nch: number, limits: Float64Array, limitsConstant: boolean, truePeak: boolean): boolean {
+  compute(n: number, nch: number, limits: Float64Array, limitsConstant: boolean, truePeak: boolean, idleSkip = true): boolean {
     const d = this.delayFrames, bufs = this.buffers;
     // Quick exit: at rest, and no sample (or, with true peak, no
     // interpolated point, bounded by the samples around it) over the limit.
-    if (this.atRest) {
-      let peak = 0;
-      const from = truePeak ? d - TRUE_PEAK_HISTORY : d;
-      for (let c = 0; c < nch; c++) {
-        const b = bufs[c]!;
-        for (let i = from; i < d + n; i++) { const a = Math.abs(b[i]!); peak = peak > a ? peak : a; }
+    let peak = this.knownPeak[0]!;
+    this.knownPeak[0] = -1;
+    if (this.atRest && idleSkip) {
+      if (peak < 0) {
+        peak = 0;
+        const from = this.idleFrom(truePeak);
+        for (let c = 0; c < nch; c++) {
+          const b = bufs[c]!;
+          for (let i = from; i < d + n; i++) { const a = Math.abs(b[i]!); peak = peak > a ? peak : a; }
+        }
       }
       let lowest = limits[0]!;
       if (!limitsConstant) for (let i = 1; i < n; i++) { const l = limits[i]!; lowest = l < lowest ? l : lowest; }
-      if ((truePeak ? peak * TRUE_PEAK_BOUND : peak) <= lowest) {
-        this.subPos = (this.subPos + n) % this.sub;
-        return true;
+      if ((truePeak ? peak * TRUE_PEAK_BOUND : peak) <= lowest) return this.idle(n);
+    }
+    let peaks = this.peaks;
+    const sp = this.stereoPeaks;
+    if (sp !== null && this.useStereoPeaks && nch === 2 && (n & 1) === 0) {
+      sp.framePeaks(n, d, truePeak ? 1 : 0);
+      peaks = sp.peaks;
+    } else {
+      peaks.fill(0, 0, n);
+      for (let c = 0; c < nch; c++) {
+        const b = bufs[c]!;
+        for (let i = 0; i < n; i++) {
+          const a = Math.abs(b[d + i]!), q = peaks[i]!;
+          peaks[i] = 0.5 * (a + q + Math.abs(a - q));
+        }
+        if (truePeak) accumulateInterSamplePeaks(b, d, n, peaks);
       }
     }
-    const peaks = this.peaks;
-    peaks.fill(0, 0, n);
-    for (let c = 0; c < nch; c++) {
-      const b = bufs[c]!;
-      for (let i = 0; i < n; i++) {
-        const a = Math.abs(b[d + i]!), q = peaks[i]!;
-        peaks[i] = 0.5 * (a + q + Math.abs(a - q));
-      }
-      if (truePeak) accumulateInterSamplePeaks(b, d, n, peaks);
+    if (this.atRest && idleSkip) {
+      // The bound above is loose (TRUE_PEAK_BOUND ≈ 2.2); with the frames'
+      // peaks at hand: every need is exactly 1 when no peak passes its
+      // limit, and the per-frame work would leave the state as it is.
+      let over = -1;
+      for (let i = 0; i < n; i++) { const e = peaks[i]! - limits[i]!; over = e > over ? e : over; }
+      if (over <= 0) return this.idle(n);
     }
     const g = this.gains, hist = this.hist, sub = this.sub, aR = this.alphaRelease, st = this.state;
     const r1 = this.box1, n1 = r1.length, inv1 = 1 / n1;
@@ -206,6 +253,12 @@ export class LookaheadLimiter {
     // Exact: r snaps to 1, and a ring sum equals its length only when every entry is 1.
     this.rest = r === 1 && subMin === 1 && histMin === 1 && s1 === n1 && s2 === n2;
     return false;
+  }
+
+  /** A block skipped at rest: only the sub-block clock moves (every value it would write is 1). */
+  private idle(n: number): boolean {
+    this.subPos = (this.subPos + n) % this.sub;
+    return true;
   }
 
   /** After the caller has read the leaving frames: the last D samples move to the front. */

@@ -26,6 +26,9 @@
  * doing the same floating-point operations in the same order, then the
  * same limiterPass and outputPass, so both paths give bit-identical output
  * (a test holds them to that on random settings and parameter changes).
+ * For stereo those loops, the limiter's frame peaks and at rest its idle
+ * check and the float32 output run in a WebAssembly SIMD kernel
+ * (stereo-wasm.ts), which computes the same operations again.
  */
 import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
 import { autoMakeupDb } from './gain-computer.js';
@@ -39,6 +42,7 @@ import { BiquadState, biquadProcess, butterworthHighpass } from './biquad.js';
 import { RmsWindow, RMS_WINDOW_MAX_MS } from './level-detector.js';
 import { DelayLines } from './delay-line.js';
 import { LookaheadLimiter, float32SafeLimit } from './limiter.js';
+import { StereoWasmKernel, WP, WS } from './stereo-wasm.js';
 
 /** Frames per internal sub-block (also the HPF coefficient update period). */
 export const CHUNK = 128;
@@ -116,6 +120,8 @@ export class CompressorStrip implements Kernel {
   /** 1 = limiter on, 0 = off; toggling crossfades the limited and the unlimited signal. */
   private readonly limiterMix = new LinearRamp(1, CHUNK);
   private readonly bypass = new LinearRamp(0, CHUNK);
+  /** Linear gain on the original while bypassed (`bypass_gain`: level-matched A/B); ramped, so a new match glides. */
+  private readonly bypassGain = new LinearRamp(1, CHUNK);
   private readonly hpfWet = new LinearRamp(0, CHUNK);
   private readonly hpfLog2Hz = new LinearRamp(Math.log2(100), CHUNK);
 
@@ -184,8 +190,18 @@ export class CompressorStrip implements Kernel {
   private squaresOwed = 0;
   private squaresGain = 1;
 
-  /** False forces the general path everywhere (for the fast/general equality test). */
+  /**
+   * False forces the general path everywhere and makes the limiter do its
+   * per-frame work even at rest (for the test holding the fast path and
+   * the idle skip bit-identical to the general path).
+   */
   useFastPath = true;
+  /** False keeps the fused stereo loops and the limiter's frame peaks in JavaScript instead of the WebAssembly kernel (for tests). */
+  useWasm = true;
+  /** The WebAssembly kernel of the fused loops (stereo only; null where WebAssembly SIMD is missing). */
+  private wasm: StereoWasmKernel | null = null;
+  /** The fused loops' settings, derived once per sub-block (the WebAssembly kernel reads them from its own copy). */
+  private readonly fused = new Float64Array(10);
 
   constructor(params?: Float64Array) {
     if (params) this.params.set(params.subarray(0, PARAM_COUNT));
@@ -204,12 +220,15 @@ export class CompressorStrip implements Kernel {
     this.rms = Array.from({ length: nch }, () => new RmsWindow(rmsMax));
     // Long enough for the lookahead and for the RMS history the fast path
     // leaves to be rebuilt from it (see squaresOwed).
-    this.limiter = new LookaheadLimiter(fs, nch, CHUNK);
-    const limiterDelay = this.limiter.delayFrames;
-    this.limitsDelayed = new Float64Array(limiterDelay + CHUNK);
+    const limiterDelay = LookaheadLimiter.delayFramesAt(fs);
     // The bypass reads the input again as it leaves the limiter's delay.
     const lookMax = Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs) + limiterDelay;
-    this.delay = new DelayLines(nch, Math.max(lookMax, rmsMax), CHUNK);
+    const delayMax = Math.max(lookMax, rmsMax);
+    // Stereo: the delay rings and the limiter's buffers live in the WebAssembly kernel's memory.
+    this.wasm = nch === 2 ? StereoWasmKernel.create(DelayLines.ringFrames(delayMax, CHUNK), limiterDelay + CHUNK, CHUNK) : null;
+    this.limiter = new LookaheadLimiter(fs, nch, CHUNK, this.wasm?.limiterBuffers, this.wasm);
+    this.limitsDelayed = new Float64Array(limiterDelay + CHUNK);
+    this.delay = new DelayLines(nch, delayMax, CHUNK, this.wasm?.rings);
     this.grState = new Float64Array(nch);
     this.linkOffsets = new Float64Array(nch);
     const scratch = (): Float64Array[] => Array.from({ length: nch }, () => new Float64Array(CHUNK));
@@ -245,6 +264,11 @@ export class CompressorStrip implements Kernel {
     this.applyParams(false);
   }
 
+  /** True when the fused stereo loops can run as WebAssembly (stereo, after prepare(), WebAssembly SIMD present). */
+  get wasmReady(): boolean {
+    return this.wasm !== null;
+  }
+
   /** The lookahead the chain is moving to plus the limiter's (always there, on or off). */
   get latencyFrames(): number {
     return this.tapTo + this.limiter.delayFrames;
@@ -268,7 +292,7 @@ export class CompressorStrip implements Kernel {
 
   private ramps(): LinearRamp[] {
     return [this.inGainDb, this.thresholdDb, this.ratio, this.kneeDb, this.makeupDb, this.mix,
-      this.ceilingDb, this.limiterMix, this.bypass, this.hpfWet, this.hpfLog2Hz];
+      this.ceilingDb, this.limiterMix, this.bypass, this.bypassGain, this.hpfWet, this.hpfLog2Hz];
   }
 
   /** Turns the parameter vector into targets; `snap` jumps instead of gliding. */
@@ -286,6 +310,7 @@ export class CompressorStrip implements Kernel {
     to(this.mix, get(P.mix) / 100);
     to(this.ceilingDb, get(P.ceiling));
     to(this.bypass, get(P.bypass));
+    to(this.bypassGain, dbToGain(get(P.bypass_gain)));
     const on = get(P.limiter) === 1;
     // Switched on from fully off: the gain starts at rest, not at what it was when switched off.
     if (on && !this.limiterOn && this.limiterMix.value === 0) this.limiter.resetGain();
@@ -373,8 +398,15 @@ export class CompressorStrip implements Kernel {
     maxLevel.fill(0);
     for (let off = 0; off < frames; off += CHUNK) {
       const n = Math.min(CHUNK, frames - off);
-      if (nch === 2 && this.useFastPath && this.steady()) this.fastChunk(input, off, n);
-      else this.processChunk(input, nch, off, n);
+      if (nch === 2 && this.useFastPath && this.steady()) {
+        // In WebAssembly when it can: the loops, and at rest the limiter's idle check.
+        if (this.fastChunk(input, off, n) && this.limiter.atRest && this.limiterMix.value === 1) {
+          this.wasm!.peak(this.limiter.idleFrom(this.truePeak), this.limiter.delayFrames + n);
+          this.limiter.knownPeak[0] = this.wasm!.state[WS.peak]!;
+        }
+      } else {
+        this.processChunk(input, nch, off, n);
+      }
       const unity = this.limiterPass(nch, n);
       this.outputPass(output, nch, off, n, unity);
       this.limiter.advance(n, nch);
@@ -402,7 +434,7 @@ export class CompressorStrip implements Kernel {
       && this.tapTo === 0 && this.tapFadeLeft === 0 && !this.limitsDirty && !this.levelHeld
       && this.inGainDb.constant && this.thresholdDb.constant && this.ratio.constant && this.kneeDb.constant
       && this.makeupDb.constant && this.mix.constant && this.ceilingDb.constant && this.limiterMix.constant
-      && this.bypass.constant;
+      && this.bypass.constant && this.bypassGain.constant;
   }
 
   /**
@@ -417,16 +449,54 @@ export class CompressorStrip implements Kernel {
    * history's squares are owed and written from that ring when next
    * needed (squaresOwed).
    */
-  private fastChunk(input: readonly Float32Array[], off: number, n: number): void {
+  private fastChunk(input: readonly Float32Array[], off: number, n: number): boolean {
+    const f = this.fused, w = this.delay.writePos;
+    f[WP.g0] = this.inGainLin[0]!;
+    const thr = this.thresholdDb.value, knee = this.kneeDb.value, slope = 1 / this.ratio.value - 1;
+    f[WP.knee] = knee; f[WP.slope] = slope; f[WP.kneeCoef] = kneeCoefOf(slope, knee); f[WP.edge] = thr - 0.5 * knee;
+    f[WP.mkDb] = this.makeupDb.value; f[WP.mkLin] = this.makeupLin; f[WP.mix] = this.mix.value;
+    const aD = 0.5 * (this.attackCoeff - this.releaseCoeff);
+    f[WP.aD] = aD; f[WP.aS] = this.releaseCoeff + aD;
+    const k = this.wasm;
+    // The kernel steps two frames at a time along the ring: even n and position.
+    const wasm = k !== null && this.useWasm && ((n | w) & 1) === 0;
+    if (wasm) this.wasmLoops(k, input, off, n);
+    else this.fusedLoops(input, off, n);
+    const hL = this.rms[0]!, hR = this.rms[1]!;
+    hL.pos = (hL.pos + n) & hL.mask; hL.stale = true;
+    hR.pos = (hR.pos + n) & hR.mask; hR.stale = true;
+    this.squaresOwed = Math.min(this.squaresOwed + n, hL.mask);
+    this.squaresGain = f[WP.g0]!;
+    return wasm;
+  }
+
+  /** fastChunk's loops in WebAssembly (stereo-wasm.ts): the same operations in the same order. */
+  private wasmLoops(k: StereoWasmKernel, input: readonly Float32Array[], off: number, n: number): void {
+    const xL = input[0]!, xR = input[1]!;
+    if (off === 0 && xL.length === n && xR.length === n) {
+      k.inL.set(xL); k.inR.set(xR);
+    } else {
+      const inL = k.inL, inR = k.inR;
+      for (let i = 0; i < n; i++) { inL[i] = xL[off + i]!; inR[i] = xR[off + i]!; }
+    }
+    k.params.set(this.fused);
+    const st = k.state;
+    st[WS.y] = this.grState[0]!;
+    st[WS.top] = this.laneMaxLevel[0]!;
+    k.run(n, this.delay.writePos, this.delay.mask, this.limiter.inputOffset, this.link !== LINK_MAX);
+    this.grState[0] = st[WS.y]!;
+    this.laneMaxLevel[0] = st[WS.top]!;
+    if (st[WS.deepest]! < this.laneMinGr[0]!) this.laneMinGr[0] = st[WS.deepest]!;
+  }
+
+  /** fastChunk's loops in JavaScript (see fastChunk). */
+  private fusedLoops(input: readonly Float32Array[], off: number, n: number): void {
     const xL = input[0]!, xR = input[1]!;
     const mask = this.delay.mask, w = this.delay.writePos;
     const rL = this.delay.rings[0]!, rR = this.delay.rings[1]!;
-    const hL = this.rms[0]!, hR = this.rms[1]!;
-    const g0 = this.inGainLin[0]!, average = this.link !== LINK_MAX;
-    const thr = this.thresholdDb.value, knee = this.kneeDb.value;
-    const slope = 1 / this.ratio.value - 1, kneeCoef = kneeCoefOf(slope, knee), edge = thr - 0.5 * knee;
-    const mkDb = this.makeupDb.value, mkLin = this.makeupLin, m = this.mix.value;
-    const aD = 0.5 * (this.attackCoeff - this.releaseCoeff), aS = this.releaseCoeff + aD;
+    const f = this.fused, average = this.link !== LINK_MAX;
+    const g0 = f[WP.g0]!, knee = f[WP.knee]!, slope = f[WP.slope]!, kneeCoef = f[WP.kneeCoef]!, edge = f[WP.edge]!;
+    const mkDb = f[WP.mkDb]!, mkLin = f[WP.mkLin]!, m = f[WP.mix]!, aD = f[WP.aD]!, aS = f[WP.aS]!;
     const T = this.raw;
     let top = this.laneMaxLevel[0]!;
     for (let i = 0; i < n; i++) {
@@ -456,10 +526,6 @@ export class CompressorStrip implements Kernel {
       vL[at + i] = rL[(w + i) & mask]! * G;
       vR[at + i] = rR[(w + i) & mask]! * G;
     }
-    hL.pos = (hL.pos + n) & hL.mask; hL.stale = true;
-    hR.pos = (hR.pos + n) & hR.mask; hR.stale = true;
-    this.squaresOwed = Math.min(this.squaresOwed + n, hL.mask);
-    this.squaresGain = g0;
     this.grState[0] = y;
     if (deepest < this.laneMinGr[0]!) this.laneMinGr[0] = deepest;
   }
@@ -476,6 +542,7 @@ export class CompressorStrip implements Kernel {
     this.mix.render(n);
     this.limiterMix.render(n);
     this.bypass.render(n);
+    this.bypassGain.render(n);
     if (this.ceilingDb.render(n) || this.limitsDirty) {
       const c = this.ceilingDb.values, lim = this.limits;
       for (let i = 0; i < CHUNK; i++) lim[i] = float32SafeLimit(dbToGain(c[i]!));
@@ -602,7 +669,8 @@ export class CompressorStrip implements Kernel {
       for (let i = 0; i < n; i++) to[d + i] = lim[i]!;
     }
     if (this.limiterMix.constant && this.limiterMix.value === 0) return true;
-    return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak);
+    this.limiter.useStereoPeaks = this.useWasm;
+    return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak, this.useFastPath);
   }
 
   /**
@@ -616,8 +684,20 @@ export class CompressorStrip implements Kernel {
     const bypassing = !(this.bypass.constant && this.bypass.value === 0);
     const moving = this.limitsMovingFor > 0;
     const lim = this.limitsDelayed, lim0 = this.limits[0]!;
-    const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values;
+    const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values, bg = this.bypassGain.values;
     if (bypassing) this.readDry(nch, n);
+    const k = this.wasm;
+    if (unity && limited && !blending && !bypassing && !moving && k !== null && this.useWasm && nch === 2 && n === CHUNK) {
+      // At rest the leaving samples go out as they are (see below): float32
+      // in the WebAssembly kernel, then two block copies.
+      k.toFloat32(n);
+      const outL = output[0]!, outR = output[1]!;
+      if (outL.length >= off + n && outR.length >= off + n) {
+        outL.set(k.outL, off);
+        outR.set(k.outR, off);
+        return;
+      }
+    }
     for (let c = 0; c < nch; c++) {
       const v = this.limiter.buffers[c]!, out = output[c]!;
       if (limited && !blending && !bypassing && !moving) {
@@ -644,7 +724,7 @@ export class CompressorStrip implements Kernel {
           s = s > l ? l : s < -l ? -l : s;
           x = blending ? raw + mixes[i]! * (s - raw) : s;
         }
-        if (bypassing) x += bp[i]! * (dry[i]! - x);
+        if (bypassing) x += bp[i]! * (dry[i]! * bg[i]! - x);
         out[off + i] = x > 1 ? 1 : x < -1 ? -1 : x;
       }
     }

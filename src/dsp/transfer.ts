@@ -10,16 +10,18 @@ import type { ParamValues } from '../params/schema.js';
 
 /** The parameters the steady state depends on (timing and detector do not change it). */
 export type TransferParams = Pick<ParamValues,
-  'bypass' | 'input_gain' | 'threshold' | 'ratio' | 'knee' | 'makeup' | 'auto_makeup' | 'mix' | 'limiter' | 'ceiling'>;
+  'bypass' | 'input_gain' | 'threshold' | 'ratio' | 'knee' | 'makeup' | 'auto_makeup' | 'mix' | 'limiter' | 'ceiling'>
+  // Optional: a unit from before level-matched A/B sends none.
+  & Partial<Pick<ParamValues, 'bypass_gain'>>;
 
 /**
  * Output level (dBFS) for a steady input level (dBFS, before input gain):
  * input gain, the static curve (SPEC §2.1), makeup and auto makeup (§2.4)
  * on the wet path, the wet/dry mix, and the limiter's ceiling when it is on.
- * Bypass passes the input unchanged.
+ * Bypass passes the input, turned up or down by bypass_gain (level-matched A/B).
  */
 export function transferDb(inputDb: number, p: TransferParams): number {
-  if (p.bypass) return inputDb;
+  if (p.bypass) return inputDb + (p.bypass_gain ?? 0);
   const levelDb = inputDb + p.input_gain;
   const wetDb = staticCurveDb(levelDb, p.threshold, p.ratio, p.knee) + p.makeup + (p.auto_makeup ? autoMakeupDb(p.threshold, p.ratio) : 0);
   const mix = p.mix / 100;

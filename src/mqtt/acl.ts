@@ -5,7 +5,7 @@
  * comes from the topic grammar (topics.ts).
  */
 import type { Role } from './users.js';
-import { isCommand, parseTopic } from './topics.js';
+import { isCommand, isPresetCommand, parseTopic } from './topics.js';
 
 export interface Identity {
   readonly name: string;
@@ -32,6 +32,9 @@ export function mayPublish(who: Identity, baseTopic: string, topic: string): boo
     case 'viewer': return false;
     case 'teacher': return commandTarget(baseTopic, topic) !== null;
     case 'operator': {
+      // Saving, renaming and deleting presets changes what every user of the unit sees: teachers and admins only.
+      const parsed = parseTopic(baseTopic, topic);
+      if (parsed && isPresetCommand(parsed)) return false;
       const target = commandTarget(baseTopic, topic);
       return target !== null && 'unit' in target && target.unit === who.unit;
     }

@@ -11,6 +11,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { portTakenError } from './port-taken.js';
 
 export interface ListenerOptions {
   readonly host: string;
@@ -38,7 +39,8 @@ function listen(server: NetServer | HttpServer, port: number, host: string, flag
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      if (e.code === 'EADDRINUSE') reject(new UserError(`port ${port} is already in use; pick another with ${flag} or stop the other broker.`));
+      if (e.code === 'EADDRINUSE' && (flag === '--mqtt-port' || flag === '--ws-port')) void portTakenError(host, port, flag).then(reject);
+      else if (e.code === 'EADDRINUSE') reject(new UserError(`port ${port} is already in use; pick another with ${flag} or stop the other program.`));
       else if (e.code === 'EACCES') reject(new UserError(`port ${port} needs privileges on this system; pick one above 1023 with ${flag}.`));
       else reject(new UserError(`cannot listen on ${host}:${port} (${e.message}); check ${flag} and the address.`));
     };

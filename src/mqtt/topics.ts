@@ -4,6 +4,7 @@
  * flow use is built and parsed here, and only here.
  *
  *   <base>/<unit>/<leaf>[/<param>]     one unit (leaf: set, get, state, …)
+ *   <base>/<unit>/preset/<action>      save, rename or delete a user preset
  *   <base>/all/set[/<param>]           every unit
  *   <base>/group/<g>/<leaf>[/<param>]  the units of one group (set, desired)
  *   <base>/class/desired               the class setting
@@ -24,19 +25,22 @@ export function topicGrammar() {
 
   /** The leaves each kind of address takes. `levels` is the 1 Hz Home Assistant summary (not in SPEC §4). */
   const LEAVES = {
-    unit: ['availability', 'info', 'state', 'set', 'get', 'meters', 'error', 'levels', 'desired', 'ack'],
+    unit: ['availability', 'info', 'state', 'set', 'get', 'meters', 'error', 'levels', 'desired', 'ack', 'preset'],
     all: ['set'],
     group: ['set', 'desired'],
     class: ['desired'],
   } as const;
   /** Leaves that carry commands into units (the rest are the units' own, or desired settings). */
-  const COMMAND_LEAVES = ['set', 'get'] as const;
+  const COMMAND_LEAVES = ['set', 'get', 'preset'] as const;
+  /** What `<unit>/preset/<action>` does to the unit's user presets (teachers and admins only). */
+  const PRESET_ACTIONS = ['save', 'rename', 'delete'] as const;
 
   type Leaf = (typeof LEAVES.unit)[number];
   type Target = { kind: 'unit'; unit: string } | { kind: 'all' } | { kind: 'group'; group: string } | { kind: 'class' };
   /**
-   * A topic taken apart. `param` is the level after `set` (`set/threshold`);
-   * `deeper` says the topic goes on below what the grammar knows (`set/threshold/x`).
+   * A topic taken apart. `param` is the level after `set` (`set/threshold`)
+   * or `preset` (`preset/save`, the action); `deeper` says the topic goes on
+   * below what the grammar knows (`set/threshold/x`).
    */
   type ParsedTopic = Target & { leaf: Leaf; param?: string; deeper: boolean };
 
@@ -77,7 +81,7 @@ export function topicGrammar() {
     if (leaf === undefined || !(LEAVES[target.kind] as readonly string[]).includes(leaf)) return null;
     const below = rest.slice(at + 1);
     const parsed: ParsedTopic = { ...target, leaf, deeper: false };
-    if (leaf === 'set' && below.length > 0) {
+    if ((leaf === 'set' || leaf === 'preset') && below.length > 0) {
       parsed.param = below[0]!;
       parsed.deeper = below.length > 1;
     } else {
@@ -86,22 +90,29 @@ export function topicGrammar() {
     return parsed;
   }
 
-  /** A command a unit may act on: set, set/<param> (named) or a unit's own get, nothing deeper. */
+  /** A preset command: `<unit>/preset/<action>` with a known action, nothing deeper. */
+  function isPresetCommand(t: ParsedTopic): boolean {
+    return t.kind === 'unit' && t.leaf === 'preset' && !t.deeper && (PRESET_ACTIONS as readonly string[]).includes(t.param ?? '');
+  }
+
+  /** A command a unit may act on: set, set/<param> (named), a unit's own get, a preset command; nothing deeper. */
   function isCommand(t: ParsedTopic): boolean {
+    if (t.leaf === 'preset') return isPresetCommand(t);
     return (COMMAND_LEAVES as readonly string[]).includes(t.leaf) && !t.deeper && t.param !== '';
   }
 
   return {
-    UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES,
-    targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand,
+    UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES, PRESET_ACTIONS,
+    targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand, isPresetCommand,
   };
 }
 
 const grammar = topicGrammar();
 export const {
-  UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES,
-  targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand,
+  UNIT_ID_PATTERN, BASE_TOPIC_PATTERN, DEFAULT_BASE_TOPIC, RESERVED_IDS, LEAVES, COMMAND_LEAVES, PRESET_ACTIONS,
+  targetRoot, topicOf, anyLeafFilter, parseTopic, isCommand, isPresetCommand,
 } = grammar;
+export type PresetAction = (typeof PRESET_ACTIONS)[number];
 export type Leaf = (typeof LEAVES.unit)[number];
 export type TopicTarget = Parameters<typeof topicOf>[1];
 export type ParsedTopic = NonNullable<ReturnType<typeof parseTopic>>;
@@ -127,7 +138,11 @@ export interface UnitTopics {
   readonly desired: string;
   /** The unit's answer to a desired setting (SPEC §5). */
   readonly ack: string;
+  /** Subscription filter for preset commands (and anything else below `preset`, to answer it). */
+  readonly presetFilter: string;
   setParam(name: string): string;
+  /** `<unit>/preset/save|rename|delete`. */
+  preset(action: PresetAction): string;
 }
 
 export function unitTopics(baseTopic: string, unitId: string): UnitTopics {
@@ -146,7 +161,9 @@ export function unitTopics(baseTopic: string, unitId: string): UnitTopics {
     levels: of('levels'),
     desired: of('desired'),
     ack: of('ack'),
+    presetFilter: of('preset') + '/#',
     setParam: (name) => topicOf(baseTopic, me, 'set', name),
+    preset: (action) => topicOf(baseTopic, me, 'preset', action),
   };
 }
 
@@ -168,12 +185,12 @@ export const everyUnitFilter = (baseTopic: string, leaf: Leaf): string => `${bas
 /**
  * Every command topic a unit listens to: its own, the all-units one and
  * those of its groups, each as `set`, `set/<param>` (and anything deeper,
- * to answer it with an error) and (own only) `get`.
+ * to answer it with an error) and (own only) `get` and `preset/…`.
  */
 export function commandFilters(baseTopic: string, unitId: string, groups: readonly string[] = []): string[] {
   const own = unitTopics(baseTopic, unitId);
   const shared = [allSetTopic(baseTopic), ...groups.map((g) => groupSetTopic(baseTopic, g))];
-  return [own.set, own.setParamFilter, own.get, ...shared.flatMap((t) => [t, `${t}/+/#`])];
+  return [own.set, own.setParamFilter, own.get, own.presetFilter, ...shared.flatMap((t) => [t, `${t}/+/#`])];
 }
 
 /** Whether a parsed topic is addressed to this unit: its own, all units, or one of its groups. */

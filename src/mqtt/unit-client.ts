@@ -17,14 +17,15 @@ import { effectiveSetting, parseDesiredPayload, type DesiredLevel, type DesiredS
 import type { Logger } from '../log.js';
 import type { RefusedEvent, UnitSnapshot, UnitState } from '../unit/unit-state.js';
 import { LevelSummaries, MeterListener, type Extension, type LevelSummary, type MeterFrame, type MeterPump } from '../unit/meter-pump.js';
-import { discoveryMessages } from './ha-discovery.js';
+import { DEFAULT_DISCOVERY_PREFIX, HA_BIRTH_PAYLOAD, discoveryMessages, haStatusTopic } from './ha-discovery.js';
 import {
-  DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodeSetPayload, payloadExcerpt,
+  DEFAULT_MAX_COMMAND_BYTES, decodeParamPayload, decodePresetPayload, decodeSetPayload, payloadExcerpt, type PresetCommand,
 } from './mqtt-command.js';
 import { unitClientId } from './client-ids.js';
 import { redactUrl } from './redact-url.js';
 import {
-  addressesUnit, classDesiredTopic, commandFilters, groupDesiredTopic, parseTopic, topicOf, unitTopics, type UnitTopics,
+  PRESET_ACTIONS, addressesUnit, classDesiredTopic, commandFilters, groupDesiredTopic, isPresetCommand, parseTopic, topicOf, unitTopics,
+  type PresetAction, type UnitTopics,
 } from './topics.js';
 import { SUBSCRIPTION_QOS, probeUnit } from './unit-identity.js';
 
@@ -51,6 +52,8 @@ export interface UnitClientOptions {
   readonly meters: MeterPump;
   readonly haDiscovery: boolean;
   readonly haPrefix?: string;
+  /** Where users get help with picomp: Home Assistant's origin support_url. */
+  readonly supportUrl?: string;
   readonly maxCommandBytes?: number;
   readonly log: Logger;
 }
@@ -93,6 +96,8 @@ export class UnitClient {
   /** Meter subscribers that publish through this client. */
   readonly #extensions: Extension[];
   readonly #onChange = (): void => this.publishStateSoon();
+  /** Presets saved, renamed or deleted: `info` and Home Assistant's preset list say so. */
+  readonly #onPresets = (): void => { void this.#republishPresets(); };
   /** Knob turns the lock refused go to `error` too (an MQTT set gets its own error where it is handled), at most one a second. */
   readonly #onRefused = (e: RefusedEvent): void => {
     const now = Date.now();
@@ -105,6 +110,10 @@ export class UnitClient {
   #stopped = false;
   #wasOffline = false;
   #announced: Promise<void> = Promise.resolve();
+  /** The unit's dashboard page as the LAN reaches it, once it runs: HA's device configuration_url. */
+  #dashboardUrl: string | undefined;
+  /** Home Assistant's status topic, when discovery is on. */
+  readonly #haStatus: string | null;
   readonly #urls: readonly string[];
   #failures = 0;
   #retryTimer: NodeJS.Timeout | null = null;
@@ -125,6 +134,7 @@ export class UnitClient {
     this.#urls = [opts.url, ...(opts.fallbackUrls ?? [])];
     this.#t = unitTopics(opts.baseTopic, opts.unitId);
     this.#groups = opts.groups ?? [];
+    this.#haStatus = opts.haDiscovery ? haStatusTopic(opts.haPrefix ?? DEFAULT_DISCOVERY_PREFIX) : null;
     this.#extensions = [new MeterListener(opts.meters, (f) => this.publishMeters(f))];
     // Always: Home Assistant's level sensors and the classroom console's cards read them.
     this.#extensions.push(new LevelSummaries(opts.meters, LEVELS_PERIOD_MS, (s) => this.publishLevels(s)));
@@ -157,6 +167,7 @@ export class UnitClient {
     noDelay();
     client.on('connect', noDelay);
     opts.state.on('change', this.#onChange);
+    opts.state.on('presets', this.#onPresets);
     opts.state.on('refused', this.#onRefused);
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
     client.on('connect', () => {
@@ -241,6 +252,7 @@ export class UnitClient {
 
   /** The 1 Hz summary the Home Assistant level sensors and the teacher's console read. */
   publishLevels(s: LevelSummary): void {
+    // A silent period's -Infinity peaks go out as null: "unknown" in Home Assistant.
     if (this.#client.connected && this.#identityChecked) this.#client.publish(this.#t.levels, JSON.stringify(s), { qos: 0 });
   }
 
@@ -273,6 +285,11 @@ export class UnitClient {
   /** A message on one of the command filters: a command, or an error saying why not. */
   onMessage(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'retain'>): void {
     const { baseTopic, unitId, state } = this.#opts;
+    if (topic === this.#haStatus) {
+      // Home Assistant (re)started: it may have lost what it knew, so tell it again.
+      if (payload.toString('utf8').trim() === HA_BIRTH_PAYLOAD) void this.#publishDiscovery().catch((e: Error) => this.#opts.log.warn(`could not publish the Home Assistant discovery: ${e.message}`));
+      return;
+    }
     if (this.#reassert(topic, payload)) return;
     const t = parseTopic(baseTopic, topic);
     if (!t || !addressesUnit(t, unitId, this.#groups)) return;
@@ -281,9 +298,13 @@ export class UnitClient {
       if (t.kind === 'unit' && !t.deeper) this.publishStateSoon();
       return;
     }
-    if (t.leaf !== 'set') return;
+    if (t.leaf !== 'set' && t.leaf !== 'preset') return;
     if (packet.retain) {
       this.publishError(topic, payload, 'retained commands are ignored (they would replay at every reconnect); publish without the retain flag, and clear the old one with `mosquitto_pub -r -n -t ' + topic + '`.');
+      return;
+    }
+    if (t.leaf === 'preset') {
+      if (t.kind === 'unit') this.#onPresetCommand(topic, payload, isPresetCommand(t) ? t.param as PresetAction : null);
       return;
     }
     if (t.deeper) {
@@ -292,12 +313,39 @@ export class UnitClient {
       return;
     }
     const maxBytes = this.#opts.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
-    const decoded = t.param === undefined ? decodeSetPayload(payload, maxBytes) : decodeParamPayload(t.param, payload, maxBytes);
+    const decoded = t.param === undefined ? decodeSetPayload(payload, maxBytes) : decodeParamPayload(t.param, payload, maxBytes, (name) => state.params[name]);
     // The unit's own set (and so its dashboard) is what a teacher's lock holds; all/group are the teacher's.
     const r = decoded.ok ? state.apply(decoded.value, t.kind === 'unit' ? 'mqtt' : 'teacher') : decoded;
     if (!r.ok) { this.publishError(topic, payload, r.error); return; }
     // An accepted command that changed nothing still gets its echo.
     this.publishStateSoon();
+  }
+
+  /** `<unit>/preset/<action>`: save, rename or delete a user preset; an `error` when refused. */
+  #onPresetCommand(topic: string, payload: Buffer, action: PresetAction | null): void {
+    const { state } = this.#opts;
+    if (action === null) {
+      const choices = PRESET_ACTIONS.map((a) => this.#t.preset(a)).join(', ');
+      this.publishError(topic, payload, `${topic} is not a preset command; publish to ${choices}.`);
+      return;
+    }
+    const decoded = decodePresetPayload(action, payload, this.#opts.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES);
+    if (!decoded.ok) { this.publishError(topic, payload, decoded.error); return; }
+    const c: PresetCommand = decoded.value;
+    const done = c.action === 'save' ? state.savePreset(c.name, c.description, 'mqtt')
+      : c.action === 'rename' ? state.renamePreset(c.from, c.to, 'mqtt')
+        : state.deletePreset(c.name, 'mqtt');
+    void done.then((r) => { if (!r.ok) this.publishError(topic, payload, r.error); });
+  }
+
+  /** The preset list changed: `info` again, and Home Assistant's preset select with it. */
+  async #republishPresets(): Promise<void> {
+    if (!this.#client.connected) return;
+    try {
+      await Promise.all([this.#client.publishAsync(this.#t.info, this.#infoJson(), RETAINED), this.#publishDiscovery()]);
+    } catch (e) {
+      this.#opts.log.warn(`could not publish the new preset list: ${(e as Error).message}`);
+    }
   }
 
   /** A retained desired setting arrived (or was cleared): apply what all of them add up to, and ack it. */
@@ -332,7 +380,7 @@ export class UnitClient {
 
   /** On every (re)connect: subscribe, then the retained documents, so a client seeing `online` can command at once. */
   async announce(): Promise<void> {
-    const { baseTopic, unitId, state } = this.#opts;
+    const { baseTopic, unitId } = this.#opts;
     const client = this.#client;
     if (!this.#identityChecked) {
       // Over this connection, before anything is published: if the id is
@@ -351,23 +399,40 @@ export class UnitClient {
       ...commandFilters(baseTopic, unitId, this.#groups),
       this.#t.desired, classDesiredTopic(baseTopic), ...this.#groups.map((g) => groupDesiredTopic(baseTopic, g)),
     ], { qos: SUBSCRIPTION_QOS });
-    const pubs: Promise<unknown>[] = [
+    // HA's birth message is not retained: subscribing now catches its next start.
+    if (this.#haStatus) await client.subscribeAsync(this.#haStatus, { qos: SUBSCRIPTION_QOS });
+    await Promise.all([
       client.publishAsync(this.#t.availability, 'online', RETAINED),
       client.publishAsync(this.#t.info, this.#infoJson(), RETAINED),
       client.publishAsync(this.#t.state, this.#stateJson(), RETAINED),
-    ];
-    if (this.#opts.haDiscovery) {
-      const version = (this.#opts.info() as { version?: unknown }).version;
-      const docs = discoveryMessages({
-        baseTopic, unitId, prefix: this.#opts.haPrefix,
-        presetNames: state.presets().map((p) => p.name),
-        ...(typeof version === 'string' ? { version } : {}),
-      });
-      for (const m of docs) pubs.push(client.publishAsync(m.topic, JSON.stringify(m.payload), RETAINED));
-    }
-    await Promise.all(pubs);
+      this.#publishDiscovery(),
+    ]);
     // Watched after publishing, so the retained ones that come back are ours.
     await client.subscribeAsync([this.#t.availability, this.#t.info], { qos: 0 });
+  }
+
+  /**
+   * Links the unit's dashboard page (as the LAN reaches it) in Home
+   * Assistant's device card, once the dashboard runs.
+   */
+  async linkDashboard(url: string): Promise<void> {
+    this.#dashboardUrl = url;
+    if (this.#client.connected) await this.#publishDiscovery();
+  }
+
+  /** The Home Assistant discovery configs, retained (nothing when discovery is off). */
+  async #publishDiscovery(): Promise<void> {
+    if (!this.#opts.haDiscovery) return;
+    const { baseTopic, unitId, state } = this.#opts;
+    const version = (this.#opts.info() as { version?: unknown }).version;
+    const docs = discoveryMessages({
+      baseTopic, unitId, prefix: this.#opts.haPrefix,
+      presetNames: state.presets().map((p) => p.name),
+      ...(typeof version === 'string' ? { version } : {}),
+      ...(this.#dashboardUrl ? { configurationUrl: this.#dashboardUrl } : {}),
+      ...(this.#opts.supportUrl ? { supportUrl: this.#opts.supportUrl } : {}),
+    });
+    await Promise.all(docs.map((m) => this.#client.publishAsync(m.topic, JSON.stringify(m.payload), RETAINED)));
   }
 
   async stop(): Promise<void> {
@@ -376,6 +441,7 @@ export class UnitClient {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     for (const e of this.#extensions) e.stop();
     this.#opts.state.off('change', this.#onChange);
+    this.#opts.state.off('presets', this.#onPresets);
     this.#opts.state.off('refused', this.#onRefused);
     if (this.#client.connected) {
       // Only a unit that announced itself says goodbye; the clean DISCONNECT drops the last will either way.

@@ -122,6 +122,15 @@ export const PARAMS = [
     name: 'bypass', label: 'Bypass', kind: 'bool', default: false,
     help: 'Hear the signal untouched, to compare before and after.',
   },
+  {
+    name: 'level_match', label: 'Level-matched A/B', kind: 'bool', default: false,
+    help: 'When you bypass, the original plays as loud as the compressed sound was, so you compare compression, not loudness.',
+  },
+  {
+    name: 'bypass_gain', label: 'Bypass gain', kind: 'number', unit: 'dB',
+    min: -24, max: 24, step: 0.1, default: 0,
+    help: 'Gain on the original while bypassed; with level-matched A/B on, the unit sets it each time you bypass, from the loudness it measured.',
+  },
 ] as const satisfies readonly ParamDef[];
 
 type Defs = typeof PARAMS;

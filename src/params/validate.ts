@@ -60,6 +60,27 @@ export function validateValue<N extends ParamName>(name: N, raw: unknown): Resul
   }
 }
 
+/** The word that flips a switch on `set/<param>` (a footswitch's A/B). */
+export const TOGGLE_WORD = 'TOGGLE';
+
+/**
+ * A switch as people type it on a plain MQTT value (SPEC §4): `true`/`false`,
+ * `ON`/`OFF` (Tasmota, Zigbee2MQTT, Home Assistant), `1`/`0`, in any case,
+ * or `TOGGLE`. Null for anything else. Command-line flags keep
+ * `true|false` (SPEC §3) and typed JSON keeps true/false (SPEC §1).
+ */
+export function switchFromText(text: string): boolean | 'toggle' | null {
+  switch (text.trim().toLowerCase()) {
+    case 'true': case 'on': case '1': return true;
+    case 'false': case 'off': case '0': return false;
+    case 'toggle': return 'toggle';
+    default: return null;
+  }
+}
+
+/** How the switch words read in a message: "true or false (also ON, OFF, 1, 0 or TOGGLE)". */
+export const SWITCH_WORDS = `true or false (also ON, OFF, 1, 0 or ${TOGGLE_WORD})`;
+
 /**
  * The typed value a text stands for, where everything arrives as text
  * (command-line flags, plain MQTT values): "-20" is a number for a number

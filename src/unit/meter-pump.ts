@@ -113,13 +113,14 @@ export class MeterListener implements Extension {
 /**
  * The room-level figures of a stretch of frames: the deepest gain
  * reduction, the highest peaks, the clipped samples (input and output, all
- * channels) and the unit's running xrun count at its end.
+ * channels), the highest DSP load and the unit's running xrun count at its end.
  */
 export interface LevelSummary {
   gr: number;
   out_peak: number;
   in_peak: number;
   clips: number;
+  cpu: number;
   xruns: number;
 }
 
@@ -148,7 +149,7 @@ export class LevelSummaries implements Extension {
 
   #add(f: MeterFrame): void {
     if (this.#acc === null) {
-      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, clips: 0, xruns: 0 };
+      this.#acc = { gr: 0, out_peak: -Infinity, in_peak: -Infinity, clips: 0, cpu: 0, xruns: 0 };
       this.#periodStart = f.t;
     }
     const a = this.#acc;
@@ -157,6 +158,7 @@ export class LevelSummaries implements Extension {
     a.in_peak = Math.max(a.in_peak, ...f.in_peak);
     for (const c of f.clip_in) a.clips += c;
     for (const c of f.clip_out) a.clips += c;
+    a.cpu = Math.max(a.cpu, f.cpu);
     a.xruns = f.xruns;
     if (f.t - this.#periodStart >= this.periodMs) {
       this.#acc = null;

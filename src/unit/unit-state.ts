@@ -6,17 +6,15 @@
  * shared parameter buffer.
  */
 import { EventEmitter } from 'node:events';
-import { readFile, readdir, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rename } from 'node:fs/promises';
 import { defaultParams, PARAM_NAMES, type ParamName, type ParamValues } from '../params/schema.js';
 import { validatePartial, type Result } from '../params/validate.js';
-import {
-  BUILT_IN_PRESETS, PRESET_NAME_PATTERN, parseUserPreset, presetValues, type Preset,
-} from '../params/presets.js';
+import { presetValues, type Preset } from '../params/presets.js';
 import { targetValues, type EffectiveSetting, type LockSpec } from './desired.js';
 import { lockRefusal, lockedField } from './lock.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { stateFile, userPresetDir } from './state-dir.js';
+import { PresetStore } from './preset-store.js';
+import { stateFile } from './state-dir.js';
 import type { Logger } from '../log.js';
 
 interface SavedState {
@@ -68,16 +66,21 @@ export interface RefusedEvent {
   readonly error: string;
 }
 
-export class UnitState extends EventEmitter<{ change: [ChangeEvent]; refused: [RefusedEvent] }> {
+/**
+ * 'change': parameters or the current preset changed. 'refused': the lock
+ * refused a change. 'presets': the list of presets changed (saved,
+ * renamed, deleted), for the `info` document.
+ */
+export class UnitState extends EventEmitter<{ change: [ChangeEvent]; refused: [RefusedEvent]; presets: [] }> {
   #params: ParamValues;
   #preset: string | null;
-  #presets: Map<string, Preset>;
+  #presets: PresetStore;
   #lock: LockSpec = false;
   #classRev: number | null = null;
   #persistTimer: NodeJS.Timeout | null = null;
   #persisting: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly opts: UnitStateOptions, params: ParamValues, preset: string | null, presets: Map<string, Preset>) {
+  private constructor(private readonly opts: UnitStateOptions, params: ParamValues, preset: string | null, presets: PresetStore) {
     super();
     this.#params = params;
     this.#preset = preset;
@@ -96,7 +99,7 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent]; refused: [R
       params = { ...params, ...opts.flags };
       preset = null;
     }
-    return new UnitState(opts, params, preset, await loadPresets(opts.stateDir, opts.log));
+    return new UnitState(opts, params, preset, await PresetStore.load(opts.stateDir, opts.log));
   }
 
   get snapshot(): UnitSnapshot {
@@ -108,7 +111,39 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent]; refused: [R
   }
 
   presets(): Preset[] {
-    return [...this.#presets.values()];
+    return this.#presets.list();
+  }
+
+  /**
+   * Saves the current parameters as user preset `name` (replacing a user
+   * preset of that name), which becomes the current preset.
+   */
+  async savePreset(name: unknown, description: unknown, source: ChangeSource): Promise<Result<Preset>> {
+    const r = await this.#presets.save(name, this.#params, description);
+    if (r.ok) this.#presetsChanged(r.value.name, source);
+    return r;
+  }
+
+  /** Renames a user preset; the current preset follows it. */
+  async renamePreset(from: unknown, to: unknown, source: ChangeSource): Promise<Result<Preset>> {
+    const r = await this.#presets.rename(from, to);
+    if (r.ok) this.#presetsChanged(this.#preset === from ? r.value.name : this.#preset, source);
+    return r;
+  }
+
+  /** Deletes a user preset; the sound stays, no longer named after it. */
+  async deletePreset(name: unknown, source: ChangeSource): Promise<Result<Preset>> {
+    const r = await this.#presets.delete(name);
+    if (r.ok) this.#presetsChanged(this.#preset === name ? null : this.#preset, source);
+    return r;
+  }
+
+  #presetsChanged(current: string | null, source: ChangeSource): void {
+    this.emit('presets');
+    if (current === this.#preset) return;
+    this.#preset = current;
+    this.emit('change', { snapshot: this.snapshot, changed: [], source });
+    this.#schedulePersist();
   }
 
   /**
@@ -131,11 +166,12 @@ export class UnitState extends EventEmitter<{ change: [ChangeEvent]; refused: [R
     let base = this.#params;
     let preset: string | null = null;
     if (presetName !== undefined) {
-      if (typeof presetName !== 'string' || !this.#presets.has(presetName)) {
-        return { ok: false, error: `preset must be one of ${[...this.#presets.keys()].join(', ')}, got ${JSON.stringify(presetName)}.` };
+      const found = typeof presetName === 'string' ? this.#presets.get(presetName) : undefined;
+      if (!found) {
+        return { ok: false, error: `preset must be one of ${this.#presets.names().join(', ')}, got ${JSON.stringify(presetName)}.` };
       }
-      base = presetValues(this.#presets.get(presetName)!);
-      preset = presetName;
+      base = presetValues(found);
+      preset = found.name;
     }
     const r = validatePartial(rest);
     if (!r.ok) return r;
@@ -251,36 +287,5 @@ async function readStateFile(path: string, log: Logger): Promise<SavedState | nu
 
 /** Built-in presets plus the user's from stateDir/presets/*.json, by name. */
 export async function loadPresets(stateDir: string | null, log: Logger): Promise<Map<string, Preset>> {
-  const presets = new Map<string, Preset>(BUILT_IN_PRESETS.map((p) => [p.name, p]));
-  if (!stateDir) return presets;
-  for (const p of await readUserPresets(userPresetDir(stateDir), log)) {
-    if (presets.has(p.name)) log.warn(`user preset "${p.name}" has the name of a built-in preset and is ignored.`);
-    else presets.set(p.name, p);
-  }
-  return presets;
-}
-
-async function readUserPresets(dir: string, log: Logger): Promise<Preset[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
-  } catch {
-    return [];
-  }
-  const out: Preset[] = [];
-  for (const file of names) {
-    const name = file.slice(0, -'.json'.length);
-    if (!PRESET_NAME_PATTERN.test(name)) {
-      log.warn(`user preset file ${file} is ignored: names use a-z, 0-9, - and _ only.`);
-      continue;
-    }
-    try {
-      const parsed = parseUserPreset(name, JSON.parse(await readFile(join(dir, file), 'utf8')));
-      if (typeof parsed === 'string') log.warn(`${parsed} (file ${join(dir, file)} ignored)`);
-      else out.push(parsed);
-    } catch (e) {
-      log.warn(`user preset ${join(dir, file)} is ignored: ${(e as Error).message}`);
-    }
-  }
-  return out;
+  return new Map((await PresetStore.load(stateDir, log)).list().map((p) => [p.name, p]));
 }

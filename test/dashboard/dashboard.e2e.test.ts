@@ -69,6 +69,8 @@ describe('dashboard in a browser (Node-RED + Chromium)', function () {
     await page.waitForFunction(() => document.querySelector('[data-fig="sample-rate"]')?.textContent === '48.0 kHz', undefined, WAIT);
     assert.equal(await page.textContent('[data-fig="block"]'), '128 frames');
     await page.waitForFunction(() => /%$/.test(document.querySelector('[data-fig="cpu"]')?.textContent ?? ''), undefined, WAIT);
+    // A fresh unit sits at the schema's defaults: nothing was changed by hand yet.
+    await page.waitForFunction(() => /^Default settings/.test(document.querySelector('.pc-preset-help')?.textContent ?? ''), undefined, WAIT);
   });
 
   it('moves the meters: new frames, changing levels and changing canvas pixels', async () => {

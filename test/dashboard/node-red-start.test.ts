@@ -13,7 +13,7 @@ describe('starting the dashboard', () => {
     const port = await new Promise<number>((r) => taken.listen(0, '127.0.0.1', () => r((taken.address() as { port: number }).port)));
     await assert.rejects(
       startDashboard({ port, host: '127.0.0.1', mqttHost: '127.0.0.1', mqttPort: 1883, unitId: 'x', baseTopic: 'picomp', log: memoryLogger() }),
-      (e: Error) => e instanceof UserError && e.message === `port ${port} is already in use (another dashboard or Node-RED?); pick another with --dashboard-port.`,
+      (e: Error) => e instanceof UserError && e.message.startsWith(`port ${port} is already in use (another dashboard or Node-RED?); pick a free one with --dashboard-port `),
     );
   });
 });

@@ -239,7 +239,7 @@ for (const kind of BROKERS) {
     it('publishes a gentle level summary for Home Assistant sensors', async function () {
       const m = await probe.onTopic(t.levels, 5000, probe.messages.length);
       const doc = JSON.parse(m.text) as Record<string, number>;
-      assert.deepEqual(Object.keys(doc).sort(), ['clips', 'gr', 'in_peak', 'out_peak', 'xruns']);
+      assert.deepEqual(Object.keys(doc).sort(), ['clips', 'cpu', 'gr', 'in_peak', 'out_peak', 'xruns']);
       assert.ok(doc.gr! <= 0 && doc.gr! >= -9, 'the deepest gain reduction of the second');
       assert.equal(doc.out_peak, -3, 'the loudest channel');
       assert.equal(m.retain, false);

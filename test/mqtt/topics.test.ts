@@ -47,7 +47,7 @@ describe('topic grammar', () => {
 
   it('subscribes a unit to its own, the all-units and its groups\' command topics', () => {
     assert.deepEqual(commandFilters('picomp', 'u1', ['g']), [
-      'picomp/u1/set', 'picomp/u1/set/+/#', 'picomp/u1/get',
+      'picomp/u1/set', 'picomp/u1/set/+/#', 'picomp/u1/get', 'picomp/u1/preset/#',
       'picomp/all/set', 'picomp/all/set/+/#', 'picomp/group/g/set', 'picomp/group/g/set/+/#',
     ]);
   });

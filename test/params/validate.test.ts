@@ -14,7 +14,8 @@ describe('parameter schema and validation', () => {
       if (p.kind === 'number') assert.ok(p.default >= p.min && p.default <= p.max, p.name);
       assert.ok(p.help.length > 20, `${p.name} has a student-facing explanation`);
     }
-    assert.equal(PARAMS.length, 18);
+    // SPEC §1's parameters, plus level_match and bypass_gain (level-matched A/B, issue 15).
+    assert.equal(PARAMS.length, 18 + 2);
   });
 
   it('accepts typed numbers, booleans and enum names', () => {

@@ -87,7 +87,7 @@ describe('meter pump', () => {
     const levels = new LevelSummaries(pump, 1000, (s) => sums.push(s));
     levels.start();
     for (let i = 0; i < 4; i++) { pump.tick(); now += 500; }
-    assert.deepEqual(sums, [{ gr: -6, in_peak: -4, out_peak: -7, clips: 0, xruns: 0 }]);
+    assert.deepEqual(sums, [{ gr: -6, in_peak: -4, out_peak: -7, clips: 0, cpu: 1, xruns: 0 }]);
     levels.stop();
     assert.equal(pump.listenerCount('frame'), 0);
   });
