@@ -43,6 +43,12 @@ export const DEFAULTS = {
   maxPacketBytes: 256 * 1024 + 16 * 1024,
   /** Largest packet before the login is through (CONNECT with its will, and what a client sends ahead of CONNACK). */
   maxConnectingPacketBytes: 16 * 1024,
+  /**
+   * QoS 2 messages one client may leave waiting for its PUBREL (Aedes holds
+   * each, up to the packet limit; its default of 1000 let one connection
+   * pin 250 MB). A real client has one or two; as the hub's max_inflight_messages.
+   */
+  maxInflightInbound: 20,
   /** Packets Aedes holds per client while its login is checked. */
   queueLimit: 8,
   /** Sockets that have not logged in yet, per address and in all (the rest are closed at once). */

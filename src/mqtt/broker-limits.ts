@@ -250,7 +250,9 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
  * ones cut, and control characters written as \uXXXX, since whoever sent
  * it chose them (a newline would start a forged log line).
  */
-export function cut(text: string, max = 120): string {
+export function cut(raw: string | null | undefined, max = 120): string {
+  // A client's id is null in the events of a connection that has not sent CONNECT.
+  const text = String(raw);
   const shown = text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
   // eslint-disable-next-line no-control-regex
   return shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -76,6 +76,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     drainTimeout: DEFAULTS.drainTimeoutMs,
     connectTimeout: DEFAULTS.connectTimeoutMs,
     queueLimit: DEFAULTS.queueLimit,
+    maxInflightInbound: DEFAULTS.maxInflightInbound,
     ...auth.hooks(() => broker.connectedClients),
   });
   const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log);

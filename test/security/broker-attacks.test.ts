@@ -277,6 +277,27 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('QoS 2 publishes that never get their PUBREL: beyond the inflight limit the connection is closed', async function () {
+    const s = await rawSocket(rig.broker.mqttPort);
+    try {
+      s.write(connectPacket('qos2-hoarder'));
+      const topic = Buffer.from('junk/q2');
+      const payload = Buffer.alloc(1000, 0x41);
+      const qos2Publish = (messageId: number): Buffer => {
+        const body = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from([messageId >> 8, messageId & 0xff]), payload]);
+        let n = body.length;
+        const len: number[] = [];
+        do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; len.push(b); } while (n > 0);
+        return Buffer.concat([Buffer.from([0x34, ...len]), body]);
+      };
+      for (let id = 1; id <= DEFAULTS.maxInflightInbound + 5; id++) s.write(qos2Publish(id));
+      assert.equal(await closedWithin(s, 10_000), true, 'closed');
+    } finally {
+      s.destroy();
+    }
+    await stillMetering(rig, before);
+  });
+
   it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
     const unitId = `picomp-${UNIT}-0badc0de`;
     const r = await tryLogin(rig.broker.url, { clientId: unitId });
