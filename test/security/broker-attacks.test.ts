@@ -399,6 +399,47 @@ describe('security: client ids of the unit and its dashboard', function () {
   });
 });
 
+describe('security: desired settings on a unit\'s broker with users (SPEC §5: teacher only)', function () {
+  this.timeout(60_000);
+  it('a teacher publishes the class, group and unit settings; an operator or viewer is cut off', async function () {
+    await withTempDir('desired', async (dir) => {
+      const path = usersFile(dir);
+      const pw = 'long-enough-1';
+      for (const [name, role] of [['tess', 'teacher'], ['otto', 'operator'], ['vera', 'viewer'], ['ada', 'admin']] as const) {
+        await upsertUser(path, { name, role, ...(role === 'operator' ? { unit: UNIT } : {}), password: pw });
+      }
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: path, allowAnonymous: false, unitId: UNIT, log: memoryLogger() });
+      const probes: Probe[] = [];
+      try {
+        const watcher = await Probe.connect(broker.url, { username: 'ada', password: pw });
+        probes.push(watcher);
+        await watcher.subscribe('picomp/#');
+        const topics = ['picomp/class/desired', 'picomp/group/row-1/desired', T.desired];
+        const tess = await Probe.connect(broker.url, { username: 'tess', password: pw });
+        probes.push(tess);
+        for (const t of topics) {
+          await tess.publish(t, '{"rev":1}', { retain: true });
+          assert.equal((await watcher.onTopic(t)).retain, false, `${t} reached the watcher`);
+        }
+        for (const name of ['otto', 'vera']) {
+          const p = await Probe.connect(broker.url, { username: name, password: pw });
+          probes.push(p);
+          const closed = new Promise<void>((resolve) => p.client.once('close', () => resolve()));
+          p.client.publish('picomp/class/desired', '{"rev":99,"lock":true}', { retain: true });
+          await closed;
+        }
+        const fresh = await Probe.connect(broker.url, { username: 'ada', password: pw });
+        probes.push(fresh);
+        await fresh.subscribe('picomp/class/desired');
+        assert.equal((await fresh.onTopic('picomp/class/desired')).text, '{"rev":1}', 'the teacher\'s setting is retained, nobody else\'s');
+      } finally {
+        for (const p of probes) await p.close().catch(() => undefined);
+        await broker.close();
+      }
+    });
+  });
+});
+
 describe('security: oversized packets over TLS', function () {
   this.timeout(60_000);
   it('an announced 250 MB PUBLISH over TLS closes that connection, logged', async function () {
