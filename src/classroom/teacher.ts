@@ -26,7 +26,8 @@ export async function connectHub(login: HubLogin, role = 'teacher'): Promise<Mqt
     try {
       return await mqtt.connectAsync(url, {
         reconnectPeriod: 0, connectTimeout: 5000, clean: true,
-        clientId: `picomp-${role}-${Math.random().toString(16).slice(2, 10)}`,
+        // Not `picomp-<word>-<hex>`: a unit's broker keeps that shape for unit `<word>`'s own clients.
+        clientId: `picomp.${role}-${Math.random().toString(16).slice(2, 10)}`,
         ...(login.username !== undefined ? { username: login.username, password: login.password ?? '' } : {}),
       });
     } catch (e) {
@@ -84,14 +85,18 @@ export async function retainedSnapshot(client: MqttClient, baseTopic: string, fi
     await subscribeHub(client, [...filters, sync]);
     const echoed = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new UserError(`the hub did not answer within ${timeoutMs / 1000} s; is it overloaded?`)), timeoutMs);
-      done = () => { clearTimeout(timer); resolve(); };
+      // A login that may not write `get` (a viewer, a student) is disconnected by the hub; the publish below then never settles.
+      const closed = (): void => { clearTimeout(timer); reject(new UserError('the hub closed the connection while reading the room; picomp class needs a teacher or admin login (--username).')); };
+      client.once('close', closed);
+      done = () => { clearTimeout(timer); client.off('close', closed); resolve(); };
     });
-    await client.publishAsync(sync, '', { qos: 1 });
+    await Promise.race([client.publishAsync(sync, '', { qos: 1 }), echoed]);
     await echoed;
     return out;
   } finally {
     client.off('message', onMessage);
-    await client.unsubscribeAsync([...filters, sync]).catch(() => undefined);
+    // On a closed connection this would never settle (and Node would exit 0 with nothing said).
+    if (client.connected) await client.unsubscribeAsync([...filters, sync]).catch(() => undefined);
   }
 }
 
