@@ -18,6 +18,7 @@ import { pbkdf2, randomBytes } from 'node:crypto';
 import type { UserRecord } from '../mqtt/users.js';
 import { allSetTopic, classDesiredTopic, groupDesiredTopic, groupSetTopic, unitTopics } from '../mqtt/topics.js';
 import { DEFAULT_DISCOVERY_PREFIX } from '../mqtt/ha-discovery.js';
+import { PARAM_NAMES } from '../params/schema.js';
 
 /** Mosquitto 2's own hash: `$7$` = PBKDF2-SHA512, its default 101 iterations, 12-byte salt. */
 const MOSQ_PBKDF2 = { iterations: 101, saltBytes: 12, keyBytes: 64, digest: 'sha512' } as const;
@@ -51,6 +52,17 @@ export function teacherWriteFilters(baseTopic: string): string[] {
   ];
 }
 
+/**
+ * A student's own set topics, one line each rather than `set/#`: Mosquitto
+ * keeps a retained message on every topic a client may write (it cannot
+ * tell the retain flag in an ACL), so `set/#` let a student fill the hub
+ * with retained junk on made-up topics. These are the keys a unit's set
+ * takes: its parameters, and `preset`.
+ */
+function studentSetTopics(own: ReturnType<typeof unitTopics>): string[] {
+  return [own.set, ...[...PARAM_NAMES, 'preset'].map((key) => own.setParam(key))];
+}
+
 /** What one account may do, as Mosquitto ACL lines (after its `user` line). */
 function aclLines(u: UserRecord, baseTopic: string): string[] {
   const read = `topic read ${baseTopic}/#`;
@@ -60,7 +72,7 @@ function aclLines(u: UserRecord, baseTopic: string): string[] {
     case 'teacher': return [read, ...teacherWriteFilters(baseTopic).map((f) => `topic write ${f}`)];
     case 'operator': {
       const own = unitTopics(baseTopic, u.unit!);
-      if (!isUnitAccount(u)) return [read, `topic write ${own.set}/#`, `topic write ${own.get}`];
+      if (!isUnitAccount(u)) return [read, ...[...studentSetTopics(own), own.get].map((t) => `topic write ${t}`)];
       const status = [own.availability, own.info, own.state, own.meters, own.error, own.levels, own.ack, own.get];
       return [
         read,

@@ -5,7 +5,7 @@
  * the CLI's `status` and the console read the room the same way.
  */
 import { isParamName, type ParamName, type ParamValues } from '../params/schema.js';
-import { parseTopic, classDesiredTopic, groupDesiredTopic, unitTopics } from '../mqtt/topics.js';
+import { parseTopic, classDesiredTopic, groupDesiredTopic, unitTopics, UNIT_ID_PATTERN } from '../mqtt/topics.js';
 import { differingParams, effectiveSetting, parseDesiredPayload, targetValues, type DesiredSetting } from '../unit/desired.js';
 
 export interface UnitRow {
@@ -46,20 +46,27 @@ function infoPresets(info: Record<string, unknown> | null): Map<string, Partial<
   return out;
 }
 
-/** Every unit that has an availability, info or state retained, sorted by id. */
+/**
+ * Every unit that has an availability, info or state retained, sorted by id.
+ * Anyone who may write a unit's topics (its own account on the hub, anyone
+ * on an open broker) decides what they hold, so only ids and group names
+ * a unit could have, and locked names that are parameters, get into a row:
+ * nothing else reaches the teacher's terminal (no escape sequences, no
+ * newlines, no 50 KB names).
+ */
 export function roomRows(retained: ReadonlyMap<string, string>, baseTopic: string): UnitRow[] {
   const units = new Set<string>();
   for (const topic of retained.keys()) {
     const t = parseTopic(baseTopic, topic);
-    if (t?.kind === 'unit' && !t.deeper && (t.leaf === 'availability' || t.leaf === 'state' || t.leaf === 'info')) units.add(t.unit);
+    if (t?.kind === 'unit' && !t.deeper && UNIT_ID_PATTERN.test(t.unit) && (t.leaf === 'availability' || t.leaf === 'state' || t.leaf === 'info')) units.add(t.unit);
   }
   const classDoc = desired(retained.get(classDesiredTopic(baseTopic)));
   return [...units].sort().map((unit) => {
     const ut = unitTopics(baseTopic, unit);
     const at = (leaf: 'availability' | 'state' | 'info' | 'desired'): string | undefined => retained.get(ut[leaf]);
     const state = json(at('state'));
-    const groups = Array.isArray(state?.groups) ? (state.groups as unknown[]).filter((g): g is string => typeof g === 'string') : [];
-    const locked = state?.locked === true || Array.isArray(state?.locked) ? state.locked as boolean | string[] : false;
+    const groups = Array.isArray(state?.groups) ? (state.groups as unknown[]).filter((g): g is string => typeof g === 'string' && UNIT_ID_PATTERN.test(g)) : [];
+    const locked = state?.locked === true ? true : Array.isArray(state?.locked) ? (state.locked as unknown[]).filter((n): n is ParamName => typeof n === 'string' && isParamName(n)) : false;
     const classRev = typeof state?.class_rev === 'number' ? state.class_rev : null;
     const row = { unit, online: at('availability') === 'online', groups, classRev, locked };
     if (!state) return { ...row, setting: { unknown: 'no state yet' } };

@@ -26,7 +26,8 @@ export async function connectHub(login: HubLogin, role = 'teacher'): Promise<Mqt
     try {
       return await mqtt.connectAsync(url, {
         reconnectPeriod: 0, connectTimeout: 5000, clean: true,
-        clientId: `picomp-${role}-${Math.random().toString(16).slice(2, 10)}`,
+        // Not `picomp-<word>-<hex>`: a unit's broker keeps that shape for unit `<word>`'s own clients.
+        clientId: `picomp.${role}-${Math.random().toString(16).slice(2, 10)}`,
         ...(login.username !== undefined ? { username: login.username, password: login.password ?? '' } : {}),
       });
     } catch (e) {
@@ -84,14 +85,18 @@ export async function retainedSnapshot(client: MqttClient, baseTopic: string, fi
     await subscribeHub(client, [...filters, sync]);
     const echoed = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new UserError(`the hub did not answer within ${timeoutMs / 1000} s; is it overloaded?`)), timeoutMs);
-      done = () => { clearTimeout(timer); resolve(); };
+      // A login that may not write `get` (a viewer, a student) is disconnected by the hub; the publish below then never settles.
+      const closed = (): void => { clearTimeout(timer); reject(new UserError('the hub closed the connection while reading the room; picomp class needs a teacher or admin login (--username).')); };
+      client.once('close', closed);
+      done = () => { clearTimeout(timer); client.off('close', closed); resolve(); };
     });
-    await client.publishAsync(sync, '', { qos: 1 });
+    await Promise.race([client.publishAsync(sync, '', { qos: 1 }), echoed]);
     await echoed;
     return out;
   } finally {
     client.off('message', onMessage);
-    await client.unsubscribeAsync([...filters, sync]).catch(() => undefined);
+    // On a closed connection this would never settle (and Node would exit 0 with nothing said).
+    if (client.connected) await client.unsubscribeAsync([...filters, sync]).catch(() => undefined);
   }
 }
 
@@ -103,6 +108,20 @@ export async function publishDesired(client: MqttClient, topic: string, doc: Des
 export interface AckReport {
   readonly ok: boolean;
   readonly error?: string;
+}
+
+/** Longest refusal shown for one unit; a unit's own errors are one sentence. */
+const MAX_ACK_ERROR_CHARS = 300;
+
+/**
+ * An ack's error as one line for the teacher's terminal: whoever may write
+ * a unit's `ack` decides its text, so control characters (escape
+ * sequences, newlines) become spaces and the length is bounded.
+ */
+function printableLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return line.length <= MAX_ACK_ERROR_CHARS ? line : `${line.slice(0, MAX_ACK_ERROR_CHARS)}…`;
 }
 
 /**
@@ -121,7 +140,7 @@ export async function listenForAcks(client: MqttClient, baseTopic: string, rev: 
     try {
       const a = JSON.parse(payload.toString('utf8')) as { rev?: unknown; ok?: unknown; error?: unknown; level?: unknown };
       if (a.rev !== rev || typeof a.ok !== 'boolean' || (a.level !== undefined && a.level !== level)) return;
-      acks.set(t.unit, { ok: a.ok, ...(typeof a.error === 'string' ? { error: a.error } : {}) });
+      acks.set(t.unit, { ok: a.ok, ...(typeof a.error === 'string' ? { error: printableLine(a.error) } : {}) });
       check?.();
     } catch { /* not an ack we can read: ignore */ }
   };

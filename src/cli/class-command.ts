@@ -142,7 +142,8 @@ export async function runClass(argv: string[]): Promise<number> {
       }
     }
   } finally {
-    await client.endAsync().catch(() => undefined);
+    // endAsync never settles once the hub has closed the connection (Node would then exit 0 with nothing said).
+    if (client.connected) await client.endAsync().catch(() => undefined); else client.end(true);
   }
 }
 

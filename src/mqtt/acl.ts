@@ -25,12 +25,18 @@ export function commandTarget(baseTopic: string, topic: string): { unit: string 
   }
 }
 
+/** Is `topic` a desired setting (class, group or unit): the teacher's to write (SPEC §5). */
+export function isDesiredTopic(baseTopic: string, topic: string): boolean {
+  const t = parseTopic(baseTopic, topic);
+  return !!t && t.leaf === 'desired' && !t.deeper;
+}
+
 export function mayPublish(who: Identity, baseTopic: string, topic: string): boolean {
   if (topic.startsWith('$')) return false;
   switch (who.role) {
     case 'admin': return true;
     case 'viewer': return false;
-    case 'teacher': return commandTarget(baseTopic, topic) !== null;
+    case 'teacher': return commandTarget(baseTopic, topic) !== null || isDesiredTopic(baseTopic, topic);
     case 'operator': {
       // Saving, renaming and deleting presets changes what every user of the unit sees: teachers and admins only.
       const parsed = parseTopic(baseTopic, topic);

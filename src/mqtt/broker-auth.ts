@@ -29,6 +29,8 @@ export const DEFAULTS = {
   /** Room for the MQTT header around the largest payload in one WebSocket message. */
   wsFrameOverheadBytes: 1024,
   maxClients: 200,
+  /** Topic filters one connection may hold (a dashboard or console needs a few dozen); more are refused in the SUBACK. */
+  maxSubscriptionsPerClient: 1000,
   /** Topic levels beyond which a PUBLISH/SUBSCRIBE is refused. */
   maxTopicLevels: 16,
   /** A client that stops reading must not stall delivery to everyone else. */
@@ -41,6 +43,12 @@ export const DEFAULTS = {
   maxPacketBytes: 256 * 1024 + 16 * 1024,
   /** Largest packet before the login is through (CONNECT with its will, and what a client sends ahead of CONNACK). */
   maxConnectingPacketBytes: 16 * 1024,
+  /**
+   * QoS 2 messages one client may leave waiting for its PUBREL (Aedes holds
+   * each, up to the packet limit; its default of 1000 let one connection
+   * pin 250 MB). A real client has one or two; as the hub's max_inflight_messages.
+   */
+  maxInflightInbound: 20,
   /** Packets Aedes holds per client while its login is checked. */
   queueLimit: 8,
   /** Sockets that have not logged in yet, per address and in all (the rest are closed at once). */
@@ -164,8 +172,15 @@ export class BrokerAuth {
   readonly #identities = new WeakMap<Client, Identity>();
   /** The password hash a user's connection logged in with, to notice a changed password. */
   readonly #loginHashes = new WeakMap<Client, string>();
+  /**
+   * The filters each connection holds: Aedes keeps every one (20 000 long
+   * filters took 40 MB), so their number is bounded. Seeded from what a
+   * persistent session brought back, and shrunk on UNSUBSCRIBE.
+   */
+  readonly #filters = new WeakMap<Client, Set<string>>();
   /** Connections closed because their login no longer holds: not even their last will is published. */
   readonly #revoked = new WeakSet<Client>();
+  readonly #warnedFilters = new WeakSet<Client>();
   readonly #opts: AuthOptions;
   readonly users: () => Promise<UsersState>;
   /** Back-off for failed logins, per address and per user name. */
@@ -203,13 +218,42 @@ export class BrokerAuth {
       authorizeSubscribe: (client, sub, done) => {
         const who = this.#identities.get(client) ?? NOBODY;
         if (!who || !maySubscribe(who, sub.topic)) {
-          this.#opts.log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not subscribe to ${sub.topic}.`);
+          this.#opts.log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? cut(client.id)}" may not subscribe to ${cut(sub.topic)}.`);
+          done(null, null);
+          return;
+        }
+        if (!this.#mayAddFilter(client, sub.topic)) {
           done(null, null);
           return;
         }
         done(null, sub);
       },
     };
+  }
+
+  #mayAddFilter(client: Client, filter: string): boolean {
+    let held = this.#filters.get(client);
+    if (!held) {
+      held = new Set(Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {}));
+      this.#filters.set(client, held);
+    }
+    if (held.has(filter)) return true;
+    const max = DEFAULTS.maxSubscriptionsPerClient;
+    if (held.size >= max) {
+      if (!this.#warnedFilters.has(client)) {
+        this.#warnedFilters.add(client);
+        this.#opts.log.warn(`MQTT client "${cut(client.id)}" holds ${max} subscriptions (the limit); further ones are refused until it unsubscribes some.`);
+      }
+      return false;
+    }
+    held.add(filter);
+    return true;
+  }
+
+  /** Aedes' 'unsubscribe' event: these filters no longer count against the connection's limit. */
+  unsubscribed(client: Client, filters: readonly string[]): void {
+    const held = this.#filters.get(client);
+    if (held) for (const f of filters) held.delete(f);
   }
 
   #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, connected: number,
@@ -298,14 +342,14 @@ export class BrokerAuth {
       return;
     }
     if (packet.payload && packet.payload.length > maxPayloadBytes) {
-      log.warn(`closed MQTT client "${client?.id ?? '?'}": it sent ${packet.payload.length} bytes to ${packet.topic}, over the ${maxPayloadBytes}-byte limit.`);
+      log.warn(`closed MQTT client "${cut(client?.id ?? '?')}": it sent ${packet.payload.length} bytes to ${cut(packet.topic)}, over the ${maxPayloadBytes}-byte limit.`);
       done(new Error(`payload of ${packet.payload.length} bytes on ${packet.topic} exceeds the ${maxPayloadBytes}-byte limit`));
       return;
     }
     // A closed connection's will comes with the client it belonged to; one
     // closed for a revoked login must not act with the rights it lost.
     if (client && this.#revoked.has(client)) {
-      log.debug(`dropped the last will of "${client.id}" on ${packet.topic}: its login was revoked.`);
+      log.debug(`dropped the last will of "${cut(client.id)}" on ${cut(packet.topic)}: its login was revoked.`);
       done(new Error('login revoked'));
       return;
     }
@@ -313,7 +357,7 @@ export class BrokerAuth {
     if (client) {
       const who = this.#identities.get(client) ?? NOBODY;
       if (!who || !mayPublish(who, baseTopic, packet.topic)) {
-        log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? client.id}" may not publish to ${packet.topic}; the message is dropped and the client disconnected.`);
+        log.warn(`${who?.role ?? 'unknown client'} "${who?.name ?? cut(client.id)}" may not publish to ${cut(packet.topic)}; the message is dropped and the client disconnected.`);
         done(new Error(`not authorized to publish to ${packet.topic}`));
         return;
       }
@@ -339,7 +383,7 @@ export class BrokerAuth {
     for (const client of clients) {
       const who = this.#identities.get(client);
       if (!who || loginStillHolds(who, this.#loginHashes.get(client), state, this.#opts.allowAnonymous)) continue;
-      dropped.push(`${who.name} (${client.id})`);
+      dropped.push(`${who.name} (${cut(client.id)})`);
       this.#revoked.add(client);
       client.close();
     }

@@ -169,7 +169,7 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
     if (n < limits.maxQueuedPerSession) { queued.set(clientId, n + 1); queuedBytes += bytes; return true; }
     if (!warnedFull.has(clientId)) {
       warnedFull.add(clientId);
-      log.warn(`the session of MQTT client "${clientId}" has ${n} messages waiting (the limit); newer ones for it are dropped until it collects them.`);
+      log.warn(`the session of MQTT client "${cut(clientId)}" has ${n} messages waiting (the limit); newer ones for it are dropped until it collects them.`);
     }
     return false;
   };
@@ -228,7 +228,7 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
     offline.set(client.id, Date.now());
     if (offline.size > limits.maxOfflineSessions) {
       const oldest = offline.keys().next().value!;
-      log.warn(`forgot the offline session of MQTT client "${oldest}": ${limits.maxOfflineSessions} persistent sessions are kept at most.`);
+      log.warn(`forgot the offline session of MQTT client "${cut(oldest)}": ${limits.maxOfflineSessions} persistent sessions are kept at most.`);
       void forget(oldest);
     }
   });
@@ -237,7 +237,7 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
     const now = Date.now();
     for (const [id, since] of offline) {
       if (now - since < limits.sessionExpiryMs) break;
-      log.info(`forgot the session of MQTT client "${id}", offline for over ${Math.round(limits.sessionExpiryMs / 60_000)} min.`);
+      log.info(`forgot the session of MQTT client "${cut(id)}", offline for over ${Math.round(limits.sessionExpiryMs / 60_000)} min.`);
       void forget(id);
     }
   }, Math.min(60_000, limits.sessionExpiryMs));
@@ -245,9 +245,17 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
   return () => clearInterval(timer);
 }
 
-/** A topic as it may appear in a log line: long ones cut. */
-export function cut(topic: string, max = 120): string {
-  return topic.length <= max ? topic : `${topic.slice(0, max)}… (${topic.length} characters)`;
+/**
+ * A topic, client id or user name as it may appear in a log line: long
+ * ones cut, and control characters written as \uXXXX, since whoever sent
+ * it chose them (a newline would start a forged log line).
+ */
+export function cut(raw: string | null | undefined, max = 120): string {
+  // A client's id is null in the events of a connection that has not sent CONNECT.
+  const text = String(raw);
+  const shown = text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+  // eslint-disable-next-line no-control-regex
+  return shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -76,12 +76,14 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     drainTimeout: DEFAULTS.drainTimeoutMs,
     connectTimeout: DEFAULTS.connectTimeoutMs,
     queueLimit: DEFAULTS.queueLimit,
+    maxInflightInbound: DEFAULTS.maxInflightInbound,
     ...auth.hooks(() => broker.connectedClients),
   });
   const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log);
   const gate = new ConnectionGate({ perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs }, log);
   const tickets = new WeakMap<Client, { loggedIn(): void }>();
   broker.on('client', (client) => tickets.get(client)?.loggedIn());
+  broker.on('unsubscribe', (filters, client) => auth.unsubscribed(client, filters));
   const caps = { connectedBytes: Math.max(DEFAULTS.maxPacketBytes, maxPayloadBytes + 16 * 1024), connectingBytes: DEFAULTS.maxConnectingPacketBytes };
   const handle = (stream: Duplex, req?: IncomingMessage): void => {
     const address = remoteAddress(stream, req);
@@ -98,8 +100,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     }
   };
   let warnedUncapped = false;
-  broker.on('clientError', (client, err) => log.debug(`MQTT client "${client.id}": ${err.message}`));
-  broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${client.id}": ${err.message}`));
+  broker.on('clientError', (client, err) => log.debug(`MQTT client "${cut(client.id)}": ${cut(err.message, 300)}`));
+  broker.on('connectionError', (client, err) => log.debug(`MQTT connection "${cut(client.id)}": ${cut(err.message, 300)}`));
   const clients = (): Client[] => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
   const recheckTimer = setInterval(() => { void auth.recheckLogins(clients()); }, opts.usersRecheckMs ?? DEFAULTS.usersRecheckMs);
   recheckTimer.unref();

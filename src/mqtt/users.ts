@@ -213,7 +213,9 @@ export async function writeUsers(path: string, users: readonly UserRecord[]): Pr
 /** Adds or replaces a user (same name → new password and role). */
 export async function upsertUser(path: string, spec: { name: string; role: Role; unit?: string; password: string }): Promise<'added' | 'updated'> {
   if (!USER_NAME_PATTERN.test(spec.name)) {
-    throw new UserError(`user name "${spec.name}" is not allowed; use letters, digits, ".", "_" and "-" (up to 64).`);
+    // Quoted as JSON and cut: the name may hold newlines or escape sequences.
+    const shown = JSON.stringify(spec.name.length > 80 ? `${spec.name.slice(0, 80)}…` : spec.name);
+    throw new UserError(`user name ${shown} is not allowed; use letters, digits, ".", "_" and "-" (up to 64).`);
   }
   if (spec.role === 'operator' && !spec.unit) {
     throw new UserError('an operator controls one unit; give it with --unit ID.');

@@ -238,6 +238,66 @@ describe('security: attacks on the embedded broker', function () {
     }
   });
 
+  it('thousands of subscriptions on one connection: beyond the limit they are refused in the SUBACK; unsubscribing makes room', async function () {
+    const max = DEFAULTS.maxSubscriptionsPerClient;
+    const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    try {
+      const filters = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `junk/${'z'.repeat(100)}/${from + i}/#`);
+      // mqtt.js rejects a subscribe with any refused filter; the SUBACK's codes come with the error.
+      const subscribe = (topics: string[]): Promise<number[]> => c.subscribeAsync(topics, { qos: 1 }).then(
+        (granted) => granted.map((g) => g.qos),
+        (e: { packet?: { granted?: number[] } }) => { if (!e.packet?.granted) throw e; return e.packet.granted; });
+      // Two packets, the first one alone over the limit.
+      const first = await subscribe(filters(0, max + 500));
+      const second = await subscribe(filters(max + 500, 500));
+      const granted = [...first, ...second].filter((qos) => qos !== 128).length;
+      assert.equal(granted, max);
+      assert.equal(rig.log.lines.filter((l) => l.includes('subscriptions (the limit)')).length, 1, 'logged once');
+      await c.unsubscribeAsync(filters(0, 10));
+      assert.deepEqual(await subscribe(filters(5000, 10)), Array(10).fill(1));
+      assert.deepEqual(await subscribe(filters(6000, 1)), [128]);
+    } finally {
+      await c.endAsync(true);
+    }
+    await stillMetering(rig, before);
+  });
+
+  it('a client id, user name or topic holding newlines cannot forge a log line', async function () {
+    const forged = '\npicomp lab-1: info: FORGED';
+    const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0, clientId: `evil${forged}` });
+    c.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    // '$' topics are refused to everyone but the broker, so this is logged as refused.
+    c.publish(`$x${forged}`, 'x');
+    c.subscribe(`$x${forged}/#`);
+    await tryLogin(rig.broker.url, { clientId: `picomp-${UNIT}-00${forged}`, username: `u${forged}`, password: 'x' });
+    await closed;
+    assert.ok(rig.log.lines.some((l) => l.includes('may not publish')), rig.log.lines.join('\n'));
+    for (const line of rig.log.lines) assert.doesNotMatch(line, /[\n\r]/, line);
+    await stillMetering(rig, before);
+  });
+
+  it('QoS 2 publishes that never get their PUBREL: beyond the inflight limit the connection is closed', async function () {
+    const s = await rawSocket(rig.broker.mqttPort);
+    try {
+      s.write(connectPacket('qos2-hoarder'));
+      const topic = Buffer.from('junk/q2');
+      const payload = Buffer.alloc(1000, 0x41);
+      const qos2Publish = (messageId: number): Buffer => {
+        const body = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from([messageId >> 8, messageId & 0xff]), payload]);
+        let n = body.length;
+        const len: number[] = [];
+        do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; len.push(b); } while (n > 0);
+        return Buffer.concat([Buffer.from([0x34, ...len]), body]);
+      };
+      for (let id = 1; id <= DEFAULTS.maxInflightInbound + 5; id++) s.write(qos2Publish(id));
+      assert.equal(await closedWithin(s, 10_000), true, 'closed');
+    } finally {
+      s.destroy();
+    }
+    await stillMetering(rig, before);
+  });
+
   it('a client reusing the unit\'s own client id is refused, and the unit stays online', async function () {
     const unitId = `picomp-${UNIT}-0badc0de`;
     const r = await tryLogin(rig.broker.url, { clientId: unitId });
@@ -333,6 +393,47 @@ describe('security: client ids of the unit and its dashboard', function () {
         assert.equal(await tryLogin(broker.url, { username: 'dash', password: 'dashboard-pass-1', clientId: dashboardId }), 'ok');
         assert.equal(await tryLogin(broker.url, { ...vera, clientId: 'vera-laptop' }), 'ok');
       } finally {
+        await broker.close();
+      }
+    });
+  });
+});
+
+describe('security: desired settings on a unit\'s broker with users (SPEC §5: teacher only)', function () {
+  this.timeout(60_000);
+  it('a teacher publishes the class, group and unit settings; an operator or viewer is cut off', async function () {
+    await withTempDir('desired', async (dir) => {
+      const path = usersFile(dir);
+      const pw = 'long-enough-1';
+      for (const [name, role] of [['tess', 'teacher'], ['otto', 'operator'], ['vera', 'viewer'], ['ada', 'admin']] as const) {
+        await upsertUser(path, { name, role, ...(role === 'operator' ? { unit: UNIT } : {}), password: pw });
+      }
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: path, allowAnonymous: false, unitId: UNIT, log: memoryLogger() });
+      const probes: Probe[] = [];
+      try {
+        const watcher = await Probe.connect(broker.url, { username: 'ada', password: pw });
+        probes.push(watcher);
+        await watcher.subscribe('picomp/#');
+        const topics = ['picomp/class/desired', 'picomp/group/row-1/desired', T.desired];
+        const tess = await Probe.connect(broker.url, { username: 'tess', password: pw });
+        probes.push(tess);
+        for (const t of topics) {
+          await tess.publish(t, '{"rev":1}', { retain: true });
+          assert.equal((await watcher.onTopic(t)).retain, false, `${t} reached the watcher`);
+        }
+        for (const name of ['otto', 'vera']) {
+          const p = await Probe.connect(broker.url, { username: name, password: pw });
+          probes.push(p);
+          const closed = new Promise<void>((resolve) => p.client.once('close', () => resolve()));
+          p.client.publish('picomp/class/desired', '{"rev":99,"lock":true}', { retain: true });
+          await closed;
+        }
+        const fresh = await Probe.connect(broker.url, { username: 'ada', password: pw });
+        probes.push(fresh);
+        await fresh.subscribe('picomp/class/desired');
+        assert.equal((await fresh.onTopic('picomp/class/desired')).text, '{"rev":1}', 'the teacher\'s setting is retained, nobody else\'s');
+      } finally {
+        for (const p of probes) await p.close().catch(() => undefined);
         await broker.close();
       }
     });

@@ -93,6 +93,20 @@ describe('security: a damaged users file fails closed', function () {
     });
   });
 
+  for (const [what, name] of [['a path', '../x'], ['a newline', 'a\nb'], ['an escape sequence', 'x\u001b[2Jy'], ['unicode', 'ü'], ['5000 characters', 'a'.repeat(5000)]] as const) {
+    it(`refuses a user name with ${what} in one short line, writing nothing`, async function () {
+      await withTempDir('users-name', async (dir) => {
+        const r = await picomp(['user', 'add', name, '--role', 'viewer', '--password-stdin', '--state-dir', dir], { stdin: 'long-enough-password\n' });
+        assert.equal(r.code, 2, r.err);
+        assert.ok(oneLine(r), r.err);
+        // eslint-disable-next-line no-control-regex
+        assert.doesNotMatch(r.err.trim(), /[\u0000-\u001f]/);
+        assert.ok(r.err.length < 400, `${r.err.length} characters`);
+        assert.deepEqual(await readUsers(usersFile(dir)), []);
+      });
+    });
+  }
+
   it('refuses a password of only spaces', async function () {
     await withTempDir('users-space', async (dir) => {
       const r = await picomp(['user', 'add', 'sam', '--role', 'viewer', '--password-stdin', '--state-dir', dir], { stdin: ' \t        \n' });
