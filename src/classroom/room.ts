@@ -5,7 +5,7 @@
  * the CLI's `status` and the console read the room the same way.
  */
 import { isParamName, type ParamName, type ParamValues } from '../params/schema.js';
-import { parseTopic, classDesiredTopic, groupDesiredTopic, unitTopics, UNIT_ID_PATTERN } from '../mqtt/topics.js';
+import { AVAILABILITY_ONLINE, parseTopic, classDesiredTopic, groupDesiredTopic, unitTopics, UNIT_ID_PATTERN } from '../mqtt/topics.js';
 import { differingParams, effectiveSetting, parseDesiredPayload, targetValues, type DesiredSetting } from '../unit/desired.js';
 
 export interface UnitRow {
@@ -68,7 +68,7 @@ export function roomRows(retained: ReadonlyMap<string, string>, baseTopic: strin
     const groups = Array.isArray(state?.groups) ? (state.groups as unknown[]).filter((g): g is string => typeof g === 'string' && UNIT_ID_PATTERN.test(g)) : [];
     const locked = state?.locked === true ? true : Array.isArray(state?.locked) ? (state.locked as unknown[]).filter((n): n is ParamName => typeof n === 'string' && isParamName(n)) : false;
     const classRev = typeof state?.class_rev === 'number' ? state.class_rev : null;
-    const row = { unit, online: at('availability') === 'online', groups, classRev, locked };
+    const row = { unit, online: at('availability') === AVAILABILITY_ONLINE, groups, classRev, locked };
     if (!state) return { ...row, setting: { unknown: 'no state yet' } };
     const effective = effectiveSetting({
       class: classDoc,

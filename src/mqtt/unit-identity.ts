@@ -11,7 +11,7 @@
  * with the retain flag; a live one without).
  */
 import type { MqttClient } from 'mqtt';
-import { unitTopics } from './topics.js';
+import { AVAILABILITY_ONLINE, unitTopics } from './topics.js';
 
 /**
  * Subscriptions ask for QoS 0: delivery over a live connection is what TCP
@@ -52,7 +52,7 @@ export async function probeUnit(client: MqttClient, baseTopic: string, unitId: s
     // `get` comes back, any retained availability has been delivered before it.
     await client.publishAsync(t.get, '', { qos: 1 });
     await until(() => getEcho, timeoutMs);
-    if (availability !== 'online') return 'absent';
+    if (availability !== AVAILABILITY_ONLINE) return 'absent';
     return (await until(() => liveState, timeoutMs)) ? 'alive' : 'stale';
   } finally {
     client.off('message', onMessage);
