@@ -28,9 +28,20 @@ export function scryptMemoryBytes(s: { N: number; r: number; p: number }): numbe
   return 128 * s.N * s.r * s.p + 1024 * 1024;
 }
 
+/** How long the checker stays after its last check: its V8 isolate costs ~10 MB of RSS even idle. */
+export const PASSWORD_THREAD_IDLE_MS = 60_000;
+
+/** Heap caps for the checker: it holds one request at a time (scrypt's area is native memory). */
+const PASSWORD_THREAD_LIMITS = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 };
+
 interface Waiter { resolve(key: Buffer): void; reject(e: Error): void }
 
 let worker: Worker | null = null;
+let idleTimer: NodeJS.Timeout | null = null;
+let idleMs = PASSWORD_THREAD_IDLE_MS;
+
+/** Tests shorten the idle time to see the checker end and come back. */
+export function setPasswordThreadIdleMs(ms: number): void { idleMs = ms; }
 let nextId = 1;
 const waiting = new Map<number, Waiter>();
 
@@ -43,13 +54,14 @@ function failAll(why: string): void {
 
 function thread(): Worker {
   if (worker) return worker;
-  const w = new Worker(new URL('./password-worker.js', import.meta.url));
+  const w = new Worker(new URL('./password-worker.js', import.meta.url), { name: 'picomp-password', resourceLimits: PASSWORD_THREAD_LIMITS });
   w.on('message', (reply: ScryptReply) => {
     const waiter = waiting.get(reply.id);
     if (!waiter) return;
     waiting.delete(reply.id);
-    // An idle checker must not keep a finished command (or a test) alive.
-    if (waiting.size === 0) w.unref();
+    // An idle checker must not keep a finished command (or a test) alive,
+    // and ends after an idle minute; the next login starts a new one.
+    if (waiting.size === 0) { w.unref(); endWhenIdle(w); }
     if ('error' in reply) waiter.reject(new Error(reply.error));
     else waiter.resolve(Buffer.from(reply.key));
   });
@@ -59,6 +71,17 @@ function thread(): Worker {
   return w;
 }
 
+function endWhenIdle(w: Worker): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    idleTimer = null;
+    if (worker !== w || waiting.size > 0) return;
+    worker = null;
+    void w.terminate();
+  }, idleMs);
+  idleTimer.unref();
+}
+
 /** scrypt in the dedicated thread; rejects with LoginBusyError when the queue is full. */
 export function scryptInThread(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
   if (waiting.size >= MAX_QUEUED_PASSWORD_CHECKS) {
@@ -66,6 +89,7 @@ export function scryptInThread(password: string, salt: Uint8Array, s: ScryptSett
   }
   return new Promise((resolve, reject) => {
     const w = thread();
+    if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }
     const id = nextId++;
     waiting.set(id, { resolve, reject });
     w.ref();

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBroker } from '../../src/mqtt/broker.js';
 import { hashPassword, readUsers, upsertUser, verifyPassword, hashProblem, type PasswordHash } from '../../src/mqtt/users.js';
-import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId } from '../../src/mqtt/password-thread.js';
+import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId, setPasswordThreadIdleMs, PASSWORD_THREAD_IDLE_MS } from '../../src/mqtt/password-thread.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger } from '../../src/log.js';
 import { picomp, runNode, tryLogin, withTempDir, oneLine } from '../helpers/attack.js';
@@ -129,6 +129,22 @@ describe('security: password checks cannot grow the process', function () {
     assert.ok(busy.every((r) => (r as PromiseRejectedResult).reason instanceof LoginBusyError));
     assert.ok(results.every((r) => r.status === 'rejected' || r.value === false));
     assert.equal(await verifyPassword(RIGHT, stored), true, 'the right password still works after the flood');
+  });
+
+  it('the checker thread ends when idle (its isolate costs memory) and the next login starts a new one', async () => {
+    const stored = await hashPassword(RIGHT);
+    setPasswordThreadIdleMs(50);
+    try {
+      assert.equal(await verifyPassword('wrong-guess', stored), false);
+      const first = passwordThreadId();
+      assert.ok(first !== null, 'a checker thread exists after a login');
+      for (let i = 0; i < 200 && passwordThreadId() !== null; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(passwordThreadId(), null, 'the idle checker ended');
+      assert.equal(await verifyPassword(RIGHT, stored), true, 'a login after that still works');
+      assert.ok(passwordThreadId() !== null && passwordThreadId() !== first, 'in a new thread');
+    } finally {
+      setPasswordThreadIdleMs(PASSWORD_THREAD_IDLE_MS);
+    }
   });
 
   it('64 wrong passwords with the service\'s UV_THREADPOOL_SIZE=16 grow RSS by far less than 16 × 16 MiB', async function () {
