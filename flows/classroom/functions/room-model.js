@@ -50,7 +50,8 @@ function unitEntry(id) {
 }
 
 function noteRev(doc) {
-    if (isObject(doc) && Number.isFinite(doc.rev)) room.maxRev = Math.max(room.maxRev, doc.rev);
+    // Only revs the units accept (src/unit/desired.ts: a safe whole number from 0), so a forged 1e20 cannot make the console publish revs every unit refuses.
+    if (isObject(doc) && Number.isSafeInteger(doc.rev) && doc.rev >= 0 && doc.rev < Number.MAX_SAFE_INTEGER) room.maxRev = Math.max(room.maxRev, doc.rev);
 }
 
 // ---- what each unit should have, and where it differs
