@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 import { UserError } from '../errors.js';
 import { CLASSROOM_BROKER_NODE_ID, CLASSROOM_FLOW_FILE, CLASSROOM_PAGE_PATH } from '../classroom/console-flow.js';
 import { parseCommandArgs } from './args.js';
+import { checkBrokerUrl } from './start-options.js';
 import { readSettings, settingDef, settingOptions, settingsHelp } from './settings.js';
 import { BASE_TOPIC_PATTERN } from '../mqtt/topics.js';
 
@@ -48,14 +49,11 @@ export interface ClassroomOptions {
 export async function resolveClassroomOptions(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<ClassroomOptions> {
   const { values: v } = await readSettings(flags, env);
   const rawBroker = v.broker ?? `mqtt://127.0.0.1:${settingDef('mqtt-port').default}`;
-  let broker: URL;
-  try {
-    broker = new URL(rawBroker);
-  } catch {
-    throw new UserError(`--broker must be a URL such as mqtt://192.168.1.20:1883, got ${JSON.stringify(rawBroker)}.`);
-  }
-  if (broker.protocol !== 'mqtt:' || !broker.hostname) {
-    throw new UserError(`--broker must be an mqtt:// URL such as mqtt://192.168.1.20:1883 (the console speaks plain MQTT to the hub), got ${JSON.stringify(rawBroker)}.`);
+  // The unit's own check (a URL, a host, no credentials to leak into `ps`), then the console's narrower need.
+  checkBrokerUrl(rawBroker);
+  const broker = new URL(rawBroker);
+  if (broker.protocol !== 'mqtt:') {
+    throw new UserError(`--broker must be an mqtt:// URL such as mqtt://hub.local:${settingDef('mqtt-port').default} (the console speaks plain MQTT to the hub), got ${JSON.stringify(rawBroker)}.`);
   }
   if (!BASE_TOPIC_PATTERN.test(v['base-topic'])) {
     throw new UserError(`--base-topic must be topic levels of letters, digits, - and _ (no + or #), got ${JSON.stringify(v['base-topic'])}.`);

@@ -57,6 +57,8 @@ describe('picomp classroom options', () => {
     await refuses({ 'classroom-port': '70000' }, {}, /--classroom-port must be a whole number from 1 to 65535/);
     await refuses({ 'base-topic': 'a/+' }, {}, /--base-topic/);
     await refuses({ 'classroom-username': 'teacher' }, {}, /PICOMP_CLASSROOM_PASSWORD/);
+    // Credentials in the URL would show in `ps`: refused as picomp start refuses them.
+    await refuses({ broker: 'mqtt://teacher:secret@127.0.0.1:1883' }, {}, /must not hold a user name or password/);
     const o = await resolveClassroomOptions({ 'classroom-username': 'teacher' }, { PICOMP_CLASSROOM_PASSWORD: 's3cret' });
     assert.equal(o.password, 's3cret');
   });
