@@ -10,6 +10,9 @@ describe('parameter schema and validation', () => {
     assert.equal(d.threshold, -18); assert.equal(d.ratio, 4); assert.equal(d.knee, 6);
     assert.equal(d.attack, 10); assert.equal(d.release, 150); assert.equal(d.detector, 'peak');
     assert.equal(d.link, 'max'); assert.equal(d.limiter, true); assert.equal(d.ceiling, -1); assert.equal(d.bypass, false);
+    assert.equal(d.true_peak, true);
+    // Bypass is the untouched original unless a lesson turns level matching on.
+    assert.equal(d.level_match, false); assert.equal(d.bypass_gain, 0);
     for (const p of PARAMS) {
       if (p.kind === 'number') assert.ok(p.default >= p.min && p.default <= p.max, p.name);
       assert.ok(p.help.length > 20, `${p.name} has a student-facing explanation`);
