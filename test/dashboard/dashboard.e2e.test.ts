@@ -85,6 +85,9 @@ describe('dashboard in a browser (Node-RED + Chromium)', function () {
       const root = document.querySelector('.pm') as PageEl;
       return Number(root.dataset.frames) > f.frames && root.dataset.inPeak !== f.inPeak;
     }, first, WAIT);
+    // The canvas is drawn at the next animation frame after the frame arrives: wait for that, not for the data alone.
+    await page.waitForFunction((png) => ((document.querySelector('.pm') as PageEl).querySelector('canvas') as PageEl).toDataURL() !== png, first.png, WAIT)
+      .catch(() => undefined);
     const second = await read();
     assert.notEqual(second.inPeak, first.inPeak);
     assert.notEqual(second.png, first.png, 'the meter canvas was redrawn');
