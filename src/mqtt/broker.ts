@@ -8,6 +8,7 @@ import { Aedes, type Client } from 'aedes';
 import type { Logger } from '../log.js';
 import { BrokerAuth, DEFAULTS } from './broker-auth.js';
 import { startListeners } from './listeners.js';
+import { writePacketsWithoutNumberTable } from './packet-writer.js';
 import { ConnectionGate, capPacketLength, cut, limitPersistence, remoteAddress } from './broker-limits.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
@@ -70,6 +71,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   // Decided per connection, so adding the first user takes effect at once
   // for new connections (and within usersRecheckMs for open ones).
   const authAtStart = await auth.init();
+  writePacketsWithoutNumberTable();
 
   const broker: Aedes = await Aedes.createBroker({
     maxTopicLevels: opts.maxTopicLevels ?? DEFAULTS.maxTopicLevels,

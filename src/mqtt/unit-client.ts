@@ -148,6 +148,8 @@ export class UnitClient {
       keepalive: 10,
       // Meters are QoS 0: a frame that cannot go now is stale by the time it could.
       queueQoSZero: false,
+      // No table of every two-byte number (6 MB of heap; packet-writer.ts).
+      writeCache: false,
       will: { topic: this.#t.availability, payload: Buffer.from(AVAILABILITY_OFFLINE), qos: 1, retain: true },
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
