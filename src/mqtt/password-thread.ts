@@ -1,11 +1,17 @@
 /**
- * Password hashing off the event loop and out of the libuv pool. Node's
- * async scrypt runs in the pool, and each pool thread's allocator arena
- * keeps the 16 MiB it used: with the service's pool of 16, a login flood
- * grew the process by 250 MB for good. Here every scrypt runs in one
- * dedicated worker thread, one after another, and the queue is bounded,
- * so a flood costs one working area and a refusal, never memory.
+ * Password hashing off the event loop, one check at a time, with a bounded
+ * queue, so a login flood costs one scrypt working area (16 MiB) and a
+ * refusal, never more memory.
+ *
+ * Where that area goes back to the system when freed (glibc told so by
+ * MALLOC_MMAP_THRESHOLD_, as the shipped service and `npm start` do), the
+ * checks run in libuv's pool like any async scrypt. Otherwise glibc keeps
+ * the 16 MiB in the allocator arena of whichever pool thread ran it: with
+ * the service's pool of 16, a login flood grew the process by 250 MB for
+ * good. Then every check runs in one dedicated worker thread instead, so
+ * one arena keeps one area; its V8 isolate costs ~10 MB while it lives.
  */
+import { scrypt } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.js';
 import type { ScryptReply, ScryptRequest } from './password-worker.js';
@@ -82,11 +88,40 @@ function endWhenIdle(w: Worker): void {
   idleTimer.unref();
 }
 
-/** scrypt in the dedicated thread; rejects with LoginBusyError when the queue is full. */
-export function scryptInThread(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
-  if (waiting.size >= MAX_QUEUED_PASSWORD_CHECKS) {
-    return Promise.reject(new LoginBusyError(`${MAX_QUEUED_PASSWORD_CHECKS} logins are already being checked; try again in a moment.`));
-  }
+/**
+ * True when glibc hands blocks of scrypt's size (16 MiB) straight back to the
+ * system on free (a fixed mmap threshold at or below that size); other
+ * allocators and glibc's default dynamic threshold may keep them.
+ */
+export function largeBlocksReturned(env: NodeJS.ProcessEnv = process.env): boolean {
+  const tunable = /(?:^|:)glibc\.malloc\.mmap_threshold=(\d+)/.exec(env.GLIBC_TUNABLES ?? '')?.[1];
+  const threshold = Number(env.MALLOC_MMAP_THRESHOLD_ ?? tunable ?? NaN);
+  return Number.isInteger(threshold) && threshold > 0 && threshold <= 16 * 1024 * 1024;
+}
+
+const busy = (): LoginBusyError =>
+  new LoginBusyError(`${MAX_QUEUED_PASSWORD_CHECKS} logins are already being checked; try again in a moment.`);
+
+/** scrypt, one at a time; rejects with LoginBusyError when the queue is full. */
+export function scryptOneAtATime(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
+  return largeBlocksReturned() ? scryptInPool(password, salt, s) : scryptInThread(password, salt, s);
+}
+
+let poolQueued = 0;
+let poolTail: Promise<unknown> = Promise.resolve();
+
+function scryptInPool(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
+  if (poolQueued >= MAX_QUEUED_PASSWORD_CHECKS) return Promise.reject(busy());
+  poolQueued++;
+  const check = poolTail.then(() => new Promise<Buffer>((resolve, reject) => {
+    scrypt(password, salt, s.keylen, { N: s.N, r: s.r, p: s.p, maxmem: scryptMemoryBytes(s) }, (e, key) => (e ? reject(e) : resolve(key)));
+  })).finally(() => { poolQueued--; });
+  poolTail = check.catch(() => undefined);
+  return check;
+}
+
+function scryptInThread(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
+  if (waiting.size >= MAX_QUEUED_PASSWORD_CHECKS) return Promise.reject(busy());
   return new Promise((resolve, reject) => {
     const w = thread();
     if (idleTimer) { clearTimeout(idleTimer); idleTimer = null; }

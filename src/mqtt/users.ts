@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../unit/atomic-file.js';
 import type { Logger } from '../log.js';
 import { UNIT_ID_PATTERN } from './topics.js';
-import { LoginBusyError, scryptInThread } from './password-thread.js';
+import { LoginBusyError, scryptOneAtATime } from './password-thread.js';
 
 export const ROLES = ['viewer', 'operator', 'teacher', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -102,7 +102,7 @@ export function hashProblem(p: unknown): string | null {
 
 export async function hashPassword(password: string): Promise<PasswordHash> {
   const salt = randomBytes(16);
-  const key = await scryptInThread(password, salt, SCRYPT);
+  const key = await scryptOneAtATime(password, salt, SCRYPT);
   return { algo: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), hash: key.toString('base64') };
 }
 
@@ -136,7 +136,7 @@ export async function verifyPassword(password: string, stored: PasswordHash): Pr
   const expected = Buffer.from(stored.hash, 'base64');
   let derived: Buffer;
   try {
-    derived = await scryptInThread(password, Buffer.from(stored.salt, 'base64'), {
+    derived = await scryptOneAtATime(password, Buffer.from(stored.salt, 'base64'), {
       N: stored.N, r: stored.r, p: stored.p, keylen: expected.length,
     });
   } catch (e) {

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBroker } from '../../src/mqtt/broker.js';
 import { hashPassword, readUsers, upsertUser, verifyPassword, hashProblem, type PasswordHash } from '../../src/mqtt/users.js';
-import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId, setPasswordThreadIdleMs, PASSWORD_THREAD_IDLE_MS } from '../../src/mqtt/password-thread.js';
+import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId, setPasswordThreadIdleMs, PASSWORD_THREAD_IDLE_MS, largeBlocksReturned } from '../../src/mqtt/password-thread.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger } from '../../src/log.js';
 import { picomp, runNode, tryLogin, withTempDir, oneLine } from '../helpers/attack.js';
@@ -150,8 +150,27 @@ describe('security: password checks cannot grow the process', function () {
   it('64 wrong passwords with the service\'s UV_THREADPOOL_SIZE=16 grow RSS by far less than 16 × 16 MiB', async function () {
     const r = await runNode([join('dist', 'test', 'fixtures', 'login-memory-probe.js'), 'picomp'], { env: { UV_THREADPOOL_SIZE: '16' }, timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.err);
-    const grownMiB = Number(r.out.trim());
+    const [grown, where] = r.out.trim().split(' ');
     // Pool threads each keep their 16 MiB (≈ 350 MiB measured); one thread keeps one.
-    assert.ok(grownMiB < 120, `RSS grew by ${grownMiB} MiB`);
+    assert.equal(where, 'thread', 'glibc at its defaults: the dedicated thread');
+    assert.ok(Number(grown) < 120, `RSS grew by ${grown} MiB`);
+  });
+
+  it('with the service\'s allocator settings the checks run one at a time in the pool, no extra thread, and give their memory back', async function () {
+    const r = await runNode([join('dist', 'test', 'fixtures', 'login-memory-probe.js'), 'picomp'],
+      { env: { UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' }, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.err);
+    const [grown, where] = r.out.trim().split(' ');
+    assert.equal(where, 'no-thread');
+    // One area at a time, unmapped after each check: far below even one kept area plus an isolate.
+    assert.ok(Number(grown) < 16, `RSS grew by ${grown} MiB`);
+  });
+
+  it('knows when glibc gives scrypt-sized blocks back (a fixed mmap threshold up to 16 MiB)', function () {
+    assert.equal(largeBlocksReturned({}), false);
+    assert.equal(largeBlocksReturned({ MALLOC_MMAP_THRESHOLD_: '1048576' }), true);
+    assert.equal(largeBlocksReturned({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072' }), true);
+    assert.equal(largeBlocksReturned({ MALLOC_MMAP_THRESHOLD_: '67108864' }), false, 'above scrypt\'s 16 MiB: kept in the arena');
+    assert.equal(largeBlocksReturned({ MALLOC_MMAP_THRESHOLD_: 'lots' }), false);
   });
 });
