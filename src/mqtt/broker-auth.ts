@@ -11,7 +11,7 @@ import type { AedesOptions, Client } from 'aedes';
 import type { Logger } from '../log.js';
 import { mayPublish, maySubscribe, commandTarget, type Identity } from './acl.js';
 import { DEFAULT_BASE_TOPIC } from './topics.js';
-import { readUsers, verifyPassword, type UserRecord } from './users.js';
+import { checkUnknownUser, readUsers, verifyPassword, type UserRecord } from './users.js';
 import { LoginBusyError } from './password-thread.js';
 import { LoginGuard } from './login-guard.js';
 import { PublishRate, cut, remoteAddress } from './broker-limits.js';
@@ -60,12 +60,12 @@ export const DEFAULTS = {
   sessionExpiryMs: 60 * 60_000,
   maxOfflineSessions: 100,
   /** Payload bytes waiting for all persistent sessions together. */
-  maxQueuedBytes: 8 * 1024 * 1024,
+  maxQueuedBytes: 4 * 1024 * 1024,
   /** Topics holding a retained message, and the largest retained payload. */
   maxRetained: 1000,
   maxRetainedPayloadBytes: 64 * 1024,
   /** Payload bytes of all retained messages together (a unit's own documents take a few tens of KB). */
-  maxRetainedBytes: 8 * 1024 * 1024,
+  maxRetainedBytes: 2 * 1024 * 1024,
   /** Back-off after failed logins (login-guard.ts). */
   login: {
     freeFailures: 3, firstDelayMs: 1000, maxAddressDelayMs: 5 * 60_000, maxUserDelayMs: 30_000,
@@ -104,13 +104,6 @@ const ANONYMOUS_VIEWER: Identity = { name: 'anonymous', role: 'viewer' };
 /** A client we have no record of (should not happen): may do nothing. */
 const NOBODY = null;
 const SERVICE_NAME = '$picomp-engine';
-
-/** A fixed hash checked against for unknown user names (its password is random and unknown). */
-const DUMMY_HASH = {
-  algo: 'scrypt', N: 16384, r: 8, p: 1,
-  salt: 'cGljb21wLWR1bW15LXNhbHQ=',
-  hash: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
-} as const;
 
 /** Compares digests, so neither length nor content leaks through timing. */
 function sameSecret(a: string, b: string): boolean {
@@ -306,8 +299,8 @@ export class BrokerAuth {
         return;
       }
       const user = state.users.find((u) => u.name === username);
-      // Hash even for unknown names, so timing does not tell which names exist.
-      const ok = user ? await verifyPassword(pw, user.password) : (await verifyPassword(pw, DUMMY_HASH), false);
+      // Unknown names take as long as a check, so timing does not tell which names exist.
+      const ok = user ? await verifyPassword(pw, user.password) : await checkUnknownUser();
       if (!user || !ok) { failed(`wrong user name or password for "${cut(username)}".`); return; }
       admit({ name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) }, user.password.hash);
     }).catch((e: Error) => refuse(e.message, e instanceof LoginBusyError ? 3 : 4));

@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../unit/atomic-file.js';
 import type { Logger } from '../log.js';
 import { UNIT_ID_PATTERN } from './topics.js';
-import { LoginBusyError, scryptOneAtATime } from './password-thread.js';
+import { LoginBusyError, imitateScrypt, scryptOneAtATime } from './password-thread.js';
 
 export const ROLES = ['viewer', 'operator', 'teacher', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -149,6 +149,16 @@ export async function verifyPassword(password: string, stored: PasswordHash): Pr
     recentLogins.set(key, now + RECENT_LOGIN_TTL_MS);
   }
   return ok;
+}
+
+/**
+ * The check for a user name that is not in the file: refused, after as
+ * long as a real check takes (imitateScrypt), so timing does not tell which
+ * names exist. Only a full checker queue rejects, with LoginBusyError.
+ */
+export async function checkUnknownUser(): Promise<false> {
+  await imitateScrypt(SCRYPT);
+  return false;
 }
 
 /** Stands in for a damaged record's hash: no password ever matches it (hashProblem refuses it). */

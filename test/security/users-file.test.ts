@@ -4,11 +4,12 @@
  * password, never crash the unit), and a login flood must not grow memory.
  */
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBroker } from '../../src/mqtt/broker.js';
-import { hashPassword, readUsers, upsertUser, verifyPassword, hashProblem, type PasswordHash } from '../../src/mqtt/users.js';
-import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId, setPasswordThreadIdleMs, PASSWORD_THREAD_IDLE_MS, largeBlocksReturned } from '../../src/mqtt/password-thread.js';
+import { checkUnknownUser, hashPassword, readUsers, upsertUser, verifyPassword, hashProblem, type PasswordHash } from '../../src/mqtt/users.js';
+import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId, setPasswordThreadIdleMs, PASSWORD_THREAD_IDLE_MS, largeBlocksReturned, scryptCount, lastCheckDurationMs } from '../../src/mqtt/password-thread.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger } from '../../src/log.js';
 import { picomp, runNode, tryLogin, withTempDir, oneLine } from '../helpers/attack.js';
@@ -158,12 +159,26 @@ describe('security: password checks cannot grow the process', function () {
 
   it('with the service\'s allocator settings the checks run one at a time in the pool, no extra thread, and give their memory back', async function () {
     const r = await runNode([join('dist', 'test', 'fixtures', 'login-memory-probe.js'), 'picomp'],
-      { env: { UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' }, timeoutMs: 60_000 });
+      { env: { UV_THREADPOOL_SIZE: '16', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' }, timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.err);
     const [grown, where] = r.out.trim().split(' ');
     assert.equal(where, 'no-thread');
     // One area at a time, unmapped after each check: far below even one kept area plus an isolate.
     assert.ok(Number(grown) < 16, `RSS grew by ${grown} MiB`);
+  });
+
+  it('a made-up user name waits in the same queue as long as a real check, without running scrypt', async function () {
+    const stored = await hashPassword(RIGHT);
+    assert.equal(await verifyPassword('wrong-guess', stored), false);
+    const checkMs = lastCheckDurationMs(stored)!;
+    assert.ok(checkMs > 0);
+    const before = scryptCount();
+    const startedMs = performance.now();
+    assert.equal(await checkUnknownUser(), false);
+    assert.ok(performance.now() - startedMs >= checkMs - 1, 'no quicker than the real check, so names do not show');
+    const results = await Promise.allSettled(Array.from({ length: MAX_QUEUED_PASSWORD_CHECKS + 8 }, () => checkUnknownUser()));
+    assert.ok(results.filter((r) => r.status === 'rejected' && r.reason instanceof LoginBusyError).length >= 8, 'they fill the same bounded queue');
+    assert.equal(scryptCount(), before, 'no scrypt (no 16 MiB, no CPU) for names that do not exist');
   });
 
   it('knows when glibc gives scrypt-sized blocks back (a fixed mmap threshold up to 16 MiB)', function () {
