@@ -127,7 +127,8 @@ function loginKey(password: string, stored: PasswordHash): string {
  * LoginBusyError, so the caller can say so.
  */
 export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
-  if (hashProblem(stored) !== null) return false;
+  // A damaged record takes as long as a check too, so timing does not tell it apart.
+  if (hashProblem(stored) !== null) return checkUnknownUser();
   const key = loginKey(password, stored);
   const now = Date.now();
   const until = recentLogins.get(key);
