@@ -100,9 +100,31 @@ export async function retainedSnapshot(client: MqttClient, baseTopic: string, fi
   }
 }
 
-/** Publishes a desired setting retained, or clears it (null). */
-export async function publishDesired(client: MqttClient, topic: string, doc: DesiredSetting | null): Promise<void> {
-  await client.publishAsync(topic, doc ? JSON.stringify(desiredToJson(doc)) : '', { qos: 1, retain: true });
+/** How long the hub has to acknowledge a desired setting. */
+export const PUBLISH_ACK_TIMEOUT_MS = 10_000;
+
+/**
+ * Publishes a desired setting retained, or clears it (null), and waits for
+ * the hub's acknowledgement. A clustered hub that just lost a node may hold
+ * it back while it elects a new leader for its retained messages (NATS, for
+ * ~10 s), and a connection that closes meanwhile would leave the publish
+ * pending forever (Node would exit 0 with nothing said): both are a sentence.
+ */
+export async function publishDesired(client: MqttClient, topic: string, doc: DesiredSetting | null,
+  timeoutMs = PUBLISH_ACK_TIMEOUT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onClose: (() => void) | undefined;
+  const givenUp = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new UserError(`the hub did not acknowledge the class setting within ${timeoutMs / 1000} s (a clustered hub that just lost a node may still be recovering); nothing is known to have changed, try again in a moment.`)), timeoutMs);
+    onClose = () => reject(new UserError('the hub closed the connection before it acknowledged the class setting; nothing is known to have changed, try again.'));
+    client.once('close', onClose);
+  });
+  try {
+    await Promise.race([client.publishAsync(topic, doc ? JSON.stringify(desiredToJson(doc)) : '', { qos: 1, retain: true }), givenUp]);
+  } finally {
+    clearTimeout(timer);
+    client.off('close', onClose!);
+  }
 }
 
 export interface AckReport {

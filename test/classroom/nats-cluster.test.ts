@@ -60,6 +60,9 @@ describe('the class setting on a three-node NATS cluster with MQTT', function ()
     // the teacher acts once the survivors take subscriptions again.
     await cluster.waitReady(1);
     await cluster.waitReady(2);
+    // Retained messages live in a stream of their own, whose new leader may come later still.
+    await cluster.waitRetained(1);
+    await cluster.waitRetained(2);
     const set2 = await picomp(['class', 'set', '--broker', `${cluster.url(0)},${cluster.url(2)}`, '--ratio', '11', '--wait', '0']);
     assert.equal(set2.code, 0, set2.stderr);
     await eventually(() => units.every((u) => u.state.params.ratio === 11 && u.state.snapshot.classRev === 2) && aState()?.ratio === 11 && aState()?.class_rev === 2,

@@ -96,6 +96,47 @@ export class NatsCluster {
     throw new Error(`nats-server ${n.name} did not accept MQTT within ${READY_TIMEOUT_MS / 1000} s (${last}): ${n.output.slice(-2000)}`);
   }
 
+  /**
+   * Waits until node i stores and serves a retained message (NATS keeps
+   * them in a JetStream stream whose leader may still be in election after
+   * a node died, while plain subscriptions already work); clears it after.
+   */
+  async waitRetained(i: number, deadline = Date.now() + READY_TIMEOUT_MS): Promise<void> {
+    const n = this.nodes[i]!;
+    const topic = `ready/retained/${n.name}`;
+    let last = '';
+    while (Date.now() < deadline) {
+      const token = `${Date.now()}-${Math.random()}`;
+      const clients: mqtt.MqttClient[] = [];
+      try {
+        const pub = await mqtt.connectAsync(this.url(i), { reconnectPeriod: 0, connectTimeout: 3000 });
+        clients.push(pub);
+        // A stream without a leader leaves the PUBACK out: give up on this try after 3 s.
+        const acked = await Promise.race([pub.publishAsync(topic, token, { qos: 1, retain: true }).then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))]);
+        if (!acked) throw new Error('the retained message was not acknowledged');
+        const sub = await mqtt.connectAsync(this.url(i), { reconnectPeriod: 0, connectTimeout: 3000 });
+        clients.push(sub);
+        const seen = new Promise<boolean>((resolve) => {
+          sub.on('message', (_t, payload) => { if (payload.toString() === token) resolve(true); });
+          setTimeout(() => resolve(false), 3000);
+        });
+        await sub.subscribeAsync(topic, { qos: 0 });
+        if (await seen) {
+          await pub.publishAsync(topic, '', { qos: 1, retain: true });
+          return;
+        }
+        last = 'the retained message did not come back';
+      } catch (e) {
+        last = (e as Error).message;
+      } finally {
+        for (const c of clients) await c.endAsync(true).catch(() => undefined);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`nats-server ${n.name} did not keep a retained message within ${READY_TIMEOUT_MS / 1000} s (${last}): ${n.output.slice(-2000)}`);
+  }
+
   /** SIGKILL node i: no goodbye to its clients or peers. */
   async kill(i: number): Promise<void> {
     const child = this.nodes[i]!.child;
