@@ -28,11 +28,10 @@ export async function runDashboard(argv: string[]): Promise<number> {
   }, false);
   if (values.help) { process.stdout.write(dashboardHelp + '\n'); return 0; }
   const opts = await resolveStartOptions(values);
-  let broker: URL;
-  try {
-    broker = new URL(opts.brokerUrl ?? `mqtt://127.0.0.1:${opts.mqttPort}`);
-  } catch {
-    throw new UserError(`--broker must be a URL such as mqtt://192.168.1.20:1883, got ${JSON.stringify(opts.brokerUrl)}.`);
+  // resolveStartOptions has checked the URL (checkBrokerUrl); the flow's broker node speaks plain MQTT only.
+  const broker = new URL(opts.brokerUrl ?? `mqtt://127.0.0.1:${opts.mqttPort}`);
+  if (broker.protocol !== 'mqtt:') {
+    throw new UserError(`picomp dashboard connects with plain MQTT (mqtt://host:port), got ${JSON.stringify(broker.protocol.slice(0, -1))}; run it on the unit itself, where it needs no TLS, with --broker mqtt://127.0.0.1:${settingDef('mqtt-port').default}.`);
   }
   const log = createLogger('dashboard');
   const dash = await startDashboard({
