@@ -21,7 +21,8 @@
  */
 import { FAST_MATH, DB_PER_LOG2, LOG2_PER_DB } from './gain.js';
 import { FLT_MAX, FLT_MIN_NORMAL } from './sanitize.js';
-import { TP_DIFF, TP_MID, TP_SUM, TRUE_PEAK_DELAY } from './true-peak.js';
+import { TP_DIFF, TP_MID, TP_SUM, TRUE_PEAK_DELAY, TRUE_PEAK_HISTORY } from './true-peak.js';
+import type { LimiterShape, StereoLimiterKernel } from './limiter.js';
 import {
   VALTYPE, f64Const, i32Const, localGet as get, localSet as set, localTee as tee, moduleBytes, op, type Code,
 } from './wasm-emit.js';
@@ -35,9 +36,10 @@ export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6
 export const WS = { y: 0, top: 1, deepest: 2, peak: 3 } as const;
 
 interface Layout { params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
-  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; bytes: number }
+  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number;
+  gains: number; limits: number; hist: number; box1: number; box2: number; lstate: number; lpos: number; shape: LimiterShape; bytes: number }
 
-function layout(ringFrames: number, limiterFrames: number, chunk: number): Layout {
+function layout(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape): Layout {
   let at = 0;
   const take = (bytes: number): number => { const o = at; at += Math.ceil(bytes / 16) * 16; return o; };
   const l = {
@@ -46,8 +48,10 @@ function layout(ringFrames: number, limiterFrames: number, chunk: number): Layou
     inL: take(4 * chunk), inR: take(4 * chunk), target: take(8 * chunk), ys: take(8 * chunk),
     ringL: take(8 * ringFrames), ringR: take(8 * ringFrames), limL: take(8 * limiterFrames), limR: take(8 * limiterFrames),
     outL: take(4 * chunk), outR: take(4 * chunk), peaks: take(8 * chunk),
+    gains: take(8 * chunk), limits: take(8 * chunk), hist: take(8 * shape.histLength), box1: take(8 * shape.box1), box2: take(8 * shape.box2),
+    lstate: take(8 * 8), lpos: take(4 * 4),
   };
-  return { ...l, bytes: at };
+  return { ...l, shape, bytes: at };
 }
 
 // Function parameters (i32), then locals.
@@ -203,24 +207,27 @@ function toFloat32Body(l: Layout): Code {
  * largest |sample| over both channels and, with truePeak, of the 4×
  * interpolated points (true-peak.ts, accumulateInterSamplePeaks), folded
  * in the same order with the same max2 as the JavaScript. Lanes are two
- * successive frames of one channel, so every tap window is one load.
+ * successive frames of one channel, so every tap window is one load; one
+ * pointer walks both buffers (the right one at a fixed distance), every
+ * tap a static offset from it, so the loop does no address arithmetic.
  */
 function framePeaksBody(l: Layout): { locals: number[]; body: Code } {
-  const N2 = 0, FROM = 1, TP = 2, J = 3, PK = 4, TOPV = 5, PA = 6, QA = 7, MD = 8, AJ = 9, BJ = 10, SJ = 11, HALFV = 12, CS = 13;
+  const N2 = 0, FROM = 1, TP = 2, PTR = 3, END = 4, OUT = 5;
+  const PK = 6, TOPV = 7, PA = 8, QA = 9, MD = 10, AJ = 11, BJ = 12, SJ = 13, HALFV = 14, CS = 15;
   const taps = TP_SUM.length; // HALF
   const cs = (kind: number, j: number): number => CS + 3 * j + kind; // kind 0 sum, 1 diff, 2 mid
+  // PTR points at x[from + i − TRUE_PEAK_HISTORY] of the left buffer: x[from + i + k] is at this static offset.
+  const right = l.limR - l.limL;
+  const x = (ch: number, k: number): Code => [...get(PTR), ...op.v128Load(ch + 8 * (k + TRUE_PEAK_HISTORY))];
   /** max2(v, PK) into PK: 0.5·(v + PK + |v − PK|). */
   const max2Into = (v: Code): Code => [...get(HALFV), ...v, ...get(PK), ...op.f64x2Add, ...v, ...get(PK), ...op.f64x2Sub, ...op.f64x2Abs,
     ...op.f64x2Add, ...op.f64x2Mul, ...set(PK)];
-  // The byte address of x[from + i + off] in a buffer.
-  const at = (base: number, off: number): Code => [...i32Const(base), ...get(FROM), ...get(J), ...op.i32Add, ...i32Const(off), ...op.i32Add,
-    ...i32Const(3), ...op.i32Shl, ...op.i32Add];
-  const sample = (base: number): Code => [...at(base, 0), ...op.v128Load(), ...op.f64x2Abs];
-  const fir = (base: number): Code => {
+  const sample = (ch: number): Code => [...x(ch, 0), ...op.f64x2Abs];
+  const fir = (ch: number): Code => {
     const out: Code = [];
     for (let j = 1; j <= taps; j++) {
       // a_j = x[m + j], b_j = x[m + 1 − j], m = k − HALF
-      out.push(...at(base, j - TRUE_PEAK_DELAY), ...op.v128Load(), ...set(AJ), ...at(base, 1 - j - TRUE_PEAK_DELAY), ...op.v128Load(), ...set(BJ),
+      out.push(...x(ch, j - TRUE_PEAK_DELAY), ...set(AJ), ...x(ch, 1 - j - TRUE_PEAK_DELAY), ...set(BJ),
         ...get(AJ), ...get(BJ), ...op.f64x2Add, ...set(SJ),
         ...get(cs(0, j - 1)), ...get(SJ), ...op.f64x2Mul, ...(j > 1 ? [...get(PA), ...op.f64x2Add] : []), ...set(PA),
         ...get(cs(1, j - 1)), ...get(AJ), ...get(BJ), ...op.f64x2Sub, ...op.f64x2Mul, ...(j > 1 ? [...get(QA), ...op.f64x2Add] : []), ...set(QA),
@@ -236,19 +243,133 @@ function framePeaksBody(l: Layout): { locals: number[]; body: Code } {
   for (let j = 0; j < taps; j++) {
     init.push(...splatConst(TP_SUM[j]!), ...set(cs(0, j)), ...splatConst(TP_DIFF[j]!), ...set(cs(1, j)), ...splatConst(TP_MID[j]!), ...set(cs(2, j)));
   }
-  const ifTp = (code: Code): Code => [...get(TP), ...op.if, ...code, ...op.end];
+  // peaks start at 0; channel by channel: the sample, then the interpolated points
+  const frames = (truePeak: boolean): Code => [
+    ...op.block, ...op.loop,
+    ...get(PTR), ...get(END), ...op.i32GeS, ...op.brIf(1),
+    ...splatConst(0), ...set(PK),
+    ...max2Into(sample(0)), ...(truePeak ? [...fir(0), ...max2Into(get(TOPV))] : []),
+    ...max2Into(sample(right)), ...(truePeak ? [...fir(right), ...max2Into(get(TOPV))] : []),
+    ...get(OUT), ...get(PK), ...op.v128Store(),
+    ...get(PTR), ...i32Const(16), ...op.i32Add, ...set(PTR), ...get(OUT), ...i32Const(16), ...op.i32Add, ...set(OUT),
+    ...op.br(0), ...op.end, ...op.end,
+  ];
   return {
-    locals: [VALTYPE.i32, ...Array(9 + 3 * taps).fill(VALTYPE.v128) as number[]],
+    locals: [...Array(3).fill(VALTYPE.i32) as number[], ...Array(9 + 3 * taps).fill(VALTYPE.v128) as number[]],
     body: [
       ...init,
-      ...i32Const(0), ...set(J), ...op.block, ...op.loop,
-      ...get(J), ...get(N2), ...op.i32GeS, ...op.brIf(1),
-      // peaks start at 0; channel by channel: the sample, then the interpolated points
-      ...splatConst(0), ...set(PK),
-      ...max2Into(sample(l.limL)), ...ifTp([...fir(l.limL), ...max2Into(get(TOPV))]),
-      ...max2Into(sample(l.limR)), ...ifTp([...fir(l.limR), ...max2Into(get(TOPV))]),
-      ...addr(l.peaks, get(J), 3), ...get(PK), ...op.v128Store(),
-      ...get(J), ...i32Const(2), ...op.i32Add, ...set(J), ...op.br(0), ...op.end, ...op.end,
+      ...addr(l.limL, [...get(FROM), ...i32Const(TRUE_PEAK_HISTORY), ...op.i32Sub], 3), ...set(PTR),
+      ...get(PTR), ...get(N2), ...i32Const(3), ...op.i32Shl, ...op.i32Add, ...set(END), ...i32Const(l.peaks), ...set(OUT),
+      ...get(TP), ...op.if, ...frames(true), ...op.else, ...frames(false), ...op.end,
+    ],
+  };
+}
+
+/** Slots of the limiter's f64 state (limiter.ts keeps r, the two minima and the ring sums there). */
+const LS = { r: 0, subMin: 1, histMin: 2, sum1: 3, sum2: 4, alphaRelease: 5 } as const;
+
+/**
+ * gainLoop(n, subPos, histPos, pos1, pos2): the limiter's per-frame loop
+ * (limiter.ts, gainLoop) from peaks and limits into gains, on the state in
+ * this memory, as scalar code: it is one serial chain from frame to frame.
+ * Its branches become selects (the JavaScript's ternaries, in the same
+ * order); the history's minimum, every `sub` frames, is taken two at a
+ * time (the minimum of positive numbers does not depend on the order).
+ * The positions go back into lpos, the sums into lstate.
+ */
+function gainLoopBody(l: Layout): { locals: number[]; body: Code } {
+  const sh = l.shape;
+  const N2 = 0, SUBPOS = 1, HISTPOS = 2, P1 = 3, P2 = 4, I = 5, END = 6;
+  const R = 7, SUBMIN = 8, HISTMIN = 9, S1 = 10, S2 = 11, AR = 12, INV1 = 13, P = 14, LIM = 15, NEED = 16, H = 17, REL = 18, M1 = 19;
+  const MV = 20;
+  const ld = (at: number): Code => [...i32Const(0), ...op.f64Load(at)];
+  const sumOf = (base: number, len: number): Code => {
+    const out: Code = [...f64Const(0)];
+    for (let j = 0; j < len; j++) out.push(...ld(base + 8 * j), ...op.f64Add);
+    return out;
+  };
+  const histMin: Code = [...splatConst(1), ...set(MV)];
+  for (let j = 0; j + 1 < sh.histLength; j += 2) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load(l.hist + 8 * j), ...op.f64x2Pmin, ...set(MV));
+  if (sh.histLength & 1) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load64Splat(l.hist + 8 * (sh.histLength - 1)), ...op.f64x2Pmin, ...set(MV));
+  // m = lane1 < lane0 ? lane1 : lane0
+  histMin.push(...get(MV), ...op.f64x2ExtractLane(1), ...get(MV), ...op.f64x2ExtractLane(0),
+    ...get(MV), ...op.f64x2ExtractLane(1), ...get(MV), ...op.f64x2ExtractLane(0), ...op.f64Lt, ...op.select, ...set(HISTMIN));
+  /** pos = pos + 1 === len ? 0 : pos + 1 */
+  const wrap = (pos: number, len: number): Code => [...get(pos), ...i32Const(1), ...op.i32Add, ...set(pos),
+    ...i32Const(0), ...get(pos), ...get(pos), ...i32Const(len), ...op.i32Eq, ...op.select, ...set(pos)];
+  const at = (base: number, pos: number): Code => addr(base, get(pos), 3);
+  const loop: Code = [
+    ...op.block, ...op.loop,
+    ...get(I), ...get(END), ...op.i32GeS, ...op.brIf(1),
+    ...get(I), ...op.f64Load(l.peaks), ...set(P), ...get(I), ...op.f64Load(l.limits), ...set(LIM),
+    // need = lim / (p > lim ? p : lim)
+    ...get(LIM), ...get(P), ...get(LIM), ...get(P), ...get(LIM), ...op.f64Gt, ...op.select, ...op.f64Div, ...set(NEED),
+    ...get(NEED), ...get(SUBMIN), ...get(NEED), ...get(SUBMIN), ...op.f64Lt, ...op.select, ...set(SUBMIN),
+    ...get(SUBMIN), ...get(HISTMIN), ...get(SUBMIN), ...get(HISTMIN), ...op.f64Lt, ...op.select, ...set(H),
+    ...get(SUBPOS), ...i32Const(1), ...op.i32Add, ...tee(SUBPOS), ...i32Const(sh.sub), ...op.i32Eq, ...op.if,
+    ...at(l.hist, HISTPOS), ...get(SUBMIN), ...op.f64Store(),
+    ...wrap(HISTPOS, sh.histLength),
+    ...histMin,
+    ...f64Const(1), ...set(SUBMIN), ...i32Const(0), ...set(SUBPOS),
+    ...op.end,
+    // r = h <= r ? h : (rel > 0.999999999 && h === 1 ? 1 : rel), rel = h + aR·(r − h)
+    ...get(H), ...get(AR), ...get(R), ...get(H), ...op.f64Sub, ...op.f64Mul, ...op.f64Add, ...set(REL),
+    ...f64Const(1), ...get(REL), ...get(REL), ...f64Const(0.999999999), ...op.f64Gt, ...get(H), ...f64Const(1), ...op.f64Eq, ...op.i32And, ...op.select, ...set(REL),
+    ...get(H), ...get(REL), ...get(H), ...get(R), ...op.f64Le, ...op.select, ...set(R),
+    // s1 += r − r1[p1]; r1[p1] = r
+    ...get(S1), ...get(R), ...at(l.box1, P1), ...op.f64Load(), ...op.f64Sub, ...op.f64Add, ...set(S1),
+    ...at(l.box1, P1), ...get(R), ...op.f64Store(), ...wrap(P1, sh.box1),
+    // m1 = s1 === n1 ? 1 : s1·inv1
+    ...f64Const(1), ...get(S1), ...get(INV1), ...op.f64Mul, ...get(S1), ...f64Const(sh.box1), ...op.f64Eq, ...op.select, ...set(M1),
+    ...get(S2), ...get(M1), ...at(l.box2, P2), ...op.f64Load(), ...op.f64Sub, ...op.f64Add, ...set(S2),
+    ...at(l.box2, P2), ...get(M1), ...op.f64Store(), ...wrap(P2, sh.box2),
+    // g = s2 === n2 ? 1 : s2 / n2
+    ...get(I), ...f64Const(1), ...get(S2), ...f64Const(sh.box2), ...op.f64Div, ...get(S2), ...f64Const(sh.box2), ...op.f64Eq, ...op.select, ...op.f64Store(l.gains),
+    ...get(I), ...i32Const(8), ...op.i32Add, ...set(I),
+    ...op.br(0), ...op.end, ...op.end,
+  ];
+  const st = (slot: number): number => l.lstate + 8 * slot;
+  return {
+    locals: [VALTYPE.i32, VALTYPE.i32, ...Array(13).fill(VALTYPE.f64) as number[], VALTYPE.v128],
+    body: [
+      ...ld(st(LS.r)), ...set(R), ...ld(st(LS.subMin)), ...set(SUBMIN), ...ld(st(LS.histMin)), ...set(HISTMIN), ...ld(st(LS.alphaRelease)), ...set(AR),
+      ...f64Const(1), ...f64Const(sh.box1), ...op.f64Div, ...set(INV1),
+      ...sumOf(l.box1, sh.box1), ...set(S1), ...sumOf(l.box2, sh.box2), ...set(S2),
+      ...i32Const(0), ...set(I), ...get(N2), ...i32Const(3), ...op.i32Shl, ...set(END),
+      ...loop,
+      ...i32Const(0), ...get(R), ...op.f64Store(st(LS.r)), ...i32Const(0), ...get(SUBMIN), ...op.f64Store(st(LS.subMin)),
+      ...i32Const(0), ...get(HISTMIN), ...op.f64Store(st(LS.histMin)),
+      ...i32Const(0), ...get(S1), ...op.f64Store(st(LS.sum1)), ...i32Const(0), ...get(S2), ...op.f64Store(st(LS.sum2)),
+      ...i32Const(0), ...get(SUBPOS), ...op.i32Store(l.lpos), ...i32Const(0), ...get(HISTPOS), ...op.i32Store(l.lpos + 4),
+      ...i32Const(0), ...get(P1), ...op.i32Store(l.lpos + 8), ...i32Const(0), ...get(P2), ...op.i32Store(l.lpos + 12),
+    ],
+  };
+}
+
+/**
+ * output(n, useGain, limit): outL/outR[0, n) = the leaving frames (n even)
+ * × the limiter's gains when useGain, clamped to ±limit, as float32: the
+ * strip's steady outputPass (limit 1 with the limiter off: the final clamp).
+ * pmin/pmax are the JavaScript's ternaries `x > L ? L : x < −L ? −L : x`.
+ */
+function outputBody(l: Layout): { locals: number[]; body: Code } {
+  const N2 = 0, USE_GAIN = 1, LIMIT = 2, J = 3, LV = 4, NV = 5;
+  const lane = (from: number, to: number, gain: boolean): Code => [
+    ...addr(to, get(J), 2),
+    ...addr(from, get(J), 3), ...op.v128Load(), ...(gain ? [...addr(l.gains, get(J), 3), ...op.v128Load(), ...op.f64x2Mul] : []),
+    ...get(LV), ...op.f64x2Pmin, ...get(NV), ...op.f64x2Pmax,
+    ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0()];
+  const frames = (gain: boolean): Code => [
+    ...i32Const(0), ...set(J), ...op.block, ...op.loop,
+    ...get(J), ...get(N2), ...op.i32GeS, ...op.brIf(1),
+    ...lane(l.limL, l.outL, gain), ...lane(l.limR, l.outR, gain),
+    ...get(J), ...i32Const(2), ...op.i32Add, ...set(J), ...op.br(0), ...op.end, ...op.end,
+  ];
+  return {
+    locals: [VALTYPE.i32, VALTYPE.v128, VALTYPE.v128],
+    body: [
+      ...get(LIMIT), ...op.f64x2Splat, ...set(LV), ...get(LIMIT), ...op.f64Neg, ...op.f64x2Splat, ...set(NV),
+      ...get(USE_GAIN), ...op.if, ...frames(true), ...op.else, ...frames(false), ...op.end,
     ],
   };
 }
@@ -265,9 +386,12 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
         { name: 'peak', params: [VALTYPE.i32, VALTYPE.i32], ...peakBody(l) },
         { name: 'toFloat32', params: [VALTYPE.i32], locals: [VALTYPE.i32], body: toFloat32Body(l) },
         { name: 'framePeaks', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], ...framePeaksBody(l) },
+        { name: 'gainLoop', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], ...gainLoopBody(l) },
+        { name: 'output', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.f64], ...outputBody(l) },
       ], pages);
       mod = new WebAssembly.Module(bytes);
-    } catch {
+    } catch (e) {
+      if (process.env.PICOMP_WASM_DEBUG) console.error(e);
       mod = null; // no WebAssembly SIMD here: the strip keeps its JavaScript loops
     }
     modules.set(key, mod);
@@ -275,7 +399,7 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
   return modules.get(key)!;
 }
 
-export class StereoWasmKernel {
+export class StereoWasmKernel implements StereoLimiterKernel {
   readonly params: Float64Array;
   readonly state: Float64Array;
   readonly inL: Float32Array;
@@ -283,7 +407,7 @@ export class StereoWasmKernel {
   /** The delay rings (DelayLines) and the limiter's lookahead buffers, in this kernel's memory. */
   readonly rings: [Float64Array, Float64Array];
   readonly limiterBuffers: [Float64Array, Float64Array];
-  /** The leaving frames as float32, after toFloat32(). */
+  /** The leaving frames as float32, after toFloat32() or output(). */
   readonly outL: Float32Array;
   readonly outR: Float32Array;
   private readonly fused: (n: number, w: number, mask: number, at: number, average: number) => void;
@@ -291,10 +415,18 @@ export class StereoWasmKernel {
   readonly peak: (from: number, end: number) => void;
   /** outL/outR[0, n) = limiter buffers[0, n) as float32 (n even). */
   readonly toFloat32: (n: number) => void;
-  /** framePeaks[0, n) = the limiter's frame peaks of the frames entering at from… (n even; truePeak 0 or 1). */
+  /** outL/outR[0, n) = limiter buffers[0, n) (× limiterGains when useGain is 1) clamped to ±limit, as float32 (n even). */
+  readonly output: (n: number, useGain: number, limit: number) => void;
   readonly framePeaks: (n: number, from: number, truePeak: number) => void;
-  /** Where framePeaks() writes. */
+  readonly gainLoop: (n: number, subPos: number, histPos: number, pos1: number, pos2: number) => void;
   readonly peaks: Float64Array;
+  readonly limiterGains: Float64Array;
+  readonly limiterHist: Float64Array;
+  readonly limiterBox1: Float64Array;
+  readonly limiterBox2: Float64Array;
+  readonly limiterState: Float64Array;
+  readonly limiterPos: Int32Array;
+  readonly limits: Float64Array;
 
   private constructor(l: Layout, memory: WebAssembly.Memory, instance: WebAssembly.Instance, ringFrames: number, limiterFrames: number, chunk: number) {
     const buf = memory.buffer;
@@ -309,16 +441,31 @@ export class StereoWasmKernel {
     this.limiterBuffers = [new Float64Array(buf, l.limL, limiterFrames), new Float64Array(buf, l.limR, limiterFrames)];
     this.outL = new Float32Array(buf, l.outL, chunk);
     this.outR = new Float32Array(buf, l.outR, chunk);
-    this.fused = instance.exports.fused as StereoWasmKernel['fused'];
-    this.peak = instance.exports.peak as StereoWasmKernel['peak'];
-    this.toFloat32 = instance.exports.toFloat32 as StereoWasmKernel['toFloat32'];
-    this.framePeaks = instance.exports.framePeaks as StereoWasmKernel['framePeaks'];
+    const ex = instance.exports;
+    this.fused = ex.fused as StereoWasmKernel['fused'];
+    this.peak = ex.peak as StereoWasmKernel['peak'];
+    this.toFloat32 = ex.toFloat32 as StereoWasmKernel['toFloat32'];
+    this.output = ex.output as StereoWasmKernel['output'];
+    this.framePeaks = ex.framePeaks as StereoWasmKernel['framePeaks'];
+    this.gainLoop = ex.gainLoop as StereoWasmKernel['gainLoop'];
     this.peaks = new Float64Array(buf, l.peaks, chunk);
+    const sh = l.shape;
+    this.limiterGains = new Float64Array(buf, l.gains, chunk);
+    this.limits = new Float64Array(buf, l.limits, chunk);
+    this.limiterHist = new Float64Array(buf, l.hist, sh.histLength);
+    this.limiterBox1 = new Float64Array(buf, l.box1, sh.box1);
+    this.limiterBox2 = new Float64Array(buf, l.box2, sh.box2);
+    this.limiterState = new Float64Array(buf, l.lstate, 8);
+    this.limiterState[LS.alphaRelease] = sh.alphaRelease;
+    this.limiterPos = new Int32Array(buf, l.lpos, 4);
   }
 
-  /** null where WebAssembly SIMD is not available. ringFrames must be a power of two. */
-  static create(ringFrames: number, limiterFrames: number, chunk: number): StereoWasmKernel | null {
-    const l = layout(ringFrames, limiterFrames, chunk);
+  /**
+   * null where WebAssembly SIMD is not available. ringFrames must be a
+   * power of two; limiterFrames = D + chunk for the limiter of `shape`.
+   */
+  static create(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape): StereoWasmKernel | null {
+    const l = layout(ringFrames, limiterFrames, chunk, shape);
     const pages = Math.ceil(l.bytes / 65536);
     const mod = compiled(l, pages);
     if (!mod) return null;

@@ -127,7 +127,7 @@ export class CompressorStrip implements Kernel {
 
   private readonly inGainLin = new Float64Array(CHUNK);
   /** Float32-safe ceiling (linear) for each frame entering the limiter. */
-  private readonly limits = new Float64Array(CHUNK);
+  private limits: Float64Array = new Float64Array(CHUNK);
   private limitsDirty = true;
   /**
    * The same limits delayed with the audio ([0, D) for the frames leaving
@@ -220,13 +220,15 @@ export class CompressorStrip implements Kernel {
     this.rms = Array.from({ length: nch }, () => new RmsWindow(rmsMax));
     // Long enough for the lookahead and for the RMS history the fast path
     // leaves to be rebuilt from it (see squaresOwed).
-    const limiterDelay = LookaheadLimiter.delayFramesAt(fs);
+    const limiterShape = LookaheadLimiter.shapeAt(fs), limiterDelay = limiterShape.delayFrames;
     // The bypass reads the input again as it leaves the limiter's delay.
     const lookMax = Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs) + limiterDelay;
     const delayMax = Math.max(lookMax, rmsMax);
     // Stereo: the delay rings and the limiter's buffers live in the WebAssembly kernel's memory.
-    this.wasm = nch === 2 ? StereoWasmKernel.create(DelayLines.ringFrames(delayMax, CHUNK), limiterDelay + CHUNK, CHUNK) : null;
-    this.limiter = new LookaheadLimiter(fs, nch, CHUNK, this.wasm?.limiterBuffers, this.wasm);
+    this.wasm = nch === 2 ? StereoWasmKernel.create(DelayLines.ringFrames(delayMax, CHUNK), limiterDelay + CHUNK, CHUNK, limiterShape) : null;
+    this.limiter = new LookaheadLimiter(fs, nch, CHUNK, this.wasm);
+    this.limits = this.wasm?.limits ?? new Float64Array(CHUNK);
+    this.limitsDirty = true;
     this.limitsDelayed = new Float64Array(limiterDelay + CHUNK);
     this.delay = new DelayLines(nch, delayMax, CHUNK, this.wasm?.rings);
     this.grState = new Float64Array(nch);
@@ -669,7 +671,7 @@ export class CompressorStrip implements Kernel {
       for (let i = 0; i < n; i++) to[d + i] = lim[i]!;
     }
     if (this.limiterMix.constant && this.limiterMix.value === 0) return true;
-    this.limiter.useStereoPeaks = this.useWasm;
+    this.limiter.useKernel = this.useWasm;
     return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak, this.useFastPath);
   }
 
@@ -686,17 +688,18 @@ export class CompressorStrip implements Kernel {
     const lim = this.limitsDelayed, lim0 = this.limits[0]!;
     const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values, bg = this.bypassGain.values;
     if (bypassing) this.readDry(nch, n);
-    const k = this.wasm;
-    if (unity && limited && !blending && !bypassing && !moving && k !== null && this.useWasm && nch === 2 && n === CHUNK) {
-      // At rest the leaving samples go out as they are (see below): float32
-      // in the WebAssembly kernel, then two block copies.
-      k.toFloat32(n);
-      const outL = output[0]!, outR = output[1]!;
-      if (outL.length >= off + n && outR.length >= off + n) {
-        outL.set(k.outL, off);
-        outR.set(k.outR, off);
-        return;
-      }
+    const k = this.wasm, outL = output[0]!, outR = output[1]!;
+    if (!blending && !bypassing && !moving && k !== null && this.useWasm && nch === 2 && n === CHUNK
+      && outL.length >= off + n && outR.length >= off + n) {
+      // The steady cases below in the WebAssembly kernel, then two block
+      // copies: at rest the leaving samples as they are; limiting, × gain
+      // and the ceiling clamp; with the limiter off, the ±1 clamp.
+      if (!limited) k.output(n, 0, 1);
+      else if (unity) k.toFloat32(n);
+      else k.output(n, 1, lim0);
+      outL.set(k.outL, off);
+      outR.set(k.outR, off);
+      return;
     }
     for (let c = 0; c < nch; c++) {
       const v = this.limiter.buffers[c]!, out = output[c]!;
