@@ -23,7 +23,7 @@
  * The delay D is always there (the limiter on or off), so switching the
  * limiter never changes the latency; it is part of the strip's latency.
  */
-import { TRUE_PEAK_BOUND, TRUE_PEAK_HISTORY, accumulateInterSamplePeaks } from './true-peak.js';
+import { TRUE_PEAK_BOUND_32, TRUE_PEAK_HISTORY, accumulateInterSamplePeaks32, toFloat32Window } from './true-peak.js';
 
 /** Lookahead: the limiter's part of the latency. */
 export const LIMITER_LOOKAHEAD_MS = 1.5;
@@ -105,6 +105,8 @@ export class LookaheadLimiter {
   readonly gains: Float64Array;
   /** Scratch: the peak of each entering frame. */
   private readonly peaks: Float64Array;
+  /** Scratch: one buffer's window as float32, for the true-peak interpolator. */
+  private readonly window32: Float32Array;
   /** r, the open sub-block's minimum and the history's minimum (see above); [3, 5) scratch for the kernel. */
   private readonly state: Float64Array;
   private readonly alphaRelease: number;
@@ -146,6 +148,7 @@ export class LookaheadLimiter {
     this.buffers = k ? [...k.limiterBuffers] : Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
     this.gains = k ? k.limiterGains : new Float64Array(maxBlockFrames);
     this.peaks = new Float64Array(maxBlockFrames);
+    this.window32 = new Float32Array(d + maxBlockFrames);
     this.state = k ? k.limiterState : new Float64Array(5);
     this.hist = k ? k.limiterHist : new Float64Array(shape.histLength);
     this.box1 = k ? k.limiterBox1 : new Float64Array(shape.box1);
@@ -233,11 +236,11 @@ export class LookaheadLimiter {
       }
       let lowest = limits[0]!;
       if (!limitsConstant) for (let i = 1; i < n; i++) { const l = limits[i]!; lowest = l < lowest ? l : lowest; }
-      if ((truePeak ? peak * TRUE_PEAK_BOUND : peak) <= lowest) return this.idle(n);
+      if ((truePeak ? peak * TRUE_PEAK_BOUND_32 : peak) <= lowest) return this.idle(n);
     }
     const k = this.kernel;
     // The kernel reads the limits from its own memory, where the strip writes them.
-    const inKernel = k !== null && this.useKernel && nch === 2 && (n & 1) === 0 && limits === k.limits;
+    const inKernel = k !== null && this.useKernel && nch === 2 && (n & 3) === 0 && limits === k.limits;
     let peaks = this.peaks;
     if (inKernel) {
       k.framePeaks(n, d, truePeak ? 1 : 0);
@@ -250,11 +253,14 @@ export class LookaheadLimiter {
           const a = Math.abs(b[d + i]!), q = peaks[i]!;
           peaks[i] = 0.5 * (a + q + Math.abs(a - q));
         }
-        if (truePeak) accumulateInterSamplePeaks(b, d, n, peaks);
+        if (truePeak) {
+          toFloat32Window(b, d, n, this.window32);
+          accumulateInterSamplePeaks32(this.window32, d, n, peaks);
+        }
       }
     }
     if (this.atRest && idleSkip) {
-      // The bound above is loose (TRUE_PEAK_BOUND ≈ 2.2); with the frames'
+      // The bound above is loose (TRUE_PEAK_BOUND_32 ≈ 2.2); with the frames'
       // peaks at hand: every need is exactly 1 when no peak passes its
       // limit, and the per-frame work would leave the state as it is.
       let over = -1;

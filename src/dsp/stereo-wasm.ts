@@ -21,10 +21,10 @@
  */
 import { FAST_MATH, DB_PER_LOG2, LOG2_PER_DB } from './gain.js';
 import { FLT_MAX, FLT_MIN_NORMAL } from './sanitize.js';
-import { TP_DIFF, TP_MID, TP_SUM, TRUE_PEAK_DELAY, TRUE_PEAK_HISTORY } from './true-peak.js';
+import { TP_DIFF, TP_MID, TP_RANGE_32, TP_SUM, TRUE_PEAK_DELAY, TRUE_PEAK_HISTORY } from './true-peak.js';
 import type { LimiterShape, StereoLimiterKernel } from './limiter.js';
 import {
-  VALTYPE, f64Const, i32Const, localGet as get, localSet as set, localTee as tee, moduleBytes, op, type Code,
+  VALTYPE, f32Const, f64Const, i32Const, localGet as get, localSet as set, localTee as tee, moduleBytes, op, type Code,
 } from './wasm-emit.js';
 
 /** params[] slots, written by the strip before each run. */
@@ -36,7 +36,7 @@ export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6
 export const WS = { y: 0, top: 1, deepest: 2, peak: 3 } as const;
 
 interface Layout { params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
-  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number;
+  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; tpL: number; tpR: number;
   gains: number; limits: number; hist: number; box1: number; box2: number; lstate: number; lpos: number; shape: LimiterShape; bytes: number }
 
 function layout(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape): Layout {
@@ -47,7 +47,7 @@ function layout(ringFrames: number, limiterFrames: number, chunk: number, shape:
     log2: take(8 * FAST_MATH.log2Table.length), pow2: take(8 * FAST_MATH.pow2.length), pow2Frac: take(8 * FAST_MATH.pow2Frac.length),
     inL: take(4 * chunk), inR: take(4 * chunk), target: take(8 * chunk), ys: take(8 * chunk),
     ringL: take(8 * ringFrames), ringR: take(8 * ringFrames), limL: take(8 * limiterFrames), limR: take(8 * limiterFrames),
-    outL: take(4 * chunk), outR: take(4 * chunk), peaks: take(8 * chunk),
+    outL: take(4 * chunk), outR: take(4 * chunk), peaks: take(8 * chunk), tpL: take(4 * limiterFrames), tpR: take(4 * limiterFrames),
     gains: take(8 * chunk), limits: take(8 * chunk), hist: take(8 * shape.histLength), box1: take(8 * shape.box1), box2: take(8 * shape.box2),
     lstate: take(8 * 8), lpos: take(4 * 4),
   };
@@ -81,6 +81,8 @@ const loop = (step: number, body: Code): Code => [...i32Const(0), ...set(I), ...
   ...get(I), ...get(N), ...op.i32GeS, ...op.brIf(1), ...body, ...get(I), ...i32Const(step), ...op.i32Add, ...set(I), ...op.br(0), ...op.end, ...op.end];
 /** The i32 lanes 1 and 3 (the high words of the two doubles) into lanes 0 and 1. */
 const HIGH_WORDS = [4, 5, 6, 7, 12, 13, 14, 15, 4, 5, 6, 7, 12, 13, 14, 15];
+/** The f32x4 lanes 2 and 3 into lanes 0 and 1. */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 function kernelBody(l: Layout): Code {
   const fm = FAST_MATH, log2Shift = 20 - fm.log2Bits, log2Mask = (1 << fm.log2Bits) - 1;
@@ -203,64 +205,92 @@ function toFloat32Body(l: Layout): Code {
 
 /**
  * framePeaks(n, from, truePeak): peaks[i] for the limiter (limiter.ts,
- * compute()) for the frames entering at from + i, i < n (n even): the
- * largest |sample| over both channels and, with truePeak, of the 4×
- * interpolated points (true-peak.ts, accumulateInterSamplePeaks), folded
- * in the same order with the same max2 as the JavaScript. Lanes are two
- * successive frames of one channel, so every tap window is one load; one
- * pointer walks both buffers (the right one at a fixed distance), every
- * tap a static offset from it, so the loop does no address arithmetic.
+ * compute()) for the frames entering at from + i, i < n (n a multiple of
+ * 4): the largest |sample| over both channels and, with truePeak, of the
+ * 4× interpolated points, in float32 arithmetic (true-peak.ts,
+ * toFloat32Window and accumulateInterSamplePeaks32), folded in the same
+ * order with the same max2 as the JavaScript. The interpolator's lanes are
+ * four successive frames of one channel (the samples' two), so every tap
+ * window is one load; pointers walk the buffers (the right channel at a
+ * fixed distance), every tap a static offset, so the loop does no address
+ * arithmetic.
  */
 function framePeaksBody(l: Layout): { locals: number[]; body: Code } {
-  const N2 = 0, FROM = 1, TP = 2, PTR = 3, END = 4, OUT = 5;
-  const PK = 6, TOPV = 7, PA = 8, QA = 9, MD = 10, AJ = 11, BJ = 12, SJ = 13, HALFV = 14, CS = 15;
+  const N2 = 0, FROM = 1, TP = 2, P64 = 3, P32 = 4, END = 5, OUT = 6;
+  const PK0 = 7, PK1 = 8, TOP4 = 9, PA = 11, QA = 12, MD = 13, AJ = 14, BJ = 15, SJ = 16, HALF64 = 17, HALF32 = 18, RV = 19, NRV = 20, CS = 21;
   const taps = TP_SUM.length; // HALF
   const cs = (kind: number, j: number): number => CS + 3 * j + kind; // kind 0 sum, 1 diff, 2 mid
-  // PTR points at x[from + i − TRUE_PEAK_HISTORY] of the left buffer: x[from + i + k] is at this static offset.
-  const right = l.limR - l.limL;
-  const x = (ch: number, k: number): Code => [...get(PTR), ...op.v128Load(ch + 8 * (k + TRUE_PEAK_HISTORY))];
-  /** max2(v, PK) into PK: 0.5·(v + PK + |v − PK|). */
-  const max2Into = (v: Code): Code => [...get(HALFV), ...v, ...get(PK), ...op.f64x2Add, ...v, ...get(PK), ...op.f64x2Sub, ...op.f64x2Abs,
-    ...op.f64x2Add, ...op.f64x2Mul, ...set(PK)];
-  const sample = (ch: number): Code => [...x(ch, 0), ...op.f64x2Abs];
+  const H = TRUE_PEAK_HISTORY;
+  // P64 points at x[from + i − H] of the left buffer, P32 at the same frame of its float32 copy.
+  const right64 = l.limR - l.limL, right32 = l.tpR - l.tpL;
+  const x64 = (ch: number, k: number): Code => [...get(P64), ...op.v128Load(ch + 8 * (k + H))];
+  const x32 = (ch: number, k: number): Code => [...get(P32), ...op.v128Load(ch + 4 * (k + H))];
+  /** max2(v, pk) into pk: 0.5·(v + pk + |v − pk|). */
+  const max2Into = (v: Code, pk: number): Code => [...get(HALF64), ...v, ...get(pk), ...op.f64x2Add, ...v, ...get(pk), ...op.f64x2Sub, ...op.f64x2Abs,
+    ...op.f64x2Add, ...op.f64x2Mul, ...set(pk)];
   const fir = (ch: number): Code => {
     const out: Code = [];
     for (let j = 1; j <= taps; j++) {
       // a_j = x[m + j], b_j = x[m + 1 − j], m = k − HALF
-      out.push(...x(ch, j - TRUE_PEAK_DELAY), ...set(AJ), ...x(ch, 1 - j - TRUE_PEAK_DELAY), ...set(BJ),
-        ...get(AJ), ...get(BJ), ...op.f64x2Add, ...set(SJ),
-        ...get(cs(0, j - 1)), ...get(SJ), ...op.f64x2Mul, ...(j > 1 ? [...get(PA), ...op.f64x2Add] : []), ...set(PA),
-        ...get(cs(1, j - 1)), ...get(AJ), ...get(BJ), ...op.f64x2Sub, ...op.f64x2Mul, ...(j > 1 ? [...get(QA), ...op.f64x2Add] : []), ...set(QA),
-        ...get(cs(2, j - 1)), ...get(SJ), ...op.f64x2Mul, ...(j > 1 ? [...get(MD), ...op.f64x2Add] : []), ...set(MD));
+      out.push(...x32(ch, j - TRUE_PEAK_DELAY), ...set(AJ), ...x32(ch, 1 - j - TRUE_PEAK_DELAY), ...set(BJ),
+        ...get(AJ), ...get(BJ), ...op.f32x4Add, ...set(SJ),
+        ...get(cs(0, j - 1)), ...get(SJ), ...op.f32x4Mul, ...(j > 1 ? [...get(PA), ...op.f32x4Add] : []), ...set(PA),
+        ...get(cs(1, j - 1)), ...get(AJ), ...get(BJ), ...op.f32x4Sub, ...op.f32x4Mul, ...(j > 1 ? [...get(QA), ...op.f32x4Add] : []), ...set(QA),
+        ...get(cs(2, j - 1)), ...get(SJ), ...op.f32x4Mul, ...(j > 1 ? [...get(MD), ...op.f32x4Add] : []), ...set(MD));
     }
-    // top = max2(0.5·(|p| + |q|), |mid|)
-    out.push(...get(HALFV), ...get(PA), ...op.f64x2Abs, ...get(QA), ...op.f64x2Abs, ...op.f64x2Add, ...op.f64x2Mul, ...set(PA),
-      ...get(MD), ...op.f64x2Abs, ...set(MD),
-      ...get(HALFV), ...get(PA), ...get(MD), ...op.f64x2Add, ...get(PA), ...get(MD), ...op.f64x2Sub, ...op.f64x2Abs, ...op.f64x2Add, ...op.f64x2Mul, ...set(TOPV));
+    // top = max2(0.5·(|p| + |q|), |mid|), float32
+    out.push(...get(HALF32), ...get(PA), ...op.f32x4Abs, ...get(QA), ...op.f32x4Abs, ...op.f32x4Add, ...op.f32x4Mul, ...set(PA),
+      ...get(MD), ...op.f32x4Abs, ...set(MD),
+      ...get(HALF32), ...get(PA), ...get(MD), ...op.f32x4Add, ...get(PA), ...get(MD), ...op.f32x4Sub, ...op.f32x4Abs, ...op.f32x4Add, ...op.f32x4Mul, ...set(TOP4));
+    // frames 0, 1 and 2, 3 as doubles
+    out.push(...max2Into([...get(TOP4), ...op.f64x2PromoteLowF32x4], PK0),
+      ...max2Into([...get(TOP4), ...get(TOP4), ...op.i8x16Shuffle(HIGH_HALF), ...op.f64x2PromoteLowF32x4], PK1));
     return out;
   };
-  const init: Code = [...splatConst(0.5), ...set(HALFV)];
-  for (let j = 0; j < taps; j++) {
-    init.push(...splatConst(TP_SUM[j]!), ...set(cs(0, j)), ...splatConst(TP_DIFF[j]!), ...set(cs(1, j)), ...splatConst(TP_MID[j]!), ...set(cs(2, j)));
-  }
-  // peaks start at 0; channel by channel: the sample, then the interpolated points
+  const channel = (ch64: number, ch32: number, truePeak: boolean): Code => [
+    ...max2Into([...x64(ch64, 0), ...op.f64x2Abs], PK0), ...max2Into([...x64(ch64, 2), ...op.f64x2Abs], PK1),
+    ...(truePeak ? fir(ch32) : []),
+  ];
+  // peaks start at 0; channel by channel: the samples, then the interpolated points
   const frames = (truePeak: boolean): Code => [
     ...op.block, ...op.loop,
-    ...get(PTR), ...get(END), ...op.i32GeS, ...op.brIf(1),
-    ...splatConst(0), ...set(PK),
-    ...max2Into(sample(0)), ...(truePeak ? [...fir(0), ...max2Into(get(TOPV))] : []),
-    ...max2Into(sample(right)), ...(truePeak ? [...fir(right), ...max2Into(get(TOPV))] : []),
-    ...get(OUT), ...get(PK), ...op.v128Store(),
-    ...get(PTR), ...i32Const(16), ...op.i32Add, ...set(PTR), ...get(OUT), ...i32Const(16), ...op.i32Add, ...set(OUT),
+    ...get(P64), ...get(END), ...op.i32GeS, ...op.brIf(1),
+    ...splatConst(0), ...tee(PK0), ...set(PK1),
+    ...channel(0, 0, truePeak), ...channel(right64, right32, truePeak),
+    ...get(OUT), ...get(PK0), ...op.v128Store(), ...get(OUT), ...get(PK1), ...op.v128Store(16),
+    ...get(P64), ...i32Const(32), ...op.i32Add, ...set(P64), ...get(P32), ...i32Const(16), ...op.i32Add, ...set(P32),
+    ...get(OUT), ...i32Const(32), ...op.i32Add, ...set(OUT),
     ...op.br(0), ...op.end, ...op.end,
   ];
+  // The float32 copies of [from − H − 1, from + n), two frames a step: clamped to ±TP_RANGE_32, demoted.
+  const convert = (ch64: number, ch32: number): Code => [...get(P32), ...get(P64), ...op.v128Load(ch64), ...get(RV), ...op.f64x2Pmin, ...get(NRV), ...op.f64x2Pmax,
+    ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0(ch32)];
+  const toFloat32: Code = [
+    ...addr(l.limL, [...get(FROM), ...i32Const(H + 1), ...op.i32Sub], 3), ...set(P64),
+    ...addr(l.tpL, [...get(FROM), ...i32Const(H + 1), ...op.i32Sub], 2), ...set(P32),
+    ...op.block, ...op.loop,
+    ...get(P64), ...get(END), ...op.i32GeS, ...op.brIf(1),
+    ...convert(0, 0), ...convert(right64, right32),
+    ...get(P64), ...i32Const(16), ...op.i32Add, ...set(P64), ...get(P32), ...i32Const(8), ...op.i32Add, ...set(P32),
+    ...op.br(0), ...op.end, ...op.end,
+  ];
+  const init: Code = [...splatConst(0.5), ...set(HALF64), ...f32Const(0.5), ...op.f32x4Splat, ...set(HALF32),
+    ...splatConst(TP_RANGE_32), ...set(RV), ...splatConst(-TP_RANGE_32), ...set(NRV)];
+  for (let j = 0; j < taps; j++) {
+    for (const [k, c] of [TP_SUM, TP_DIFF, TP_MID].entries()) init.push(...f32Const(c[j]!), ...op.f32x4Splat, ...set(cs(k, j)));
+  }
+  const start: Code = [
+    ...addr(l.limL, [...get(FROM), ...i32Const(H), ...op.i32Sub], 3), ...set(P64),
+    ...addr(l.tpL, [...get(FROM), ...i32Const(H), ...op.i32Sub], 2), ...set(P32),
+    ...i32Const(l.peaks), ...set(OUT),
+  ];
   return {
-    locals: [...Array(3).fill(VALTYPE.i32) as number[], ...Array(9 + 3 * taps).fill(VALTYPE.v128) as number[]],
+    locals: [...Array(4).fill(VALTYPE.i32) as number[], ...Array(14 + 3 * taps).fill(VALTYPE.v128) as number[]],
     body: [
       ...init,
-      ...addr(l.limL, [...get(FROM), ...i32Const(TRUE_PEAK_HISTORY), ...op.i32Sub], 3), ...set(PTR),
-      ...get(PTR), ...get(N2), ...i32Const(3), ...op.i32Shl, ...op.i32Add, ...set(END), ...i32Const(l.peaks), ...set(OUT),
-      ...get(TP), ...op.if, ...frames(true), ...op.else, ...frames(false), ...op.end,
+      // END: x[from + n] of the left buffer
+      ...addr(l.limL, [...get(FROM), ...get(N2), ...op.i32Add], 3), ...set(END),
+      ...get(TP), ...op.if, ...toFloat32, ...start, ...frames(true), ...op.else, ...start, ...frames(false), ...op.end,
     ],
   };
 }

@@ -40,6 +40,7 @@ const name = (s: string): Code => vec([...Buffer.from(s, 'utf8')].map((c) => [c]
 
 export const i32Const = (x: number): Code => [0x41, ...sleb(x)];
 export const f64Const = (x: number): Code => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
+export const f32Const = (x: number): Code => [0x43, ...new Uint8Array(new Float32Array([x]).buffer)];
 export const localGet = (i: number): Code => [0x20, ...uleb(i)];
 export const localSet = (i: number): Code => [0x21, ...uleb(i)];
 export const localTee = (i: number): Code => [0x22, ...uleb(i)];
@@ -73,12 +74,13 @@ export const op = {
   /** 64 bits into the low half, the high half zero. */
   v128Load64Zero: (offset = 0): Code => simd(0x5d, 2, ...uleb(offset)),
   i8x16Shuffle: (lanes: number[]): Code => simd(0x0d, ...lanes),
-  i32x4Splat: simd(0x11), i32x4ExtractLane: (l: number): Code => simd(0x1b, l),
+  i32x4Splat: simd(0x11), f32x4Splat: simd(0x13), i32x4ExtractLane: (l: number): Code => simd(0x1b, l),
   f64x2Splat: simd(0x14), f64x2ExtractLane: (l: number): Code => simd(0x21, l), f64x2ReplaceLane: (l: number): Code => simd(0x22, l),
   f64x2Eq: simd(0x47), f64x2Lt: simd(0x49), f64x2Gt: simd(0x4a), f64x2Le: simd(0x4b), f64x2Ge: simd(0x4c),
   v128And: simd(0x4e), v128Bitselect: simd(0x52),
   f32x4DemoteF64x2Zero: simd(0x5e), f64x2PromoteLowF32x4: simd(0x5f),
   i32x4ShrS: simd(0xac), i32x4Sub: simd(0xb1),
+  f32x4Abs: simd(0xe0), f32x4Add: simd(0xe4), f32x4Sub: simd(0xe5), f32x4Mul: simd(0xe6),
   f64x2Abs: simd(0xec), f64x2Sqrt: simd(0xef), f64x2Add: simd(0xf0), f64x2Sub: simd(0xf1), f64x2Mul: simd(0xf2), f64x2Div: simd(0xf3),
   /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a (JavaScript's ternaries, lane by lane). */
   f64x2Pmin: simd(0xf6), f64x2Pmax: simd(0xf7),
