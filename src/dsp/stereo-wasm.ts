@@ -116,18 +116,21 @@ function kernelBody(l: Layout): Code {
     ...op.v128Store(),
   ]);
   const scalarParam = (slot: number): Code => [...i32Const(0), ...op.f64Load(l.params + 8 * slot)];
-  const loop2a = loop(1, [
-    ...addr(l.target, get(I), 3), ...op.f64Load(), ...set(TGT),
+  /** The attack/release step of frame I + lane, into lane `lane` of U. */
+  const step = (lane: number): Code => [
+    ...addr(l.target, get(I), 3), ...op.f64Load(8 * lane), ...set(TGT),
     ...get(Y), ...get(TGT), ...op.f64Sub, ...set(D),
     ...get(TGT), ...scalarParam(WP.aS), ...get(D), ...op.f64Mul, ...op.f64Add, ...scalarParam(WP.aD), ...get(D), ...op.f64Abs, ...op.f64Mul, ...op.f64Add, ...set(Y),
     // if (y > −1e-9 && target === 0) y = 0
     ...f64Const(0), ...get(Y), ...get(Y), ...f64Const(-1e-9), ...op.f64Gt, ...get(TGT), ...f64Const(0), ...op.f64Eq, ...op.i32And, ...op.select, ...set(Y),
     ...get(Y), ...get(DEEP), ...get(Y), ...get(DEEP), ...op.f64Lt, ...op.select, ...set(DEEP),
-    ...addr(l.ys, get(I), 3), ...get(Y), ...op.f64Store(),
-  ]);
+    ...(lane === 0 ? [...get(Y), ...op.f64x2Splat] : [...get(U), ...get(Y), ...op.f64x2ReplaceLane(1)]), ...set(U),
+  ];
   const range = fm.exp2Range, bias = fm.exp2Bias;
-  const loop2b = loop(2, [
-    ...addr(l.ys, get(I), 3), ...op.v128Load(), ...tee(U), ...get(MK), ...op.f64x2Add, ...splatConst(LOG2_PER_DB), ...op.f64x2Mul, ...set(R),
+  // loop 2: two serial steps, then the pair's vector work (which the CPU overlaps with the next steps)
+  const loop2 = loop(2, [
+    ...step(0), ...step(1),
+    ...get(U), ...get(MK), ...op.f64x2Add, ...splatConst(LOG2_PER_DB), ...op.f64x2Mul, ...set(R),
     // fastExp2: clamp (NaN to the low end), split, polynomial, two table entries
     ...get(R), ...splatConst(-range), ...get(R), ...splatConst(-range), ...op.f64x2Gt, ...op.v128Bitselect, ...set(R),
     ...splatConst(range), ...get(R), ...get(R), ...splatConst(range), ...op.f64x2Gt, ...op.v128Bitselect, ...set(R),
@@ -159,7 +162,7 @@ function kernelBody(l: Layout): Code {
     ...i32Const(0), ...get(AVERAGE), ...op.i32Sub, ...op.i32x4Splat, ...set(AVG),
     ...i32Const(0), ...op.f64Load(stateAt(WS.top)), ...op.f64x2Splat, ...set(TOP),
     ...i32Const(0), ...op.f64Load(stateAt(WS.y)), ...set(Y), ...f64Const(0), ...set(DEEP),
-    ...loop1, ...loop2a, ...loop2b,
+    ...loop1, ...loop2,
     ...i32Const(0), ...get(TOP), ...op.f64x2ExtractLane(0), ...get(TOP), ...op.f64x2ExtractLane(1),
     ...get(TOP), ...op.f64x2ExtractLane(0), ...get(TOP), ...op.f64x2ExtractLane(1), ...op.f64Gt, ...op.select, ...op.f64Store(stateAt(WS.top)),
     ...i32Const(0), ...get(Y), ...op.f64Store(stateAt(WS.y)),
