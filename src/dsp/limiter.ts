@@ -86,11 +86,14 @@ export interface StereoLimiterKernel {
   readonly limiterPos: Int32Array;
   /** The frames' limits (the strip writes them here). */
   readonly limits: Float64Array;
-  /** peaks[0, n) of the frames entering at from… (n even; truePeak 0 or 1). */
-  framePeaks(n: number, from: number, truePeak: number): void;
+  /**
+   * compute()'s per-frame work for the n frames entering at `from` (n a
+   * multiple of 4; truePeak 0 or 1): mode 0 their peaks into `peaks`; mode 1
+   * their peaks and then the gain loop into limiterGains; mode 2 the gain
+   * loop from the peaks mode 0 left.
+   */
+  limit(n: number, from: number, truePeak: number, mode: number, subPos: number, histPos: number, pos1: number, pos2: number): void;
   readonly peaks: Float64Array;
-  /** compute()'s per-frame loop from peaks and limits into limiterGains[0, n). */
-  gainLoop(n: number, subPos: number, histPos: number, pos1: number, pos2: number): void;
 }
 
 export class LookaheadLimiter {
@@ -241,9 +244,15 @@ export class LookaheadLimiter {
     const k = this.kernel;
     // The kernel reads the limits from its own memory, where the strip writes them.
     const inKernel = k !== null && this.useKernel && nch === 2 && (n & 3) === 0 && limits === k.limits;
+    const checkRest = this.atRest && idleSkip;
+    if (inKernel && !checkRest) {
+      // Peaks and gains in one pass.
+      this.kernelGains(k, n, truePeak, 1);
+      return false;
+    }
     let peaks = this.peaks;
     if (inKernel) {
-      k.framePeaks(n, d, truePeak ? 1 : 0);
+      k.limit(n, d, truePeak ? 1 : 0, 0, 0, 0, 0, 0);
       peaks = k.peaks;
     } else {
       peaks.fill(0, 0, n);
@@ -259,7 +268,7 @@ export class LookaheadLimiter {
         }
       }
     }
-    if (this.atRest && idleSkip) {
+    if (checkRest) {
       // The bound above is loose (TRUE_PEAK_BOUND_32 ≈ 2.2); with the frames'
       // peaks at hand: every need is exactly 1 when no peak passes its
       // limit, and the per-frame work would leave the state as it is.
@@ -267,15 +276,17 @@ export class LookaheadLimiter {
       for (let i = 0; i < n; i++) { const e = peaks[i]! - limits[i]!; over = e > over ? e : over; }
       if (over <= 0) return this.idle(n);
     }
-    if (inKernel) {
-      k.gainLoop(n, this.subPos, this.histPos, this.pos1, this.pos2);
-      const pos = k.limiterPos, st = this.state;
-      this.subPos = pos[0]!; this.histPos = pos[1]!; this.pos1 = pos[2]!; this.pos2 = pos[3]!;
-      this.rest = st[R] === 1 && st[SUB_MIN] === 1 && st[HIST_MIN] === 1 && st[SUM1] === this.box1.length && st[SUM2] === this.box2.length;
-    } else {
-      this.gainLoop(n, peaks, limits);
-    }
+    if (inKernel) this.kernelGains(k, n, truePeak, 2);
+    else this.gainLoop(n, peaks, limits);
     return false;
+  }
+
+  /** The gain loop in the kernel (mode 1: with the peaks; 2: from the peaks it left). */
+  private kernelGains(k: StereoLimiterKernel, n: number, truePeak: boolean, mode: number): void {
+    k.limit(n, this.delayFrames, truePeak ? 1 : 0, mode, this.subPos, this.histPos, this.pos1, this.pos2);
+    const pos = k.limiterPos, st = this.state;
+    this.subPos = pos[0]!; this.histPos = pos[1]!; this.pos1 = pos[2]!; this.pos2 = pos[3]!;
+    this.rest = st[R] === 1 && st[SUB_MIN] === 1 && st[HIST_MIN] === 1 && st[SUM1] === this.box1.length && st[SUM2] === this.box2.length;
   }
 
   /** The per-frame work: the gains of the n leaving frames from the peaks and limits of the n entering ones. */

@@ -206,28 +206,52 @@ function toFloat32Body(l: Layout): Code {
   ];
 }
 
+/** Slots of the limiter's f64 state (limiter.ts keeps r, the two minima and the ring sums there). */
+const LS = { r: 0, subMin: 1, histMin: 2, sum1: 3, sum2: 4, alphaRelease: 5 } as const;
+/** limit()'s modes: the frame peaks only (into peaks), peaks and gains in one pass, gains from the peaks stored. */
+export const LIMIT_MODE = { peaks: 0, both: 1, gains: 2 } as const;
+
 /**
- * framePeaks(n, from, truePeak): peaks[i] for the limiter (limiter.ts,
- * compute()) for the frames entering at from + i, i < n (n a multiple of
- * 4): the largest |sample| over both channels and, with truePeak, of the
- * 4× interpolated points, in float32 arithmetic (true-peak.ts,
- * toFloat32Window and accumulateInterSamplePeaks32), folded in the same
- * order with the same max2 as the JavaScript. The interpolator's lanes are
- * four successive frames of one channel (the samples' two), so every tap
- * window is one load; pointers walk the buffers (the right channel at a
- * fixed distance), every tap a static offset, so the loop does no address
- * arithmetic.
+ * limit(n, from, truePeak, mode, subPos, histPos, pos1, pos2): the
+ * limiter's per-frame work (limiter.ts, compute()) for the n frames
+ * entering at from (n a multiple of 4), on the state in this memory:
+ *
+ * The frame peaks: the largest |sample| over both channels and, with
+ * truePeak, of the 4× interpolated points, in float32 arithmetic
+ * (true-peak.ts, toFloat32Window and accumulateInterSamplePeaks32), folded
+ * in the same order with the same max2 as the JavaScript. The
+ * interpolator's lanes are four successive frames of one channel (the
+ * samples' two), so every tap window is one load; pointers walk the
+ * buffers (the right channel at a fixed distance), every tap a static
+ * offset, so the loop does no address arithmetic.
+ *
+ * The gains (limiter.ts, gainLoop), as scalar code: one serial chain from
+ * frame to frame. Its branches become selects (the JavaScript's ternaries,
+ * in the same order); the history's minimum, every `sub` frames, is taken
+ * two at a time (the minimum of positive numbers does not depend on the
+ * order). In mode `both` each group of four frames computes its peaks and
+ * then takes its four steps, so the CPU overlaps the vector work with the
+ * chain. The positions go back into lpos, the sums into lstate.
  */
-function framePeaksBody(l: Layout): { locals: number[]; body: Code } {
-  const N2 = 0, FROM = 1, TP = 2, P64 = 3, P32 = 4, END = 5, OUT = 6;
-  const PK0 = 7, PK1 = 8, TOP4 = 9, PA = 11, QA = 12, MD = 13, AJ = 14, BJ = 15, SJ = 16, HALF64 = 17, HALF32 = 18, RV = 19, NRV = 20, CS = 21;
+function limitBody(l: Layout): { locals: number[]; body: Code } {
+  const sh = l.shape;
+  // parameters
+  const N2 = 0, FROM = 1, TP = 2, MODE = 3, SUBPOS = 4, HISTPOS = 5, POS1 = 6, POS2 = 7;
+  // i32
+  const P64 = 8, P32 = 9, END = 10, OUT = 11;
+  // f64
+  const R = 12, SUBMIN = 13, HISTMIN = 14, S1 = 15, S2 = 16, AR = 17, INV1 = 18, PEAK = 19, LIM = 20, NEED = 21, H = 22, REL = 23, M1 = 24;
+  // v128
+  const PK0 = 25, PK1 = 26, TOP4 = 27, PA = 28, QA = 29, MD = 30, AJ = 31, BJ = 32, SJ = 33, HALF64 = 34, HALF32 = 35, RV = 36, NRV = 37, MV = 38, CS = 39;
   const taps = TP_SUM.length; // HALF
   const cs = (kind: number, j: number): number => CS + 3 * j + kind; // kind 0 sum, 1 diff, 2 mid
-  const H = TRUE_PEAK_HISTORY;
-  // P64 points at x[from + i − H] of the left buffer, P32 at the same frame of its float32 copy.
+  const HIST = TRUE_PEAK_HISTORY;
+  // P64 points at x[from + i − HIST] of the left buffer, P32 at the same frame of its float32 copy.
   const right64 = l.limR - l.limL, right32 = l.tpR - l.tpL;
-  const x64 = (ch: number, k: number): Code => [...get(P64), ...op.v128Load(ch + 8 * (k + H))];
-  const x32 = (ch: number, k: number): Code => [...get(P32), ...op.v128Load(ch + 4 * (k + H))];
+  const x64 = (ch: number, k: number): Code => [...get(P64), ...op.v128Load(ch + 8 * (k + HIST))];
+  const x32 = (ch: number, k: number): Code => [...get(P32), ...op.v128Load(ch + 4 * (k + HIST))];
+
+  // ---- the frame peaks of four frames into PK0 (frames 0, 1) and PK1 (frames 2, 3)
   /** max2(v, pk) into pk: 0.5·(v + pk + |v − pk|). */
   const max2Into = (v: Code, pk: number): Code => [...get(HALF64), ...v, ...get(pk), ...op.f64x2Add, ...v, ...get(pk), ...op.f64x2Sub, ...op.f64x2Abs,
     ...op.f64x2Add, ...op.f64x2Mul, ...set(pk)];
@@ -255,72 +279,10 @@ function framePeaksBody(l: Layout): { locals: number[]; body: Code } {
     ...(truePeak ? fir(ch32) : []),
   ];
   // peaks start at 0; channel by channel: the samples, then the interpolated points
-  const frames = (truePeak: boolean): Code => [
-    ...op.block, ...op.loop,
-    ...get(P64), ...get(END), ...op.i32GeS, ...op.brIf(1),
-    ...splatConst(0), ...tee(PK0), ...set(PK1),
-    ...channel(0, 0, truePeak), ...channel(right64, right32, truePeak),
-    ...get(OUT), ...get(PK0), ...op.v128Store(), ...get(OUT), ...get(PK1), ...op.v128Store(16),
-    ...get(P64), ...i32Const(32), ...op.i32Add, ...set(P64), ...get(P32), ...i32Const(16), ...op.i32Add, ...set(P32),
-    ...get(OUT), ...i32Const(32), ...op.i32Add, ...set(OUT),
-    ...op.br(0), ...op.end, ...op.end,
-  ];
-  // The float32 copies of [from − H − 1, from + n), two frames a step: clamped to ±TP_RANGE_32, demoted.
-  const convert = (ch64: number, ch32: number): Code => [...get(P32), ...get(P64), ...op.v128Load(ch64), ...get(RV), ...op.f64x2Pmin, ...get(NRV), ...op.f64x2Pmax,
-    ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0(ch32)];
-  const toFloat32: Code = [
-    ...addr(l.limL, [...get(FROM), ...i32Const(H + 1), ...op.i32Sub], 3), ...set(P64),
-    ...addr(l.tpL, [...get(FROM), ...i32Const(H + 1), ...op.i32Sub], 2), ...set(P32),
-    ...op.block, ...op.loop,
-    ...get(P64), ...get(END), ...op.i32GeS, ...op.brIf(1),
-    ...convert(0, 0), ...convert(right64, right32),
-    ...get(P64), ...i32Const(16), ...op.i32Add, ...set(P64), ...get(P32), ...i32Const(8), ...op.i32Add, ...set(P32),
-    ...op.br(0), ...op.end, ...op.end,
-  ];
-  const init: Code = [...splatConst(0.5), ...set(HALF64), ...f32Const(0.5), ...op.f32x4Splat, ...set(HALF32),
-    ...splatConst(TP_RANGE_32), ...set(RV), ...splatConst(-TP_RANGE_32), ...set(NRV)];
-  for (let j = 0; j < taps; j++) {
-    for (const [k, c] of [TP_SUM, TP_DIFF, TP_MID].entries()) init.push(...f32Const(c[j]!), ...op.f32x4Splat, ...set(cs(k, j)));
-  }
-  const start: Code = [
-    ...addr(l.limL, [...get(FROM), ...i32Const(H), ...op.i32Sub], 3), ...set(P64),
-    ...addr(l.tpL, [...get(FROM), ...i32Const(H), ...op.i32Sub], 2), ...set(P32),
-    ...i32Const(l.peaks), ...set(OUT),
-  ];
-  return {
-    locals: [...Array(4).fill(VALTYPE.i32) as number[], ...Array(14 + 3 * taps).fill(VALTYPE.v128) as number[]],
-    body: [
-      ...init,
-      // END: x[from + n] of the left buffer
-      ...addr(l.limL, [...get(FROM), ...get(N2), ...op.i32Add], 3), ...set(END),
-      ...get(TP), ...op.if, ...toFloat32, ...start, ...frames(true), ...op.else, ...start, ...frames(false), ...op.end,
-    ],
-  };
-}
+  const groupPeaks = (truePeak: boolean): Code => [...splatConst(0), ...tee(PK0), ...set(PK1),
+    ...channel(0, 0, truePeak), ...channel(right64, right32, truePeak)];
 
-/** Slots of the limiter's f64 state (limiter.ts keeps r, the two minima and the ring sums there). */
-const LS = { r: 0, subMin: 1, histMin: 2, sum1: 3, sum2: 4, alphaRelease: 5 } as const;
-
-/**
- * gainLoop(n, subPos, histPos, pos1, pos2): the limiter's per-frame loop
- * (limiter.ts, gainLoop) from peaks and limits into gains, on the state in
- * this memory, as scalar code: it is one serial chain from frame to frame.
- * Its branches become selects (the JavaScript's ternaries, in the same
- * order); the history's minimum, every `sub` frames, is taken two at a
- * time (the minimum of positive numbers does not depend on the order).
- * The positions go back into lpos, the sums into lstate.
- */
-function gainLoopBody(l: Layout): { locals: number[]; body: Code } {
-  const sh = l.shape;
-  const N2 = 0, SUBPOS = 1, HISTPOS = 2, P1 = 3, P2 = 4, I = 5, END = 6;
-  const R = 7, SUBMIN = 8, HISTMIN = 9, S1 = 10, S2 = 11, AR = 12, INV1 = 13, P = 14, LIM = 15, NEED = 16, H = 17, REL = 18, M1 = 19;
-  const MV = 20;
-  const ld = (at: number): Code => [...i32Const(0), ...op.f64Load(at)];
-  const sumOf = (base: number, len: number): Code => {
-    const out: Code = [...f64Const(0)];
-    for (let j = 0; j < len; j++) out.push(...ld(base + 8 * j), ...op.f64Add);
-    return out;
-  };
+  // ---- one frame's gain step: PEAK and the frame's limit in, its gain stored at OUT + 8·k
   const histMin: Code = [...splatConst(1), ...set(MV)];
   for (let j = 0; j + 1 < sh.histLength; j += 2) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load(l.hist + 8 * j), ...op.f64x2Pmin, ...set(MV));
   if (sh.histLength & 1) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load64Splat(l.hist + 8 * (sh.histLength - 1)), ...op.f64x2Pmin, ...set(MV));
@@ -331,12 +293,11 @@ function gainLoopBody(l: Layout): { locals: number[]; body: Code } {
   const wrap = (pos: number, len: number): Code => [...get(pos), ...i32Const(1), ...op.i32Add, ...set(pos),
     ...i32Const(0), ...get(pos), ...get(pos), ...i32Const(len), ...op.i32Eq, ...op.select, ...set(pos)];
   const at = (base: number, pos: number): Code => addr(base, get(pos), 3);
-  const loop: Code = [
-    ...op.block, ...op.loop,
-    ...get(I), ...get(END), ...op.i32GeS, ...op.brIf(1),
-    ...get(I), ...op.f64Load(l.peaks), ...set(P), ...get(I), ...op.f64Load(l.limits), ...set(LIM),
+  // OUT is the byte offset of the group's first frame in the block (peaks, limits and gains alike)
+  const step = (k: number): Code => [
+    ...get(OUT), ...op.f64Load(l.limits + 8 * k), ...set(LIM),
     // need = lim / (p > lim ? p : lim)
-    ...get(LIM), ...get(P), ...get(LIM), ...get(P), ...get(LIM), ...op.f64Gt, ...op.select, ...op.f64Div, ...set(NEED),
+    ...get(LIM), ...get(PEAK), ...get(LIM), ...get(PEAK), ...get(LIM), ...op.f64Gt, ...op.select, ...op.f64Div, ...set(NEED),
     ...get(NEED), ...get(SUBMIN), ...get(NEED), ...get(SUBMIN), ...op.f64Lt, ...op.select, ...set(SUBMIN),
     ...get(SUBMIN), ...get(HISTMIN), ...get(SUBMIN), ...get(HISTMIN), ...op.f64Lt, ...op.select, ...set(H),
     ...get(SUBPOS), ...i32Const(1), ...op.i32Add, ...tee(SUBPOS), ...i32Const(sh.sub), ...op.i32Eq, ...op.if,
@@ -350,31 +311,85 @@ function gainLoopBody(l: Layout): { locals: number[]; body: Code } {
     ...f64Const(1), ...get(REL), ...get(REL), ...f64Const(0.999999999), ...op.f64Gt, ...get(H), ...f64Const(1), ...op.f64Eq, ...op.i32And, ...op.select, ...set(REL),
     ...get(H), ...get(REL), ...get(H), ...get(R), ...op.f64Le, ...op.select, ...set(R),
     // s1 += r − r1[p1]; r1[p1] = r
-    ...get(S1), ...get(R), ...at(l.box1, P1), ...op.f64Load(), ...op.f64Sub, ...op.f64Add, ...set(S1),
-    ...at(l.box1, P1), ...get(R), ...op.f64Store(), ...wrap(P1, sh.box1),
+    ...get(S1), ...get(R), ...at(l.box1, POS1), ...op.f64Load(), ...op.f64Sub, ...op.f64Add, ...set(S1),
+    ...at(l.box1, POS1), ...get(R), ...op.f64Store(), ...wrap(POS1, sh.box1),
     // m1 = s1 === n1 ? 1 : s1·inv1
     ...f64Const(1), ...get(S1), ...get(INV1), ...op.f64Mul, ...get(S1), ...f64Const(sh.box1), ...op.f64Eq, ...op.select, ...set(M1),
-    ...get(S2), ...get(M1), ...at(l.box2, P2), ...op.f64Load(), ...op.f64Sub, ...op.f64Add, ...set(S2),
-    ...at(l.box2, P2), ...get(M1), ...op.f64Store(), ...wrap(P2, sh.box2),
+    ...get(S2), ...get(M1), ...at(l.box2, POS2), ...op.f64Load(), ...op.f64Sub, ...op.f64Add, ...set(S2),
+    ...at(l.box2, POS2), ...get(M1), ...op.f64Store(), ...wrap(POS2, sh.box2),
     // g = s2 === n2 ? 1 : s2 / n2
-    ...get(I), ...f64Const(1), ...get(S2), ...f64Const(sh.box2), ...op.f64Div, ...get(S2), ...f64Const(sh.box2), ...op.f64Eq, ...op.select, ...op.f64Store(l.gains),
-    ...get(I), ...i32Const(8), ...op.i32Add, ...set(I),
+    ...get(OUT), ...f64Const(1), ...get(S2), ...f64Const(sh.box2), ...op.f64Div, ...get(S2), ...f64Const(sh.box2), ...op.f64Eq, ...op.select,
+    ...op.f64Store(l.gains + 8 * k),
+  ];
+  const ld = (addrConst: number): Code => [...i32Const(0), ...op.f64Load(addrConst)];
+  const sumOf = (base: number, len: number): Code => {
+    const out: Code = [...f64Const(0)];
+    for (let j = 0; j < len; j++) out.push(...ld(base + 8 * j), ...op.f64Add);
+    return out;
+  };
+  const st = (slot: number): number => l.lstate + 8 * slot;
+  const loadState: Code = [
+    ...ld(st(LS.r)), ...set(R), ...ld(st(LS.subMin)), ...set(SUBMIN), ...ld(st(LS.histMin)), ...set(HISTMIN), ...ld(st(LS.alphaRelease)), ...set(AR),
+    ...f64Const(1), ...f64Const(sh.box1), ...op.f64Div, ...set(INV1),
+    ...sumOf(l.box1, sh.box1), ...set(S1), ...sumOf(l.box2, sh.box2), ...set(S2),
+  ];
+  const storeState: Code = [
+    ...i32Const(0), ...get(R), ...op.f64Store(st(LS.r)), ...i32Const(0), ...get(SUBMIN), ...op.f64Store(st(LS.subMin)),
+    ...i32Const(0), ...get(HISTMIN), ...op.f64Store(st(LS.histMin)),
+    ...i32Const(0), ...get(S1), ...op.f64Store(st(LS.sum1)), ...i32Const(0), ...get(S2), ...op.f64Store(st(LS.sum2)),
+    ...i32Const(0), ...get(SUBPOS), ...op.i32Store(l.lpos), ...i32Const(0), ...get(HISTPOS), ...op.i32Store(l.lpos + 4),
+    ...i32Const(0), ...get(POS1), ...op.i32Store(l.lpos + 8), ...i32Const(0), ...get(POS2), ...op.i32Store(l.lpos + 12),
+  ];
+  const steps = (peaks: Code[]): Code => peaks.flatMap((pk, k) => [...pk, ...set(PEAK), ...step(k)]);
+  const lanes: Code[] = [[...get(PK0), ...op.f64x2ExtractLane(0)], [...get(PK0), ...op.f64x2ExtractLane(1)],
+    [...get(PK1), ...op.f64x2ExtractLane(0)], [...get(PK1), ...op.f64x2ExtractLane(1)]];
+  const stored: Code[] = [0, 1, 2, 3].map((k) => [...get(OUT), ...op.f64Load(l.peaks + 8 * k)]);
+  /** for each group of four frames: body; P64, P32 and OUT advance. */
+  const groups = (body: Code): Code => [
+    ...get(END), ...i32Const(8 * HIST), ...op.i32Sub, ...set(END),
+    ...addr(l.limL, [...get(FROM), ...i32Const(HIST), ...op.i32Sub], 3), ...set(P64),
+    ...addr(l.tpL, [...get(FROM), ...i32Const(HIST), ...op.i32Sub], 2), ...set(P32),
+    ...i32Const(0), ...set(OUT),
+    ...op.block, ...op.loop,
+    ...get(P64), ...get(END), ...op.i32GeS, ...op.brIf(1),
+    ...body,
+    ...get(P64), ...i32Const(32), ...op.i32Add, ...set(P64), ...get(P32), ...i32Const(16), ...op.i32Add, ...set(P32),
+    ...get(OUT), ...i32Const(32), ...op.i32Add, ...set(OUT),
     ...op.br(0), ...op.end, ...op.end,
   ];
-  const st = (slot: number): number => l.lstate + 8 * slot;
+  const storePeaks: Code = [...get(OUT), ...get(PK0), ...op.v128Store(l.peaks), ...get(OUT), ...get(PK1), ...op.v128Store(l.peaks + 16)];
+
+  // The float32 copies of [from − HIST − 1, from + n), two frames a step: clamped to ±TP_RANGE_32, demoted.
+  const convert = (ch64: number, ch32: number): Code => [...get(P32), ...get(P64), ...op.v128Load(ch64), ...get(RV), ...op.f64x2Pmin, ...get(NRV), ...op.f64x2Pmax,
+    ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0(ch32)];
+  const toFloat32: Code = [
+    ...addr(l.limL, [...get(FROM), ...i32Const(HIST + 1), ...op.i32Sub], 3), ...set(P64),
+    ...addr(l.tpL, [...get(FROM), ...i32Const(HIST + 1), ...op.i32Sub], 2), ...set(P32),
+    ...op.block, ...op.loop,
+    ...get(P64), ...get(END), ...op.i32GeS, ...op.brIf(1),
+    ...convert(0, 0), ...convert(right64, right32),
+    ...get(P64), ...i32Const(16), ...op.i32Add, ...set(P64), ...get(P32), ...i32Const(8), ...op.i32Add, ...set(P32),
+    ...op.br(0), ...op.end, ...op.end,
+  ];
+  const init: Code = [...splatConst(0.5), ...set(HALF64), ...f32Const(0.5), ...op.f32x4Splat, ...set(HALF32),
+    ...splatConst(TP_RANGE_32), ...set(RV), ...splatConst(-TP_RANGE_32), ...set(NRV)];
+  for (let j = 0; j < taps; j++) {
+    for (const [k, c] of [TP_SUM, TP_DIFF, TP_MID].entries()) init.push(...f32Const(c[j]!), ...op.f32x4Splat, ...set(cs(k, j)));
+  }
+  const ifElse = (cond: Code, yes: Code, no: Code): Code => [...cond, ...op.if, ...yes, ...op.else, ...no, ...op.end];
+  const isMode = (m: number): Code => [...get(MODE), ...i32Const(m), ...op.i32Eq];
+  const withPeaks = (body: (truePeak: boolean) => Code): Code => ifElse(get(TP), [...toFloat32, ...body(true)], body(false));
   return {
-    locals: [VALTYPE.i32, VALTYPE.i32, ...Array(13).fill(VALTYPE.f64) as number[], VALTYPE.v128],
+    locals: [...Array(4).fill(VALTYPE.i32) as number[], ...Array(13).fill(VALTYPE.f64) as number[], ...Array(14 + 3 * taps).fill(VALTYPE.v128) as number[]],
     body: [
-      ...ld(st(LS.r)), ...set(R), ...ld(st(LS.subMin)), ...set(SUBMIN), ...ld(st(LS.histMin)), ...set(HISTMIN), ...ld(st(LS.alphaRelease)), ...set(AR),
-      ...f64Const(1), ...f64Const(sh.box1), ...op.f64Div, ...set(INV1),
-      ...sumOf(l.box1, sh.box1), ...set(S1), ...sumOf(l.box2, sh.box2), ...set(S2),
-      ...i32Const(0), ...set(I), ...get(N2), ...i32Const(3), ...op.i32Shl, ...set(END),
-      ...loop,
-      ...i32Const(0), ...get(R), ...op.f64Store(st(LS.r)), ...i32Const(0), ...get(SUBMIN), ...op.f64Store(st(LS.subMin)),
-      ...i32Const(0), ...get(HISTMIN), ...op.f64Store(st(LS.histMin)),
-      ...i32Const(0), ...get(S1), ...op.f64Store(st(LS.sum1)), ...i32Const(0), ...get(S2), ...op.f64Store(st(LS.sum2)),
-      ...i32Const(0), ...get(SUBPOS), ...op.i32Store(l.lpos), ...i32Const(0), ...get(HISTPOS), ...op.i32Store(l.lpos + 4),
-      ...i32Const(0), ...get(P1), ...op.i32Store(l.lpos + 8), ...i32Const(0), ...get(P2), ...op.i32Store(l.lpos + 12),
+      ...init,
+      // END: x[from + n] of the left buffer
+      ...addr(l.limL, [...get(FROM), ...get(N2), ...op.i32Add], 3), ...set(END),
+      ...ifElse(isMode(LIMIT_MODE.peaks), withPeaks((tp) => groups([...groupPeaks(tp), ...storePeaks])), [
+        ...loadState,
+        ...ifElse(isMode(LIMIT_MODE.both), withPeaks((tp) => groups([...groupPeaks(tp), ...steps(lanes)])), groups(steps(stored))),
+        ...storeState,
+      ]),
     ],
   };
 }
@@ -418,8 +433,7 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
         { name: 'fused', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], locals: LOCALS, body: kernelBody(l) },
         { name: 'peak', params: [VALTYPE.i32, VALTYPE.i32], ...peakBody(l) },
         { name: 'toFloat32', params: [VALTYPE.i32], locals: [VALTYPE.i32], body: toFloat32Body(l) },
-        { name: 'framePeaks', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], ...framePeaksBody(l) },
-        { name: 'gainLoop', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], ...gainLoopBody(l) },
+        { name: 'limit', params: Array(8).fill(VALTYPE.i32) as number[], ...limitBody(l) },
         { name: 'output', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.f64], ...outputBody(l) },
       ], pages);
       mod = new WebAssembly.Module(bytes);
@@ -450,8 +464,7 @@ export class StereoWasmKernel implements StereoLimiterKernel {
   readonly toFloat32: (n: number) => void;
   /** outL/outR[0, n) = limiter buffers[0, n) (× limiterGains when useGain is 1) clamped to ±limit, as float32 (n even). */
   readonly output: (n: number, useGain: number, limit: number) => void;
-  readonly framePeaks: (n: number, from: number, truePeak: number) => void;
-  readonly gainLoop: (n: number, subPos: number, histPos: number, pos1: number, pos2: number) => void;
+  readonly limit: (n: number, from: number, truePeak: number, mode: number, subPos: number, histPos: number, pos1: number, pos2: number) => void;
   readonly peaks: Float64Array;
   readonly limiterGains: Float64Array;
   readonly limiterHist: Float64Array;
@@ -479,8 +492,7 @@ export class StereoWasmKernel implements StereoLimiterKernel {
     this.peak = ex.peak as StereoWasmKernel['peak'];
     this.toFloat32 = ex.toFloat32 as StereoWasmKernel['toFloat32'];
     this.output = ex.output as StereoWasmKernel['output'];
-    this.framePeaks = ex.framePeaks as StereoWasmKernel['framePeaks'];
-    this.gainLoop = ex.gainLoop as StereoWasmKernel['gainLoop'];
+    this.limit = ex.limit as StereoWasmKernel['limit'];
     this.peaks = new Float64Array(buf, l.peaks, chunk);
     const sh = l.shape;
     this.limiterGains = new Float64Array(buf, l.gains, chunk);
