@@ -27,41 +27,51 @@ import {
   VALTYPE, f32Const, f64Const, i32Const, localGet as get, localSet as set, localTee as tee, moduleBytes, op, type Code,
 } from './wasm-emit.js';
 
-/** params[] slots, written by the strip before each run. */
-export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6, mkDb: 7, mkLin: 8, mix: 9 } as const;
+/**
+ * params[] slots, written by the strip before each run; general() also
+ * reads the sidechain HPF's coefficients and 1/N of the RMS window.
+ */
+export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6, mkDb: 7, mkLin: 8, mix: 9,
+  b0: 10, b1: 11, b2: 12, a1: 13, a2: 14, invN: 15 } as const;
 /**
  * state[] slots: y (in and out), the loudest level so far (in and out),
- * the deepest y of the run (out); peak(): the largest |sample| (out).
+ * the deepest y of the run (out); peak(): the largest |sample| (out);
+ * general(): the RMS sums of the left and right channel (in and out), and
+ * the HPF's state as lanes (left, right) of x1, x2, y1, y2 (in and out).
  */
-export const WS = { y: 0, top: 1, deepest: 2, peak: 3 } as const;
+export const WS = { y: 0, top: 1, deepest: 2, peak: 3, sumL: 4, sumR: 5, hpf: 6 } as const;
 
-interface Layout { params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
-  target: number; ys: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; tpL: number; tpR: number;
+interface Layout { rmsFrames: number; params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
+  target: number; detL: number; detR: number; rmsL: number; rmsR: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; tpL: number; tpR: number;
   gains: number; limits: number; hist: number; box1: number; box2: number; lstate: number; lpos: number; shape: LimiterShape; bytes: number }
 
-function layout(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape): Layout {
+function layout(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape, rmsFrames: number): Layout {
   let at = 0;
   const take = (bytes: number): number => { const o = at; at += Math.ceil(bytes / 16) * 16; return o; };
   const l = {
-    params: take(8 * 16), state: take(8 * 4),
+    params: take(8 * 16), state: take(8 * 16),
     log2: take(8 * FAST_MATH.log2Table.length), pow2: take(8 * FAST_MATH.pow2.length), pow2Frac: take(8 * FAST_MATH.pow2Frac.length),
-    inL: take(4 * chunk), inR: take(4 * chunk), target: take(8 * chunk), ys: take(8 * chunk),
+    inL: take(4 * chunk), inR: take(4 * chunk), target: take(8 * chunk), detL: take(8 * chunk), detR: take(8 * chunk),
+    rmsL: take(8 * rmsFrames), rmsR: take(8 * rmsFrames),
     ringL: take(8 * ringFrames), ringR: take(8 * ringFrames), limL: take(8 * limiterFrames), limR: take(8 * limiterFrames),
     outL: take(4 * chunk), outR: take(4 * chunk), peaks: take(8 * chunk), tpL: take(4 * limiterFrames), tpR: take(4 * limiterFrames),
     gains: take(8 * chunk), limits: take(8 * chunk), hist: take(8 * shape.histLength), box1: take(8 * shape.box1), box2: take(8 * shape.box2),
     lstate: take(8 * 8), lpos: take(4 * 4),
   };
-  return { ...l, shape, bytes: at };
+  return { ...l, shape, rmsFrames, bytes: at };
 }
 
-// Function parameters (i32), then locals.
-const N = 0, W = 1, MASK = 2, AT = 3, AVERAGE = 4;
-const I = 5, IDX = 6, K0 = 7, K1 = 8, M0 = 9, M1 = 10;
-const Y = 11, TGT = 12, D = 13, DEEP = 14;
-const V = 15; // first v128 local
-const [A, B, E, X, U, P, O, Q, KK, HI, TA, TB, R, GW, G, TOP, AVG, VMIN, VMAX, HALF, G0, EDGE, KNEE, SLOPE, KC, MK, MIX, MKL, ONE] =
-  Array.from({ length: 29 }, (_, k) => V + k);
-const LOCALS = [...Array(6).fill(VALTYPE.i32), ...Array(4).fill(VALTYPE.f64), ...Array(29).fill(VALTYPE.v128)] as number[];
+// Function parameters (i32; fused() has the first five, general() all), then locals.
+const N = 0, W = 1, MASK = 2, AT = 3, AVERAGE = 4, TAP = 5, HPOS = 6, WIN = 7;
+const FUSED_PARAMS = 5, GENERAL_PARAMS = 8;
+const I = 8, IDX = 9, K0 = 10, K1 = 11, M0 = 12, M1 = 13;
+const Y = 14, TGT = 15, D = 16, DEEP = 17;
+const V = 18; // first v128 local
+const [A, B, E, X, U, P, O, Q, KK, HI, TA, TB, R, GW, G, TOP, AVG, VMIN, VMAX, HALF, G0, EDGE, KNEE, SLOPE, KC, MK, MIX, MKL, ONE,
+  X1, X2, Y1, Y2, HB0, HB1, HB2, HA1, HA2, SUM, INVN] = Array.from({ length: 40 }, (_, k) => V + k);
+/** The locals after the first `params` of the I..V numbering (fused() has fewer parameters: its locals start earlier). */
+const locals = (params: number): number[] =>
+  [...Array(I - params + 6).fill(VALTYPE.i32), ...Array(4).fill(VALTYPE.f64), ...Array(40).fill(VALTYPE.v128)] as number[];
 
 const splatConst = (x: number): Code => [...f64Const(x), ...op.f64x2Splat];
 const splatParam = (base: number, slot: number, to: number): Code => [...i32Const(0), ...op.f64Load(base + 8 * slot), ...op.f64x2Splat, ...set(to)];
@@ -84,15 +94,63 @@ const HIGH_WORDS = [4, 5, 6, 7, 12, 13, 14, 15, 4, 5, 6, 7, 12, 13, 14, 15];
 /** The f32x4 lanes 2 and 3 into lanes 0 and 1. */
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
-function kernelBody(l: Layout): Code {
+/**
+ * general(): the sidechain loop, one frame a step with the lanes = the
+ * channels (left, right), as sidechainPass does them per channel: float32
+ * in → hygiene → delay ring → × input gain → [HPF] → RMS history (and with
+ * `rms` the running sum and the level) → detL/detR. The HPF and the RMS
+ * sum are recurrences from frame to frame, so the channels are the only
+ * lanes there are.
+ */
+function sidechainLoop(l: Layout, hpf: boolean, rms: boolean): Code {
+  const hmask = l.rmsFrames - 1;
+  /** the RMS ring index (hpos + i − k) & hmask into IDX, scaled to bytes */
+  const rmsIdx = (k: number): Code => [...get(HPOS), ...get(I), ...op.i32Add, ...i32Const(k), ...op.i32Sub, ...i32Const(hmask), ...op.i32And,
+    ...i32Const(3), ...op.i32Shl, ...set(IDX)];
+  return loop(1, [
+    ...addr(l.inL, get(I), 2), ...op.f32Load(), ...op.f64PromoteF32, ...op.f64x2Splat,
+    ...addr(l.inR, get(I), 2), ...op.f32Load(), ...op.f64PromoteF32, ...op.f64x2ReplaceLane(1), ...set(A), ...sanitize(A),
+    ...get(W), ...get(I), ...op.i32Add, ...get(MASK), ...op.i32And, ...i32Const(3), ...op.i32Shl, ...set(IDX),
+    ...get(IDX), ...get(A), ...op.v128Store64Lane(0, l.ringL), ...get(IDX), ...get(A), ...op.v128Store64Lane(1, l.ringR),
+    ...get(A), ...get(G0), ...op.f64x2Mul, ...set(A),
+    // y = b0·x + b1·x1 + b2·x2 − a1·y1 − a2·y2 (biquad.ts)
+    ...(hpf ? [...get(HB0), ...get(A), ...op.f64x2Mul, ...get(HB1), ...get(X1), ...op.f64x2Mul, ...op.f64x2Add, ...get(HB2), ...get(X2), ...op.f64x2Mul, ...op.f64x2Add,
+      ...get(HA1), ...get(Y1), ...op.f64x2Mul, ...op.f64x2Sub, ...get(HA2), ...get(Y2), ...op.f64x2Mul, ...op.f64x2Sub, ...set(E),
+      ...get(X1), ...set(X2), ...get(A), ...set(X1), ...get(Y1), ...set(Y2), ...get(E), ...tee(Y1), ...set(A)] : []),
+    // the square into the history (level-detector.ts, push)
+    ...get(A), ...get(A), ...op.f64x2Mul, ...set(E),
+    ...(rms ? [
+      // sum += sq − ring[(pos − N) & mask]
+      ...get(HPOS), ...get(I), ...op.i32Add, ...get(WIN), ...op.i32Sub, ...i32Const(hmask), ...op.i32And, ...i32Const(3), ...op.i32Shl, ...set(IDX),
+      ...get(SUM), ...get(E), ...get(IDX), ...get(IDX), ...op.v128Load64Zero(l.rmsL), ...op.v128Load64Lane(1, l.rmsR), ...op.f64x2Sub, ...op.f64x2Add, ...set(SUM),
+    ] : []),
+    ...rmsIdx(0), ...get(IDX), ...get(E), ...op.v128Store64Lane(0, l.rmsL), ...get(IDX), ...get(E), ...op.v128Store64Lane(1, l.rmsR),
+    // rms: ms = sum·(1/N), level = ms > 0 ? √ms : 0; peak: |x|
+    ...(rms ? [...get(SUM), ...get(INVN), ...op.f64x2Mul, ...tee(E), ...op.f64x2Sqrt, ...splatConst(0), ...get(E), ...splatConst(0), ...op.f64x2Gt, ...op.v128Bitselect]
+      : [...get(A), ...op.f64x2Abs]), ...set(A),
+    ...addr(0, get(I), 3), ...get(A), ...op.v128Store64Lane(0, l.detL), ...addr(0, get(I), 3), ...get(A), ...op.v128Store64Lane(1, l.detR),
+  ]);
+}
+
+/**
+ * fused() (general false) and general() (true): the strip's per-frame
+ * passes before the limiter for a steady stereo sub-block; general() adds
+ * the sidechain HPF, the RMS detector and the lookahead tap.
+ */
+function kernelBody(l: Layout, general: boolean): Code {
   const fm = FAST_MATH, log2Shift = 20 - fm.log2Bits, log2Mask = (1 << fm.log2Bits) - 1;
   const ringIdx: Code = [...get(W), ...get(I), ...op.i32Add, ...get(MASK), ...op.i32And, ...set(IDX)];
-  const loop1 = loop(2, [
+  const fusedIn: Code = [
     ...addr(l.inL, get(I), 2), ...op.v128Load64Zero(), ...op.f64x2PromoteLowF32x4, ...set(A), ...sanitize(A),
     ...addr(l.inR, get(I), 2), ...op.v128Load64Zero(), ...op.f64x2PromoteLowF32x4, ...set(B), ...sanitize(B),
     ...ringIdx,
     ...addr(l.ringL, get(IDX), 3), ...get(A), ...op.v128Store(), ...addr(l.ringR, get(IDX), 3), ...get(B), ...op.v128Store(),
     ...get(A), ...get(G0), ...op.f64x2Mul, ...op.f64x2Abs, ...set(A), ...get(B), ...get(G0), ...op.f64x2Mul, ...op.f64x2Abs, ...set(B),
+  ];
+  // general: the levels the sidechain loop left (≥ 0 already)
+  const generalIn: Code = [...addr(l.detL, get(I), 3), ...op.v128Load(), ...set(A), ...addr(l.detR, get(I), 3), ...op.v128Load(), ...set(B)];
+  const loop1 = loop(2, [
+    ...(general ? generalIn : fusedIn),
     // x = average ? (ea + eb)·0.5 : 0.5·(ea + eb + |ea − eb|)
     ...get(A), ...get(B), ...op.f64x2Add, ...get(HALF), ...op.f64x2Mul,
     ...get(HALF), ...get(A), ...get(B), ...op.f64x2Add, ...get(A), ...get(B), ...op.f64x2Sub, ...op.f64x2Abs, ...op.f64x2Add, ...op.f64x2Mul,
@@ -113,6 +171,8 @@ function kernelBody(l: Layout): Code {
     ...get(P), ...get(Q), ...op.f64x2Sub, ...set(KK),
     ...addr(l.target, get(I), 3),
     ...get(KC), ...get(KK), ...op.f64x2Mul, ...get(KK), ...op.f64x2Mul, ...get(SLOPE), ...get(Q), ...op.f64x2Mul, ...op.f64x2Add,
+    // gainLane's guard: if (!(target <= 0)) target = 0
+    ...(general ? [...tee(E), ...splatConst(0), ...get(E), ...splatConst(0), ...op.f64x2Le, ...op.v128Bitselect] : []),
     ...op.v128Store(),
   ]);
   const scalarParam = (slot: number): Code => [...i32Const(0), ...op.f64Load(l.params + 8 * slot)];
@@ -148,16 +208,45 @@ function kernelBody(l: Layout): Code {
     // y === 0 ? mkLin : 2^…
     ...get(MKL), ...get(GW), ...get(U), ...splatConst(0), ...op.f64x2Eq, ...op.v128Bitselect, ...set(GW),
     ...get(G0), ...get(MIX), ...get(GW), ...op.f64x2Mul, ...get(ONE), ...op.f64x2Add, ...get(MIX), ...op.f64x2Sub, ...op.f64x2Mul, ...set(G),
-    ...ringIdx,
-    ...addr(l.limL, [...get(AT), ...get(I), ...op.i32Add], 3), ...addr(l.ringL, get(IDX), 3), ...op.v128Load(), ...get(G), ...op.f64x2Mul, ...op.v128Store(),
-    ...addr(l.limR, [...get(AT), ...get(I), ...op.i32Add], 3), ...addr(l.ringR, get(IDX), 3), ...op.v128Load(), ...get(G), ...op.f64x2Mul, ...op.v128Store(),
+    ...(general ? [
+      // the input `tap` frames ago, frame by frame (a pair may wrap around the ring)
+      ...get(W), ...get(I), ...op.i32Add, ...get(TAP), ...op.i32Sub, ...get(MASK), ...op.i32And, ...i32Const(3), ...op.i32Shl, ...set(IDX),
+      ...get(W), ...get(I), ...op.i32Add, ...i32Const(1), ...op.i32Add, ...get(TAP), ...op.i32Sub, ...get(MASK), ...op.i32And, ...i32Const(3), ...op.i32Shl, ...set(K0),
+      ...addr(l.limL, [...get(AT), ...get(I), ...op.i32Add], 3), ...get(K0), ...get(IDX), ...op.v128Load64Zero(l.ringL), ...op.v128Load64Lane(1, l.ringL),
+      ...get(G), ...op.f64x2Mul, ...op.v128Store(),
+      ...addr(l.limR, [...get(AT), ...get(I), ...op.i32Add], 3), ...get(K0), ...get(IDX), ...op.v128Load64Zero(l.ringR), ...op.v128Load64Lane(1, l.ringR),
+      ...get(G), ...op.f64x2Mul, ...op.v128Store(),
+    ] : [
+      ...ringIdx,
+      ...addr(l.limL, [...get(AT), ...get(I), ...op.i32Add], 3), ...addr(l.ringL, get(IDX), 3), ...op.v128Load(), ...get(G), ...op.f64x2Mul, ...op.v128Store(),
+      ...addr(l.limR, [...get(AT), ...get(I), ...op.i32Add], 3), ...addr(l.ringR, get(IDX), 3), ...op.v128Load(), ...get(G), ...op.f64x2Mul, ...op.v128Store(),
+    ]),
   ]);
   const stateAt = (slot: number): number => l.state + 8 * slot;
+  const hpfState = (k: number, to: number): Code => [...i32Const(0), ...op.v128Load(stateAt(WS.hpf) + 16 * k), ...set(to)];
+  const storeHpf = (k: number, from: number): Code => [...i32Const(0), ...get(from), ...op.v128Store(stateAt(WS.hpf) + 16 * k)];
+  const variant = (hpf: boolean, rms: boolean): Code => sidechainLoop(l, hpf, rms);
+  const sidechain: Code = [
+    ...splatParam(l.params, WP.b0, HB0), ...splatParam(l.params, WP.b1, HB1), ...splatParam(l.params, WP.b2, HB2),
+    ...splatParam(l.params, WP.a1, HA1), ...splatParam(l.params, WP.a2, HA2), ...splatParam(l.params, WP.invN, INVN),
+    ...hpfState(0, X1), ...hpfState(1, X2), ...hpfState(2, Y1), ...hpfState(3, Y2),
+    ...i32Const(0), ...op.v128Load(stateAt(WS.sumL)), ...set(SUM),
+    // AVERAGE's bit 1: HPF on; bit 2: RMS detector
+    ...get(AVERAGE), ...i32Const(2), ...op.i32And, ...op.if,
+    ...get(AVERAGE), ...i32Const(4), ...op.i32And, ...op.if, ...variant(true, true), ...op.else, ...variant(true, false), ...op.end,
+    ...op.else,
+    ...get(AVERAGE), ...i32Const(4), ...op.i32And, ...op.if, ...variant(false, true), ...op.else, ...variant(false, false), ...op.end,
+    ...op.end,
+    ...storeHpf(0, X1), ...storeHpf(1, X2), ...storeHpf(2, Y1), ...storeHpf(3, Y2),
+    ...i32Const(0), ...get(SUM), ...op.v128Store(stateAt(WS.sumL)),
+    ...get(AVERAGE), ...i32Const(1), ...op.i32And, ...set(AVERAGE),
+  ];
   return [
     ...splatConst(FLT_MIN_NORMAL), ...set(VMIN), ...splatConst(FLT_MAX), ...set(VMAX), ...splatConst(0.5), ...set(HALF), ...splatConst(1), ...set(ONE),
     ...splatParam(l.params, WP.g0, G0), ...splatParam(l.params, WP.edge, EDGE), ...splatParam(l.params, WP.knee, KNEE),
     ...splatParam(l.params, WP.slope, SLOPE), ...splatParam(l.params, WP.kneeCoef, KC), ...splatParam(l.params, WP.mkDb, MK),
     ...splatParam(l.params, WP.mix, MIX), ...splatParam(l.params, WP.mkLin, MKL),
+    ...(general ? sidechain : []),
     // all ones when average
     ...i32Const(0), ...get(AVERAGE), ...op.i32Sub, ...op.i32x4Splat, ...set(AVG),
     ...i32Const(0), ...op.f64Load(stateAt(WS.top)), ...op.f64x2Splat, ...set(TOP),
@@ -430,7 +519,8 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
     let mod: WebAssembly.Module | null = null;
     try {
       const bytes = moduleBytes([
-        { name: 'fused', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32, VALTYPE.i32], locals: LOCALS, body: kernelBody(l) },
+        { name: 'fused', params: Array(FUSED_PARAMS).fill(VALTYPE.i32) as number[], locals: locals(FUSED_PARAMS), body: kernelBody(l, false) },
+        { name: 'general', params: Array(GENERAL_PARAMS).fill(VALTYPE.i32) as number[], locals: locals(GENERAL_PARAMS), body: kernelBody(l, true) },
         { name: 'peak', params: [VALTYPE.i32, VALTYPE.i32], ...peakBody(l) },
         { name: 'toFloat32', params: [VALTYPE.i32], locals: [VALTYPE.i32], body: toFloat32Body(l) },
         { name: 'limit', params: Array(8).fill(VALTYPE.i32) as number[], ...limitBody(l) },
@@ -457,7 +547,10 @@ export class StereoWasmKernel implements StereoLimiterKernel {
   /** The leaving frames as float32, after toFloat32() or output(). */
   readonly outL: Float32Array;
   readonly outR: Float32Array;
+  /** The RMS detector's history rings (RmsWindow), in this kernel's memory. */
+  readonly rmsRings: [Float64Array, Float64Array];
   private readonly fused: (n: number, w: number, mask: number, at: number, average: number) => void;
+  private readonly general: (n: number, w: number, mask: number, at: number, flags: number, tap: number, hpos: number, win: number) => void;
   /** state[peak] = the largest |x| of both limiter buffers over [from, end). */
   readonly peak: (from: number, end: number) => void;
   /** outL/outR[0, n) = limiter buffers[0, n) as float32 (n even). */
@@ -477,7 +570,7 @@ export class StereoWasmKernel implements StereoLimiterKernel {
   private constructor(l: Layout, memory: WebAssembly.Memory, instance: WebAssembly.Instance, ringFrames: number, limiterFrames: number, chunk: number) {
     const buf = memory.buffer;
     this.params = new Float64Array(buf, l.params, 16);
-    this.state = new Float64Array(buf, l.state, 4);
+    this.state = new Float64Array(buf, l.state, 16);
     new Float64Array(buf, l.log2, FAST_MATH.log2Table.length).set(FAST_MATH.log2Table);
     new Float64Array(buf, l.pow2, FAST_MATH.pow2.length).set(FAST_MATH.pow2);
     new Float64Array(buf, l.pow2Frac, FAST_MATH.pow2Frac.length).set(FAST_MATH.pow2Frac);
@@ -489,6 +582,8 @@ export class StereoWasmKernel implements StereoLimiterKernel {
     this.outR = new Float32Array(buf, l.outR, chunk);
     const ex = instance.exports;
     this.fused = ex.fused as StereoWasmKernel['fused'];
+    this.general = ex.general as StereoWasmKernel['general'];
+    this.rmsRings = [new Float64Array(buf, l.rmsL, l.rmsFrames), new Float64Array(buf, l.rmsR, l.rmsFrames)];
     this.peak = ex.peak as StereoWasmKernel['peak'];
     this.toFloat32 = ex.toFloat32 as StereoWasmKernel['toFloat32'];
     this.output = ex.output as StereoWasmKernel['output'];
@@ -506,11 +601,11 @@ export class StereoWasmKernel implements StereoLimiterKernel {
   }
 
   /**
-   * null where WebAssembly SIMD is not available. ringFrames must be a
-   * power of two; limiterFrames = D + chunk for the limiter of `shape`.
+   * null where WebAssembly SIMD is not available. ringFrames and rmsFrames
+   * must be powers of two; limiterFrames = D + chunk for the limiter of `shape`.
    */
-  static create(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape): StereoWasmKernel | null {
-    const l = layout(ringFrames, limiterFrames, chunk, shape);
+  static create(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape, rmsFrames: number): StereoWasmKernel | null {
+    const l = layout(ringFrames, limiterFrames, chunk, shape, rmsFrames);
     const pages = Math.ceil(l.bytes / 65536);
     const mod = compiled(l, pages);
     if (!mod) return null;
@@ -525,5 +620,15 @@ export class StereoWasmKernel implements StereoLimiterKernel {
    */
   run(n: number, w: number, mask: number, at: number, average: boolean): void {
     this.fused(n, w, mask, at, average ? 1 : 0);
+  }
+
+  /**
+   * As run(), with the sidechain HPF (coefficients in params, state in
+   * state[hpf…]) when `hpf`, the RMS detector (window `win` frames, 1/win
+   * in params, sums in state) when `rms`, else the squares only into the
+   * RMS rings at hpos; and the limiter's input read `tap` frames late.
+   */
+  runGeneral(n: number, w: number, mask: number, at: number, average: boolean, hpf: boolean, rms: boolean, tap: number, hpos: number, win: number): void {
+    this.general(n, w, mask, at, (average ? 1 : 0) | (hpf ? 2 : 0) | (rms ? 4 : 0), tap, hpos, win);
   }
 }
