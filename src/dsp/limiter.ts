@@ -260,7 +260,7 @@ export class LookaheadLimiter {
         const b = bufs[c]!;
         for (let i = 0; i < n; i++) {
           const a = Math.abs(b[d + i]!), q = peaks[i]!;
-          peaks[i] = 0.5 * (a + q + Math.abs(a - q));
+          peaks[i] = q < a ? a : q;
         }
         if (truePeak) {
           toFloat32Window(b, d, n, this.window32);

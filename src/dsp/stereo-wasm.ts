@@ -91,6 +91,8 @@ const loop = (step: number, body: Code): Code => [...i32Const(0), ...set(I), ...
   ...get(I), ...get(N), ...op.i32GeS, ...op.brIf(1), ...body, ...get(I), ...i32Const(step), ...op.i32Add, ...set(I), ...op.br(0), ...op.end, ...op.end];
 /** The i32 lanes 1 and 3 (the high words of the two doubles) into lanes 0 and 1. */
 const HIGH_WORDS = [4, 5, 6, 7, 12, 13, 14, 15, 4, 5, 6, 7, 12, 13, 14, 15];
+/** The f64x2 lane 1 into lane 0. */
+const HIGH_LANE = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** The f32x4 lanes 2 and 3 into lanes 0 and 1. */
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
@@ -328,10 +330,11 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
   const N2 = 0, FROM = 1, TP = 2, MODE = 3, SUBPOS = 4, HISTPOS = 5, POS1 = 6, POS2 = 7;
   // i32
   const P64 = 8, P32 = 9, END = 10, OUT = 11;
-  // f64
-  const R = 12, SUBMIN = 13, HISTMIN = 14, S1 = 15, S2 = 16, AR = 17, INV1 = 18, PEAK = 19, LIM = 20, NEED = 21, H = 22, REL = 23, M1 = 24;
+  // f64: the gain step (scalar: its selects become branches V8 predicts, off the chain from frame to frame)
+  const R = 12, SUBMIN = 13, HISTMIN = 14, S1 = 15, S2 = 16, AR = 17, INV1 = 18, NEED = 19, H = 20, REL = 21, M1 = 22;
   // v128
-  const PK0 = 25, PK1 = 26, TOP4 = 27, PA = 28, QA = 29, MD = 30, AJ = 31, BJ = 32, SJ = 33, HALF64 = 34, HALF32 = 35, RV = 36, NRV = 37, MV = 38, CS = 39;
+  const PK0 = 23, PK1 = 24, TOP4 = 25, PA = 26, QA = 27, MD = 28, AJ = 29, BJ = 30, SJ = 31, HALF32 = 32, RV = 33, NRV = 34, MV = 35,
+    NEED01 = 36, NEED23 = 37, CS = 38;
   const taps = TP_SUM.length; // HALF
   const cs = (kind: number, j: number): number => CS + 3 * j + kind; // kind 0 sum, 1 diff, 2 mid
   const HIST = TRUE_PEAK_HISTORY;
@@ -341,9 +344,8 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
   const x32 = (ch: number, k: number): Code => [...get(P32), ...op.v128Load(ch + 4 * (k + HIST))];
 
   // ---- the frame peaks of four frames into PK0 (frames 0, 1) and PK1 (frames 2, 3)
-  /** max2(v, pk) into pk: 0.5·(v + pk + |v − pk|). */
-  const max2Into = (v: Code, pk: number): Code => [...get(HALF64), ...v, ...get(pk), ...op.f64x2Add, ...v, ...get(pk), ...op.f64x2Sub, ...op.f64x2Abs,
-    ...op.f64x2Add, ...op.f64x2Mul, ...set(pk)];
+  /** pk = pk < v ? v : pk (limiter.ts: v > pk ? v : pk). */
+  const maxInto = (v: Code, pk: number): Code => [...get(pk), ...v, ...op.f64x2Pmax, ...set(pk)];
   const fir = (ch: number): Code => {
     const out: Code = [];
     for (let j = 1; j <= taps; j++) {
@@ -354,39 +356,34 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
         ...get(cs(1, j - 1)), ...get(AJ), ...get(BJ), ...op.f32x4Sub, ...op.f32x4Mul, ...(j > 1 ? [...get(QA), ...op.f32x4Add] : []), ...set(QA),
         ...get(cs(2, j - 1)), ...get(SJ), ...op.f32x4Mul, ...(j > 1 ? [...get(MD), ...op.f32x4Add] : []), ...set(MD));
     }
-    // top = max2(0.5·(|p| + |q|), |mid|), float32
-    out.push(...get(HALF32), ...get(PA), ...op.f32x4Abs, ...get(QA), ...op.f32x4Abs, ...op.f32x4Add, ...op.f32x4Mul, ...set(PA),
-      ...get(MD), ...op.f32x4Abs, ...set(MD),
-      ...get(HALF32), ...get(PA), ...get(MD), ...op.f32x4Add, ...get(PA), ...get(MD), ...op.f32x4Sub, ...op.f32x4Abs, ...op.f32x4Add, ...op.f32x4Mul, ...set(TOP4));
+    // top = max(0.5·(|p| + |q|), |mid|), float32: outer < mid ? mid : outer
+    out.push(...get(HALF32), ...get(PA), ...op.f32x4Abs, ...get(QA), ...op.f32x4Abs, ...op.f32x4Add, ...op.f32x4Mul,
+      ...get(MD), ...op.f32x4Abs, ...op.f32x4Pmax, ...set(TOP4));
     // frames 0, 1 and 2, 3 as doubles
-    out.push(...max2Into([...get(TOP4), ...op.f64x2PromoteLowF32x4], PK0),
-      ...max2Into([...get(TOP4), ...get(TOP4), ...op.i8x16Shuffle(HIGH_HALF), ...op.f64x2PromoteLowF32x4], PK1));
+    out.push(...maxInto([...get(TOP4), ...op.f64x2PromoteLowF32x4], PK0),
+      ...maxInto([...get(TOP4), ...get(TOP4), ...op.i8x16Shuffle(HIGH_HALF), ...op.f64x2PromoteLowF32x4], PK1));
     return out;
   };
   const channel = (ch64: number, ch32: number, truePeak: boolean): Code => [
-    ...max2Into([...x64(ch64, 0), ...op.f64x2Abs], PK0), ...max2Into([...x64(ch64, 2), ...op.f64x2Abs], PK1),
+    ...maxInto([...x64(ch64, 0), ...op.f64x2Abs], PK0), ...maxInto([...x64(ch64, 2), ...op.f64x2Abs], PK1),
     ...(truePeak ? fir(ch32) : []),
   ];
   // peaks start at 0; channel by channel: the samples, then the interpolated points
   const groupPeaks = (truePeak: boolean): Code => [...splatConst(0), ...tee(PK0), ...set(PK1),
     ...channel(0, 0, truePeak), ...channel(right64, right32, truePeak)];
 
-  // ---- one frame's gain step: PEAK and the frame's limit in, its gain stored at OUT + 8·k
+  // ---- one frame's gain step: its need in NEED, its gain stored at OUT + 8·k
   const histMin: Code = [...splatConst(1), ...set(MV)];
   for (let j = 0; j + 1 < sh.histLength; j += 2) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load(l.hist + 8 * j), ...op.f64x2Pmin, ...set(MV));
   if (sh.histLength & 1) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load64Splat(l.hist + 8 * (sh.histLength - 1)), ...op.f64x2Pmin, ...set(MV));
   // m = lane1 < lane0 ? lane1 : lane0
-  histMin.push(...get(MV), ...op.f64x2ExtractLane(1), ...get(MV), ...op.f64x2ExtractLane(0),
-    ...get(MV), ...op.f64x2ExtractLane(1), ...get(MV), ...op.f64x2ExtractLane(0), ...op.f64Lt, ...op.select, ...set(HISTMIN));
+  histMin.push(...get(MV), ...get(MV), ...get(MV), ...op.i8x16Shuffle(HIGH_LANE), ...op.f64x2Pmin, ...op.f64x2ExtractLane(0), ...set(HISTMIN));
   /** pos = pos + 1 === len ? 0 : pos + 1 */
   const wrap = (pos: number, len: number): Code => [...get(pos), ...i32Const(1), ...op.i32Add, ...set(pos),
     ...i32Const(0), ...get(pos), ...get(pos), ...i32Const(len), ...op.i32Eq, ...op.select, ...set(pos)];
   const at = (base: number, pos: number): Code => addr(base, get(pos), 3);
   // OUT is the byte offset of the group's first frame in the block (peaks, limits and gains alike)
   const step = (k: number): Code => [
-    ...get(OUT), ...op.f64Load(l.limits + 8 * k), ...set(LIM),
-    // need = lim / (p > lim ? p : lim)
-    ...get(LIM), ...get(PEAK), ...get(LIM), ...get(PEAK), ...get(LIM), ...op.f64Gt, ...op.select, ...op.f64Div, ...set(NEED),
     ...get(NEED), ...get(SUBMIN), ...get(NEED), ...get(SUBMIN), ...op.f64Lt, ...op.select, ...set(SUBMIN),
     ...get(SUBMIN), ...get(HISTMIN), ...get(SUBMIN), ...get(HISTMIN), ...op.f64Lt, ...op.select, ...set(H),
     ...get(SUBPOS), ...i32Const(1), ...op.i32Add, ...tee(SUBPOS), ...i32Const(sh.sub), ...op.i32Eq, ...op.if,
@@ -410,6 +407,9 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
     ...get(OUT), ...f64Const(1), ...get(S2), ...f64Const(sh.box2), ...op.f64Div, ...get(S2), ...f64Const(sh.box2), ...op.f64Eq, ...op.select,
     ...op.f64Store(l.gains + 8 * k),
   ];
+  /** need = lim / (p > lim ? p : lim) for two frames: lim / pmax(lim, p) */
+  const needs = (pk: Code, k: number): Code => [...get(OUT), ...op.v128Load(l.limits + 8 * k), ...get(OUT), ...op.v128Load(l.limits + 8 * k), ...pk,
+    ...op.f64x2Pmax, ...op.f64x2Div];
   const ld = (addrConst: number): Code => [...i32Const(0), ...op.f64Load(addrConst)];
   const sumOf = (base: number, len: number): Code => {
     const out: Code = [...f64Const(0)];
@@ -422,17 +422,18 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
     ...f64Const(1), ...f64Const(sh.box1), ...op.f64Div, ...set(INV1),
     ...sumOf(l.box1, sh.box1), ...set(S1), ...sumOf(l.box2, sh.box2), ...set(S2),
   ];
+  const store = (from: number, to: number): Code => [...i32Const(0), ...get(from), ...op.f64Store(to)];
   const storeState: Code = [
-    ...i32Const(0), ...get(R), ...op.f64Store(st(LS.r)), ...i32Const(0), ...get(SUBMIN), ...op.f64Store(st(LS.subMin)),
-    ...i32Const(0), ...get(HISTMIN), ...op.f64Store(st(LS.histMin)),
-    ...i32Const(0), ...get(S1), ...op.f64Store(st(LS.sum1)), ...i32Const(0), ...get(S2), ...op.f64Store(st(LS.sum2)),
+    ...store(R, st(LS.r)), ...store(SUBMIN, st(LS.subMin)), ...store(HISTMIN, st(LS.histMin)), ...store(S1, st(LS.sum1)), ...store(S2, st(LS.sum2)),
     ...i32Const(0), ...get(SUBPOS), ...op.i32Store(l.lpos), ...i32Const(0), ...get(HISTPOS), ...op.i32Store(l.lpos + 4),
     ...i32Const(0), ...get(POS1), ...op.i32Store(l.lpos + 8), ...i32Const(0), ...get(POS2), ...op.i32Store(l.lpos + 12),
   ];
-  const steps = (peaks: Code[]): Code => peaks.flatMap((pk, k) => [...pk, ...set(PEAK), ...step(k)]);
-  const lanes: Code[] = [[...get(PK0), ...op.f64x2ExtractLane(0)], [...get(PK0), ...op.f64x2ExtractLane(1)],
-    [...get(PK1), ...op.f64x2ExtractLane(0)], [...get(PK1), ...op.f64x2ExtractLane(1)]];
-  const stored: Code[] = [0, 1, 2, 3].map((k) => [...get(OUT), ...op.f64Load(l.peaks + 8 * k)]);
+  /** The four frames' needs from their peaks, then their steps. */
+  const steps = (pk0: Code, pk1: Code): Code => [...needs(pk0, 0), ...set(NEED01), ...needs(pk1, 2), ...set(NEED23),
+    ...get(NEED01), ...op.f64x2ExtractLane(0), ...set(NEED), ...step(0), ...get(NEED01), ...op.f64x2ExtractLane(1), ...set(NEED), ...step(1),
+    ...get(NEED23), ...op.f64x2ExtractLane(0), ...set(NEED), ...step(2), ...get(NEED23), ...op.f64x2ExtractLane(1), ...set(NEED), ...step(3)];
+  const lanes = steps(get(PK0), get(PK1));
+  const stored = steps([...get(OUT), ...op.v128Load(l.peaks)], [...get(OUT), ...op.v128Load(l.peaks + 16)]);
   /** for each group of four frames: body; P64, P32 and OUT advance. */
   const groups = (body: Code): Code => [
     ...get(END), ...i32Const(8 * HIST), ...op.i32Sub, ...set(END),
@@ -460,7 +461,7 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
     ...get(P64), ...i32Const(16), ...op.i32Add, ...set(P64), ...get(P32), ...i32Const(8), ...op.i32Add, ...set(P32),
     ...op.br(0), ...op.end, ...op.end,
   ];
-  const init: Code = [...splatConst(0.5), ...set(HALF64), ...f32Const(0.5), ...op.f32x4Splat, ...set(HALF32),
+  const init: Code = [...f32Const(0.5), ...op.f32x4Splat, ...set(HALF32),
     ...splatConst(TP_RANGE_32), ...set(RV), ...splatConst(-TP_RANGE_32), ...set(NRV)];
   for (let j = 0; j < taps; j++) {
     for (const [k, c] of [TP_SUM, TP_DIFF, TP_MID].entries()) init.push(...f32Const(c[j]!), ...op.f32x4Splat, ...set(cs(k, j)));
@@ -469,14 +470,14 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
   const isMode = (m: number): Code => [...get(MODE), ...i32Const(m), ...op.i32Eq];
   const withPeaks = (body: (truePeak: boolean) => Code): Code => ifElse(get(TP), [...toFloat32, ...body(true)], body(false));
   return {
-    locals: [...Array(4).fill(VALTYPE.i32) as number[], ...Array(13).fill(VALTYPE.f64) as number[], ...Array(14 + 3 * taps).fill(VALTYPE.v128) as number[]],
+    locals: [...Array(4).fill(VALTYPE.i32) as number[], ...Array(PK0 - R).fill(VALTYPE.f64) as number[], ...Array(CS - PK0 + 3 * taps).fill(VALTYPE.v128) as number[]],
     body: [
       ...init,
       // END: x[from + n] of the left buffer
       ...addr(l.limL, [...get(FROM), ...get(N2), ...op.i32Add], 3), ...set(END),
       ...ifElse(isMode(LIMIT_MODE.peaks), withPeaks((tp) => groups([...groupPeaks(tp), ...storePeaks])), [
         ...loadState,
-        ...ifElse(isMode(LIMIT_MODE.both), withPeaks((tp) => groups([...groupPeaks(tp), ...steps(lanes)])), groups(steps(stored))),
+        ...ifElse(isMode(LIMIT_MODE.both), withPeaks((tp) => groups([...groupPeaks(tp), ...lanes])), groups(stored)),
         ...storeState,
       ]),
     ],

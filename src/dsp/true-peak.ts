@@ -143,7 +143,9 @@ export function toFloat32Window(x: Float64Array, from: number, n: number, x32: F
  * toFloat32Window left it: every operation rounded to float32 (Math.fround
  * of a float64 operation on float32 values is the float32 operation), in
  * the order the WebAssembly kernel's f32x4 lanes do them; the fold into
- * peaks stays float64.
+ * peaks stays float64. The maxima are exact (ternaries, the kernel's
+ * pmax), not accumulateInterSamplePeaks' branch-free max2: in the kernel
+ * a max is one instruction, max2 five.
  */
 export function accumulateInterSamplePeaks32(x32: Float32Array, from: number, n: number, peaks: Float64Array): void {
   const f = Math.fround;
@@ -164,7 +166,7 @@ export function accumulateInterSamplePeaks32(x32: Float32Array, from: number, n:
     const q = f(f(f(f(f(f(f(f(D1 * d1) + f(D2 * d2)) + f(D3 * d3)) + f(D4 * d4)) + f(D5 * d5)) + f(D6 * d6)) + f(D7 * d7)) + f(D8 * d8));
     const mid = f(f(f(f(f(f(f(f(M1 * s1) + f(M2 * s2)) + f(M3 * s3)) + f(M4 * s4)) + f(M5 * s5)) + f(M6 * s6)) + f(M7 * s7)) + f(M8 * s8));
     const outer = f(0.5 * f(Math.abs(p) + Math.abs(q))), am = Math.abs(mid);
-    const top = f(0.5 * f(f(outer + am) + Math.abs(f(outer - am)))), prev = peaks[i]!;
-    peaks[i] = 0.5 * (top + prev + Math.abs(top - prev));
+    const top = outer < am ? am : outer, prev = peaks[i]!;
+    peaks[i] = prev < top ? top : prev;
   }
 }

@@ -80,7 +80,7 @@ export const op = {
   v128And: simd(0x4e), v128Bitselect: simd(0x52),
   f32x4DemoteF64x2Zero: simd(0x5e), f64x2PromoteLowF32x4: simd(0x5f),
   i32x4ShrS: simd(0xac), i32x4Sub: simd(0xb1),
-  f32x4Abs: simd(0xe0), f32x4Add: simd(0xe4), f32x4Sub: simd(0xe5), f32x4Mul: simd(0xe6),
+  f32x4Abs: simd(0xe0), f32x4Add: simd(0xe4), f32x4Sub: simd(0xe5), f32x4Mul: simd(0xe6), f32x4Pmax: simd(0xeb),
   f64x2Abs: simd(0xec), f64x2Sqrt: simd(0xef), f64x2Add: simd(0xf0), f64x2Sub: simd(0xf1), f64x2Mul: simd(0xf2), f64x2Div: simd(0xf3),
   /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a (JavaScript's ternaries, lane by lane). */
   f64x2Pmin: simd(0xf6), f64x2Pmax: simd(0xf7),
