@@ -117,8 +117,9 @@ export function accumulateInterSamplePeaks(x: Float64Array, from: number, n: num
  * The limiter's detector runs the same interpolation in float32
  * arithmetic: the WebAssembly kernel then takes four frames per vector
  * instead of two (the FIR was two thirds of the working limiter's cost).
- * Its error, ~1e-6 relative (≈ 1e-5 dB), is far inside the 0.1 dB the
- * limiter keeps the true peak to. Samples are clamped to ±TP_RANGE_32
+ * Its difference from the float64 interpolator is < 1e-4 dB (2.3e-5 dB the
+ * largest seen on 1.6 million random points, test/dsp/strip-wasm-limiter),
+ * far inside the 0.1 dB the limiter keeps the true peak to. Samples are clamped to ±TP_RANGE_32
  * first, so float32 cannot overflow (a sample that large is reduced to the
  * ceiling all the same). TRUE_PEAK_BOUND_32 bounds what the float32
  * arithmetic can give (Σ|taps| and a margin far above its rounding).
