@@ -42,7 +42,7 @@ export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6
 export const WS = { y: 0, top: 1, deepest: 2, peak: 3, sumL: 4, sumR: 5, hpf: 6 } as const;
 
 interface Layout { rmsFrames: number; params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
-  target: number; detL: number; detR: number; rmsL: number; rmsR: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; tpL: number; tpR: number;
+  target: number; detL: number; detR: number; rmsL: number; rmsR: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; tpL: number; tpR: number; tpP: number; tpQ: number; tpTop: number;
   gains: number; limits: number; hist: number; box1: number; box2: number; lstate: number; lpos: number; shape: LimiterShape; bytes: number }
 
 function layout(ringFrames: number, limiterFrames: number, chunk: number, shape: LimiterShape, rmsFrames: number): Layout {
@@ -54,7 +54,7 @@ function layout(ringFrames: number, limiterFrames: number, chunk: number, shape:
     inL: take(4 * chunk), inR: take(4 * chunk), target: take(8 * chunk), detL: take(8 * chunk), detR: take(8 * chunk),
     rmsL: take(8 * rmsFrames), rmsR: take(8 * rmsFrames),
     ringL: take(8 * ringFrames), ringR: take(8 * ringFrames), limL: take(8 * limiterFrames), limR: take(8 * limiterFrames),
-    outL: take(4 * chunk), outR: take(4 * chunk), peaks: take(8 * chunk), tpL: take(4 * limiterFrames), tpR: take(4 * limiterFrames),
+    outL: take(4 * chunk), outR: take(4 * chunk), peaks: take(8 * chunk), tpL: take(4 * limiterFrames), tpR: take(4 * limiterFrames), tpP: take(4 * chunk), tpQ: take(4 * chunk), tpTop: take(4 * chunk),
     gains: take(8 * chunk), limits: take(8 * chunk), hist: take(8 * shape.histLength), box1: take(8 * shape.box1), box2: take(8 * shape.box2),
     lstate: take(8 * 8), lpos: take(4 * 4),
   };
@@ -333,10 +333,8 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
   // f64: the gain step (scalar: its selects become branches V8 predicts, off the chain from frame to frame)
   const R = 12, SUBMIN = 13, HISTMIN = 14, S1 = 15, S2 = 16, AR = 17, INV1 = 18, NEED = 19, H = 20, REL = 21, M1 = 22;
   // v128
-  const PK0 = 23, PK1 = 24, TOP4 = 25, PA = 26, QA = 27, MD = 28, AJ = 29, BJ = 30, SJ = 31, HALF32 = 32, RV = 33, NRV = 34, MV = 35,
-    NEED01 = 36, NEED23 = 37, CS = 38;
+  const PK0 = 23, PK1 = 24, TOP4 = 25, PA = 26, HALF32 = 27, RV = 28, NRV = 29, MV = 30, NEED01 = 31, NEED23 = 32, CS = 33;
   const taps = TP_SUM.length; // HALF
-  const cs = (kind: number, j: number): number => CS + 3 * j + kind; // kind 0 sum, 1 diff, 2 mid
   const HIST = TRUE_PEAK_HISTORY;
   // P64 points at x[from + i − HIST] of the left buffer, P32 at the same frame of its float32 copy.
   const right64 = l.limR - l.limL, right32 = l.tpR - l.tpL;
@@ -346,31 +344,49 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
   // ---- the frame peaks of four frames into PK0 (frames 0, 1) and PK1 (frames 2, 3)
   /** pk = pk < v ? v : pk (limiter.ts: v > pk ? v : pk). */
   const maxInto = (v: Code, pk: number): Code => [...get(pk), ...v, ...op.f64x2Pmax, ...set(pk)];
-  const fir = (ch: number): Code => {
-    const out: Code = [];
+  // The interpolator, before the groups: per channel three passes over the block, one sum each (P, Q, mid),
+  // so each pass keeps its eight taps in registers (one pass for all three spilled them, and V8 rebuilt
+  // every constant splat at each use). The mid pass makes the channel's top = max(0.5·(|P| + |Q|), |mid|)
+  // and the two channels' maximum (exact, so the order is free) into tpTop, four frames per vector.
+  const C = (j: number): number => CS + j;
+  const tpScratch = (kind: number): number => [l.tpP, l.tpQ][kind]!;
+  const sumPass = (c32: number, kind: number, last: boolean): Code => {
+    const body: Code = [];
     for (let j = 1; j <= taps; j++) {
-      // a_j = x[m + j], b_j = x[m + 1 − j], m = k − HALF
-      out.push(...x32(ch, j - TRUE_PEAK_DELAY), ...set(AJ), ...x32(ch, 1 - j - TRUE_PEAK_DELAY), ...set(BJ),
-        ...get(AJ), ...get(BJ), ...op.f32x4Add, ...set(SJ),
-        ...get(cs(0, j - 1)), ...get(SJ), ...op.f32x4Mul, ...(j > 1 ? [...get(PA), ...op.f32x4Add] : []), ...set(PA),
-        ...get(cs(1, j - 1)), ...get(AJ), ...get(BJ), ...op.f32x4Sub, ...op.f32x4Mul, ...(j > 1 ? [...get(QA), ...op.f32x4Add] : []), ...set(QA),
-        ...get(cs(2, j - 1)), ...get(SJ), ...op.f32x4Mul, ...(j > 1 ? [...get(MD), ...op.f32x4Add] : []), ...set(MD));
+      // a_j = x[m + j], b_j = x[m + 1 − j], m = k − HALF; s_j = a_j + b_j (P, mid) or d_j = a_j − b_j (Q)
+      body.push(...get(C(j - 1)), ...x32(c32, j - TRUE_PEAK_DELAY), ...x32(c32, 1 - j - TRUE_PEAK_DELAY), ...(kind === 1 ? op.f32x4Sub : op.f32x4Add),
+        ...op.f32x4Mul, ...(j > 1 ? [...get(PA), ...op.f32x4Add] : []), ...set(PA));
     }
-    // top = max(0.5·(|p| + |q|), |mid|), float32: outer < mid ? mid : outer
-    out.push(...get(HALF32), ...get(PA), ...op.f32x4Abs, ...get(QA), ...op.f32x4Abs, ...op.f32x4Add, ...op.f32x4Mul,
-      ...get(MD), ...op.f32x4Abs, ...op.f32x4Pmax, ...set(TOP4));
-    // frames 0, 1 and 2, 3 as doubles
-    out.push(...maxInto([...get(TOP4), ...op.f64x2PromoteLowF32x4], PK0),
-      ...maxInto([...get(TOP4), ...get(TOP4), ...op.i8x16Shuffle(HIGH_HALF), ...op.f64x2PromoteLowF32x4], PK1));
-    return out;
+    if (kind < 2) body.push(...get(OUT), ...get(PA), ...op.v128Store(tpScratch(kind)));
+    else {
+      // top = max(0.5·(|p| + |q|), |mid|): outer < mid ? mid : outer
+      body.push(...get(HALF32), ...get(OUT), ...op.v128Load(l.tpP), ...op.f32x4Abs, ...get(OUT), ...op.v128Load(l.tpQ), ...op.f32x4Abs, ...op.f32x4Add,
+        ...op.f32x4Mul, ...get(PA), ...op.f32x4Abs, ...op.f32x4Pmax,
+        ...(last ? [...get(OUT), ...op.v128Load(l.tpTop), ...op.f32x4Pmax] : []), ...set(PA), ...get(OUT), ...get(PA), ...op.v128Store(l.tpTop));
+    }
+    const table = [TP_SUM, TP_DIFF, TP_MID][kind]!;
+    const consts: Code = [];
+    for (let j = 0; j < taps; j++) consts.push(...f32Const(table[j]!), ...op.f32x4Splat, ...set(C(j)));
+    return [
+      ...consts,
+      ...addr(l.tpL, [...get(FROM), ...i32Const(HIST), ...op.i32Sub], 2), ...set(P32),
+      ...i32Const(0), ...set(OUT),
+      ...op.block, ...op.loop,
+      ...get(OUT), ...get(N2), ...i32Const(2), ...op.i32Shl, ...op.i32GeS, ...op.brIf(1),
+      ...body,
+      ...get(P32), ...i32Const(16), ...op.i32Add, ...set(P32), ...get(OUT), ...i32Const(16), ...op.i32Add, ...set(OUT),
+      ...op.br(0), ...op.end, ...op.end,
+    ];
   };
-  const channel = (ch64: number, ch32: number, truePeak: boolean): Code => [
-    ...maxInto([...x64(ch64, 0), ...op.f64x2Abs], PK0), ...maxInto([...x64(ch64, 2), ...op.f64x2Abs], PK1),
-    ...(truePeak ? fir(ch32) : []),
-  ];
-  // peaks start at 0; channel by channel: the samples, then the interpolated points
+  const interpolate: Code = [0, right32].flatMap((c32, ch) => [0, 1, 2].flatMap((kind) => sumPass(c32, kind, ch === 1)));
+  // frames 0, 1 and 2, 3 of the group (OUT / 2: tpTop holds float32) as doubles
+  const fir: Code = [...get(OUT), ...i32Const(1), ...op.i32ShrU, ...op.v128Load(l.tpTop), ...set(TOP4),
+    ...maxInto([...get(TOP4), ...op.f64x2PromoteLowF32x4], PK0),
+    ...maxInto([...get(TOP4), ...get(TOP4), ...op.i8x16Shuffle(HIGH_HALF), ...op.f64x2PromoteLowF32x4], PK1)];
+  const samples = (ch64: number): Code => [...maxInto([...x64(ch64, 0), ...op.f64x2Abs], PK0), ...maxInto([...x64(ch64, 2), ...op.f64x2Abs], PK1)];
+  // The peaks: the samples, then the interpolated points (maxima are exact, so the order is free).
   const groupPeaks = (truePeak: boolean): Code => [...splatConst(0), ...tee(PK0), ...set(PK1),
-    ...channel(0, 0, truePeak), ...channel(right64, right32, truePeak)];
+    ...samples(0), ...samples(right64), ...(truePeak ? fir : [])];
 
   // ---- one frame's gain step: its need in NEED, its gain stored at OUT + 8·k
   const histMin: Code = [...splatConst(1), ...set(MV)];
@@ -463,14 +479,11 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
   ];
   const init: Code = [...f32Const(0.5), ...op.f32x4Splat, ...set(HALF32),
     ...splatConst(TP_RANGE_32), ...set(RV), ...splatConst(-TP_RANGE_32), ...set(NRV)];
-  for (let j = 0; j < taps; j++) {
-    for (const [k, c] of [TP_SUM, TP_DIFF, TP_MID].entries()) init.push(...f32Const(c[j]!), ...op.f32x4Splat, ...set(cs(k, j)));
-  }
   const ifElse = (cond: Code, yes: Code, no: Code): Code => [...cond, ...op.if, ...yes, ...op.else, ...no, ...op.end];
   const isMode = (m: number): Code => [...get(MODE), ...i32Const(m), ...op.i32Eq];
-  const withPeaks = (body: (truePeak: boolean) => Code): Code => ifElse(get(TP), [...toFloat32, ...body(true)], body(false));
+  const withPeaks = (body: (truePeak: boolean) => Code): Code => ifElse(get(TP), [...toFloat32, ...interpolate, ...body(true)], body(false));
   return {
-    locals: [...Array(4).fill(VALTYPE.i32) as number[], ...Array(PK0 - R).fill(VALTYPE.f64) as number[], ...Array(CS - PK0 + 3 * taps).fill(VALTYPE.v128) as number[]],
+    locals: [...Array(4).fill(VALTYPE.i32) as number[], ...Array(PK0 - R).fill(VALTYPE.f64) as number[], ...Array(CS - PK0 + taps).fill(VALTYPE.v128) as number[]],
     body: [
       ...init,
       // END: x[from + n] of the left buffer

@@ -55,7 +55,7 @@ export const op = {
   f64Gt: [0x64], f64Lt: [0x63], f64Le: [0x65], f64Eq: [0x61],
   f64PromoteF32: [0xbb], f64ConvertI32S: [0xb7], i32TruncF64S: [0xaa],
   i64ReinterpretF64: [0xbd], i64ShrU: [0x88], i64Const32: [0x42, 32], i32WrapI64: [0xa7],
-  i32Add: [0x6a], i32Sub: [0x6b], i32And: [0x71], i32Shl: [0x74], i32ShrS: [0x75], i32GeS: [0x4e], i32GtS: [0x4a], i32LtS: [0x48], i32Eqz: [0x45],
+  i32Add: [0x6a], i32Sub: [0x6b], i32And: [0x71], i32Shl: [0x74], i32ShrS: [0x75], i32ShrU: [0x76], i32GeS: [0x4e], i32GtS: [0x4a], i32LtS: [0x48], i32Eqz: [0x45],
   i32Eq: [0x46], i32Mul: [0x6c], i32Load: mem(0x28, 2), i32Store: mem(0x36, 2),
   select: [0x1b], drop: [0x1a],
   /** block … end / loop … end with no result. */
