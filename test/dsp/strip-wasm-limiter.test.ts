@@ -77,9 +77,11 @@ describe('CompressorStrip WebAssembly limiter and general path', () => {
         }
         const bank = new MeterBank(2);
         const meters: number[] = [];
+        // The limiter's own state too (r, the two minima): float32 output can hide a difference of 1e-9 in the gain.
+        const limiterState = (strip as unknown as { limiter: { state: Float64Array } }).limiter.state;
         const out = runStrip(strip, input, block, (frame, s) => {
           for (const c of changes) if (c.at >= frame && c.at < frame + block) s.setParams(paramVector(c.to));
-          meters.push(bank.grDb[0]!, bank.grDb[1]!, bank.detLevel[0]!, bank.detLevel[1]!);
+          meters.push(bank.grDb[0]!, bank.grDb[1]!, bank.detLevel[0]!, bank.detLevel[1]!, limiterState[0]!, limiterState[1]!, limiterState[2]!);
           bank.clear();
         }, bank);
         return { out, meters };
@@ -97,6 +99,29 @@ describe('CompressorStrip WebAssembly limiter and general path', () => {
       assert.deepEqual(wasm.meters, js.meters);
     });
   }
+  for (const truePeak of [true, false]) {
+    it(`equals the JavaScript bit for bit from work back to rest, state included (true_peak ${truePeak})`, () => {
+      // A loud burst, then quiet long enough for the release to reach rest (and the idle skip) again.
+      const frames = Math.round(FS * 1.6);
+      const input = [noise(frames, 1, 5), noise(frames, 1, 6)];
+      for (const x of input) for (let i = Math.round(FS * 0.2); i < frames; i++) x[i] *= 0.01;
+      const settings: Partial<ParamValues> = { makeup: 12, true_peak: truePeak, ceiling: -3, lookahead: truePeak ? 0 : 5, detector: truePeak ? 'peak' : 'rms' };
+      const run = (wasm: boolean): number[] => {
+        const strip = makeStrip(settings, FS, 2, 128);
+        strip.useFastPath = wasm;
+        strip.useWasm = wasm;
+        const limiter = (strip as unknown as { limiter: { state: Float64Array; atRest: boolean } }).limiter;
+        const trace: number[] = [];
+        const out = runStrip(strip, input, 128, () => { trace.push(limiter.state[0]!, limiter.state[1]!, limiter.state[2]!, limiter.atRest ? 1 : 0); });
+        assert.ok(limiter.atRest, 'back at rest');
+        for (const y of out) trace.push(...y);
+        return trace;
+      };
+      const js = run(false), wasm = run(true);
+      for (let i = 0; i < js.length; i++) if (!Object.is(js[i], wasm[i])) assert.fail(`trace ${i}: WebAssembly ${wasm[i]} ≠ JavaScript ${js[i]}`);
+    });
+  }
+
   it('went through the kernel: the limiter working, the output pass and the general path', () => {
     assert.ok(total.limitBoth > 500, `limit(), peaks and gains: ${total.limitBoth} blocks`);
     assert.ok(total.limitGains > 5, `limit(), gains after the rest check: ${total.limitGains} blocks`);
