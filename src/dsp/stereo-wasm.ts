@@ -1,23 +1,28 @@
 /**
- * The strip's fused stereo loops (CompressorStrip.fastChunk) as a
- * WebAssembly SIMD kernel, built here from these sources (wasm-emit.ts),
- * no toolchain. It performs the same IEEE double operations in the same
- * order as the JavaScript, so its output is bit-identical (the fast/general
- * equality test in test/dsp/strip-fastpath.test.ts runs through it):
+ * The strip's per-frame work for stereo as a WebAssembly SIMD kernel,
+ * built here from these sources (wasm-emit.ts), no toolchain. It performs
+ * the same IEEE operations in the same order as the JavaScript, so its
+ * output is bit-identical (test/dsp/strip-fastpath.test.ts and
+ * strip-wasm-limiter.test.ts run through it):
  *
- *   loop 1, two frames a step (f64x2 lanes = frames i, i+1, per channel):
- *           float32 in → hygiene → delay ring → × input gain → |x| → link
- *           (max or mean) → log2 (table lookups per lane) → gain curve
- *   loop 2a the attack/release recurrence, one frame a step (a serial
- *           chain: nothing to vectorise)
- *   loop 2b two frames a step: 2^x (table lookups per lane), wet/dry,
- *           × the delayed input into the limiter's lookahead buffers.
+ *   fused()   CompressorStrip.fastChunk's loops:
+ *     loop 1  two frames a step (f64x2 lanes = frames i, i+1, per channel):
+ *             float32 in → hygiene → delay ring → × input gain → |x| → link
+ *             (max or mean) → log2 (table lookups per lane) → gain curve
+ *     loop 2  two attack/release steps (a serial chain: nothing to
+ *             vectorise), then the pair's 2^x (table lookups per lane),
+ *             wet/dry, × the delayed input into the limiter's buffers
+ *   general() the same after a sidechain loop (HPF, RMS; the channels as
+ *             lanes), with the lookahead tap: generalWasmChunk
+ *   limit()   the limiter's frame peaks (true peak in float32, four frames
+ *             a vector) and its gain loop: LookaheadLimiter.compute
+ *   output(), toFloat32(), peak()   the output pass and the idle check.
  *
  * What it gains over V8's code for the same loops: no bounds checks, the
- * double's bits without a store and reload, two frames per vector
- * instruction. The delay rings and the limiter's buffers live in this
- * kernel's memory (the strip's general path uses the same arrays), so only
- * the block's input is copied in.
+ * double's bits without a store and reload, two (four) frames per vector
+ * instruction. The delay rings, the RMS rings and the limiter's buffers
+ * and state live in this kernel's memory (the JavaScript paths use the
+ * same arrays), so only the block's input is copied in.
  */
 import { FAST_MATH, DB_PER_LOG2, LOG2_PER_DB } from './gain.js';
 import { FLT_MAX, FLT_MIN_NORMAL } from './sanitize.js';
@@ -541,8 +546,7 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
         { name: 'output', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.f64], ...outputBody(l) },
       ], pages);
       mod = new WebAssembly.Module(bytes);
-    } catch (e) {
-      if (process.env.PICOMP_WASM_DEBUG) console.error(e);
+    } catch {
       mod = null; // no WebAssembly SIMD here: the strip keeps its JavaScript loops
     }
     modules.set(key, mod);

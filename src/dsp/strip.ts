@@ -26,9 +26,11 @@
  * doing the same floating-point operations in the same order, then the
  * same limiterPass and outputPass, so both paths give bit-identical output
  * (a test holds them to that on random settings and parameter changes).
- * For stereo those loops, the limiter's frame peaks and at rest its idle
- * check and the float32 output run in a WebAssembly SIMD kernel
- * (stereo-wasm.ts), which computes the same operations again.
+ * For stereo those loops, the limiter's per-frame work, the steady output
+ * pass and at rest the idle check run in a WebAssembly SIMD kernel
+ * (stereo-wasm.ts), which computes the same operations again; so do the
+ * other steady stereo blocks (RMS, side-chain HPF, lookahead:
+ * generalWasmChunk()), which would otherwise take the general path.
  */
 import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
 import { autoMakeupDb } from './gain-computer.js';
