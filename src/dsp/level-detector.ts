@@ -80,11 +80,15 @@ export class RmsWindow {
     if (toLevel && this.stale) this.recompute();
   }
 
-  /** What push() does after its loop: `sum` is the loop's (when toLevel). */
-  endPush(frames: number, toLevel: boolean, sum: number): void {
+  /**
+   * What push() does after its loop: the loop's sum is sums[at] (when
+   * toLevel; read from an array, as a double argument to a call V8 does
+   * not inline is boxed on the heap).
+   */
+  endPush(frames: number, toLevel: boolean, sums: Float64Array, at: number): void {
     this.pos = (this.pos + frames) & this.mask;
     if (toLevel) {
-      this.sum = sum;
+      this.sum = sums[at]!;
       this.sinceRecompute += frames;
       if (this.sinceRecompute >= RECOMPUTE_FRAMES) this.recompute();
     } else {

@@ -42,9 +42,10 @@ export const WP = { g0: 0, edge: 1, knee: 2, slope: 3, kneeCoef: 4, aS: 5, aD: 6
  * state[] slots: y (in and out), the loudest level so far (in and out),
  * the deepest y of the run (out); peak(): the largest |sample| (out);
  * general(): the RMS sums of the left and right channel (in and out), and
- * the HPF's state as lanes (left, right) of x1, x2, y1, y2 (in and out).
+ * the HPF's state as lanes (left, right) of x1, x2, y1, y2 (in and out);
+ * output(): the clamp's limit (in).
  */
-export const WS = { y: 0, top: 1, deepest: 2, peak: 3, sumL: 4, sumR: 5, hpf: 6 } as const;
+export const WS = { y: 0, top: 1, deepest: 2, peak: 3, sumL: 4, sumR: 5, hpf: 6, limit: 14 } as const;
 
 interface Layout { rmsFrames: number; params: number; state: number; log2: number; pow2: number; pow2Frac: number; inL: number; inR: number;
   target: number; detL: number; detR: number; rmsL: number; rmsR: number; ringL: number; ringR: number; limL: number; limR: number; outL: number; outR: number; peaks: number; tpL: number; tpR: number; tpP: number; tpQ: number; tpTop: number;
@@ -503,13 +504,13 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
 }
 
 /**
- * output(n, useGain, limit): outL/outR[0, n) = the leaving frames (n even)
- * × the limiter's gains when useGain, clamped to ±limit, as float32: the
+ * output(n, useGain): outL/outR[0, n) = the leaving frames (n even)
+ * × the limiter's gains when useGain, clamped to ±state[limit], as float32: the
  * strip's steady outputPass (limit 1 with the limiter off: the final clamp).
  * pmin/pmax are the JavaScript's ternaries `x > L ? L : x < −L ? −L : x`.
  */
 function outputBody(l: Layout): { locals: number[]; body: Code } {
-  const N2 = 0, USE_GAIN = 1, LIMIT = 2, J = 3, LV = 4, NV = 5;
+  const N2 = 0, USE_GAIN = 1, J = 2, LV = 3, NV = 4;
   const lane = (from: number, to: number, gain: boolean): Code => [
     ...addr(to, get(J), 2),
     ...addr(from, get(J), 3), ...op.v128Load(), ...(gain ? [...addr(l.gains, get(J), 3), ...op.v128Load(), ...op.f64x2Mul] : []),
@@ -524,7 +525,8 @@ function outputBody(l: Layout): { locals: number[]; body: Code } {
   return {
     locals: [VALTYPE.i32, VALTYPE.v128, VALTYPE.v128],
     body: [
-      ...get(LIMIT), ...op.f64x2Splat, ...set(LV), ...get(LIMIT), ...op.f64Neg, ...op.f64x2Splat, ...set(NV),
+      ...i32Const(0), ...op.f64Load(l.state + 8 * WS.limit), ...op.f64x2Splat, ...set(LV),
+      ...i32Const(0), ...op.f64Load(l.state + 8 * WS.limit), ...op.f64Neg, ...op.f64x2Splat, ...set(NV),
       ...get(USE_GAIN), ...op.if, ...frames(true), ...op.else, ...frames(false), ...op.end,
     ],
   };
@@ -543,7 +545,7 @@ function compiled(l: Layout, pages: number): WebAssembly.Module | null {
         { name: 'peak', params: [VALTYPE.i32, VALTYPE.i32], ...peakBody(l) },
         { name: 'toFloat32', params: [VALTYPE.i32], locals: [VALTYPE.i32], body: toFloat32Body(l) },
         { name: 'limit', params: Array(8).fill(VALTYPE.i32) as number[], ...limitBody(l) },
-        { name: 'output', params: [VALTYPE.i32, VALTYPE.i32, VALTYPE.f64], ...outputBody(l) },
+        { name: 'output', params: [VALTYPE.i32, VALTYPE.i32], ...outputBody(l) },
       ], pages);
       mod = new WebAssembly.Module(bytes);
     } catch {
@@ -573,8 +575,8 @@ export class StereoWasmKernel implements StereoLimiterKernel {
   readonly peak: (from: number, end: number) => void;
   /** outL/outR[0, n) = limiter buffers[0, n) as float32 (n even). */
   readonly toFloat32: (n: number) => void;
-  /** outL/outR[0, n) = limiter buffers[0, n) (× limiterGains when useGain is 1) clamped to ±limit, as float32 (n even). */
-  readonly output: (n: number, useGain: number, limit: number) => void;
+  /** outL/outR[0, n) = limiter buffers[0, n) (× limiterGains when useGain is 1) clamped to ±state[limit], as float32 (n even). */
+  readonly output: (n: number, useGain: number) => void;
   readonly limit: (n: number, from: number, truePeak: number, mode: number, subPos: number, histPos: number, pos1: number, pos2: number) => void;
   readonly peaks: Float64Array;
   readonly limiterGains: Float64Array;

@@ -495,7 +495,7 @@ export class CompressorStrip implements Kernel {
     this.grState[0] = st[WS.y]!;
     this.laneMaxLevel[0] = st[WS.top]!;
     if (st[WS.deepest]! < this.laneMinGr[0]!) this.laneMinGr[0] = st[WS.deepest]!;
-    hL.endPush(n, rms, st[WS.sumL]!); hR.endPush(n, rms, st[WS.sumR]!);
+    hL.endPush(n, rms, st, WS.sumL); hR.endPush(n, rms, st, WS.sumR);
     if (hpf) {
       const hs = this.hpfState.s;
       for (let c = 0; c < 2; c++) {
@@ -772,9 +772,9 @@ export class CompressorStrip implements Kernel {
       // The steady cases below in the WebAssembly kernel, then two block
       // copies: at rest the leaving samples as they are; limiting, × gain
       // and the ceiling clamp; with the limiter off, the ±1 clamp.
-      if (!limited) k.output(n, 0, 1);
-      else if (unity) k.toFloat32(n);
-      else k.output(n, 1, lim0);
+      // The limit goes through memory: a double argument may be boxed on the way into WebAssembly.
+      if (!limited) { k.state[WS.limit] = 1; k.output(n, 0); } else if (unity) k.toFloat32(n);
+      else { k.state[WS.limit] = lim0; k.output(n, 1); }
       outL.set(k.outL, off);
       outR.set(k.outR, off);
       return;
