@@ -68,6 +68,9 @@ export interface LimiterShape {
   alphaRelease: number;
 }
 
+/** StereoLimiterKernel.limit()'s modes: the frame peaks only (into peaks), peaks and gains in one pass, gains from the peaks stored. */
+export const LIMIT_MODE = { peaks: 0, both: 1, gains: 2 } as const;
+
 /**
  * The limiter's per-frame work done elsewhere (the WebAssembly kernel,
  * stereo-wasm.ts) on the limiter's own state, which then lives in that
@@ -247,12 +250,12 @@ export class LookaheadLimiter {
     const checkRest = this.atRest && idleSkip;
     if (inKernel && !checkRest) {
       // Peaks and gains in one pass.
-      this.kernelGains(k, n, truePeak, 1);
+      this.kernelGains(k, n, truePeak, LIMIT_MODE.both);
       return false;
     }
     let peaks = this.peaks;
     if (inKernel) {
-      k.limit(n, d, truePeak ? 1 : 0, 0, 0, 0, 0, 0);
+      k.limit(n, d, truePeak ? 1 : 0, LIMIT_MODE.peaks, 0, 0, 0, 0);
       peaks = k.peaks;
     } else {
       peaks.fill(0, 0, n);
@@ -276,12 +279,12 @@ export class LookaheadLimiter {
       for (let i = 0; i < n; i++) { const e = peaks[i]! - limits[i]!; over = e > over ? e : over; }
       if (over <= 0) return this.idle(n);
     }
-    if (inKernel) this.kernelGains(k, n, truePeak, 2);
+    if (inKernel) this.kernelGains(k, n, truePeak, LIMIT_MODE.gains);
     else this.gainLoop(n, peaks, limits);
     return false;
   }
 
-  /** The gain loop in the kernel (mode 1: with the peaks; 2: from the peaks it left). */
+  /** The gain loop in the kernel (mode both: with the peaks; gains: from the peaks it left). */
   private kernelGains(k: StereoLimiterKernel, n: number, truePeak: boolean, mode: number): void {
     k.limit(n, this.delayFrames, truePeak ? 1 : 0, mode, this.subPos, this.histPos, this.pos1, this.pos2);
     const pos = k.limiterPos, st = this.state;

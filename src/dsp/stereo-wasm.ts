@@ -27,7 +27,7 @@
 import { FAST_MATH, DB_PER_LOG2, LOG2_PER_DB } from './gain.js';
 import { FLT_MAX, FLT_MIN_NORMAL } from './sanitize.js';
 import { TP_DIFF, TP_MID, TP_RANGE_32, TP_SUM, TRUE_PEAK_DELAY, TRUE_PEAK_HISTORY } from './true-peak.js';
-import type { LimiterShape, StereoLimiterKernel } from './limiter.js';
+import { LIMIT_MODE, type LimiterShape, type StereoLimiterKernel } from './limiter.js';
 import {
   VALTYPE, f32Const, f64Const, i32Const, localGet as get, localSet as set, localTee as tee, moduleBytes, op, type Code,
 } from './wasm-emit.js';
@@ -97,9 +97,7 @@ const loop = (step: number, body: Code): Code => [...i32Const(0), ...set(I), ...
   ...get(I), ...get(N), ...op.i32GeS, ...op.brIf(1), ...body, ...get(I), ...i32Const(step), ...op.i32Add, ...set(I), ...op.br(0), ...op.end, ...op.end];
 /** The i32 lanes 1 and 3 (the high words of the two doubles) into lanes 0 and 1. */
 const HIGH_WORDS = [4, 5, 6, 7, 12, 13, 14, 15, 4, 5, 6, 7, 12, 13, 14, 15];
-/** The f64x2 lane 1 into lane 0. */
-const HIGH_LANE = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-/** The f32x4 lanes 2 and 3 into lanes 0 and 1. */
+/** The upper 8 bytes into the lower: f64x2 lane 1 into lane 0, f32x4 lanes 2 and 3 into 0 and 1. */
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /**
@@ -305,8 +303,6 @@ function toFloat32Body(l: Layout): Code {
 
 /** Slots of the limiter's f64 state (limiter.ts keeps r, the two minima and the ring sums there). */
 const LS = { r: 0, subMin: 1, histMin: 2, sum1: 3, sum2: 4, alphaRelease: 5 } as const;
-/** limit()'s modes: the frame peaks only (into peaks), peaks and gains in one pass, gains from the peaks stored. */
-export const LIMIT_MODE = { peaks: 0, both: 1, gains: 2 } as const;
 
 /**
  * limit(n, from, truePeak, mode, subPos, histPos, pos1, pos2): the
@@ -399,7 +395,7 @@ function limitBody(l: Layout): { locals: number[]; body: Code } {
   for (let j = 0; j + 1 < sh.histLength; j += 2) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load(l.hist + 8 * j), ...op.f64x2Pmin, ...set(MV));
   if (sh.histLength & 1) histMin.push(...get(MV), ...i32Const(0), ...op.v128Load64Splat(l.hist + 8 * (sh.histLength - 1)), ...op.f64x2Pmin, ...set(MV));
   // m = lane1 < lane0 ? lane1 : lane0
-  histMin.push(...get(MV), ...get(MV), ...get(MV), ...op.i8x16Shuffle(HIGH_LANE), ...op.f64x2Pmin, ...op.f64x2ExtractLane(0), ...set(HISTMIN));
+  histMin.push(...get(MV), ...get(MV), ...get(MV), ...op.i8x16Shuffle(HIGH_HALF), ...op.f64x2Pmin, ...op.f64x2ExtractLane(0), ...set(HISTMIN));
   /** pos = pos + 1 === len ? 0 : pos + 1 */
   const wrap = (pos: number, len: number): Code => [...get(pos), ...i32Const(1), ...op.i32Add, ...set(pos),
     ...i32Const(0), ...get(pos), ...get(pos), ...i32Const(len), ...op.i32Eq, ...op.select, ...set(pos)];
