@@ -85,15 +85,15 @@ export interface StereoLimiterKernel {
   readonly limiterBox2: Float64Array;
   /** [r, open sub-block's minimum, history's minimum, ring sum 1, ring sum 2] */
   readonly limiterState: Float64Array;
-  /** [subPos, histPos, pos1, pos2], written back by gainLoop(). */
+  /** [subPos, histPos, pos1, pos2], written back by limit(). */
   readonly limiterPos: Int32Array;
   /** The frames' limits (the strip writes them here). */
   readonly limits: Float64Array;
   /**
    * compute()'s per-frame work for the n frames entering at `from` (n a
-   * multiple of 4; truePeak 0 or 1): mode 0 their peaks into `peaks`; mode 1
-   * their peaks and then the gain loop into limiterGains; mode 2 the gain
-   * loop from the peaks mode 0 left.
+   * multiple of 4; truePeak 0 or 1): LIMIT_MODE.peaks their peaks into
+   * `peaks`; .both their peaks and then the gain loop into limiterGains;
+   * .gains the gain loop from the peaks .peaks left.
    */
   limit(n: number, from: number, truePeak: number, mode: number, subPos: number, histPos: number, pos1: number, pos2: number): void;
   readonly peaks: Float64Array;
