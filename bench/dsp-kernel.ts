@@ -11,10 +11,16 @@
  * type feedback, so the second one deoptimised code compiled for the
  * first (seen with --trace-deopt: "Insufficient type feedback" in
  * process()), and which setting ran first decided how fast the other was.
- * Within a run: WARM_PASSES untimed passes (until TurboFan's last
- * recompile is in; the passes right after OSR measured up to 2× slower),
- * then the best of TIMED_PASSES, in CPU time of the process (time spent
- * descheduled on a shared machine is not the kernel's).
+ * Within a run: untimed passes until TurboFan's last recompile is in (the
+ * passes right after OSR measured up to 2× slower), then the best of
+ * TIMED_PASSES, in CPU time of the process (time spent descheduled on a
+ * shared machine is not the kernel's). Warming is counted in CPU time, not
+ * passes: a pass is only ~4 ms, and on a busy machine V8's background
+ * compiler sometimes finished the last function (the limiter's compute)
+ * only in pass 6 to 9, so a fixed 4 warm passes timed half-warm code in
+ * about one run of ten (--trace-opt: the outliers, 22–26 ns against
+ * 17–18 at default settings). The steady state itself is not bimodal: 20
+ * runs of 40 passes each all settled at 16.8–17.3 ns.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +35,8 @@ const SAMPLE_RATE = 48000;
 const BLOCK = 128;
 const RUNS = Number(process.env.BENCH_KERNEL_RUNS ?? 5);
 const WARM_PASSES = 4;
+/** At least this much CPU time (ms) of untimed passes. */
+const WARM_CPU_MS = 400;
 const TIMED_PASSES = 5;
 const here = fileURLToPath(import.meta.url);
 
@@ -48,6 +56,8 @@ function musicLike(frames: number): [Float32Array, Float32Array] {
   return [l, r];
 }
 
+const cpuMs = (t: NodeJS.CpuUsage): number => (t.user + t.system) / 1000;
+
 /** One run: the strip at `over`, in this process (the child's side). */
 function timeStrip(over: Partial<ParamValues>, signal: [Float32Array, Float32Array]): number {
   const strip = new CompressorStrip(encodeParams({ ...defaultParams(), ...over }));
@@ -57,7 +67,8 @@ function timeStrip(over: Partial<ParamValues>, signal: [Float32Array, Float32Arr
   const ins: Float32Array[][] = [], outs = [new Float32Array(BLOCK), new Float32Array(BLOCK)];
   for (let off = 0; off < frames; off += BLOCK) ins.push([l.subarray(off, off + BLOCK), r.subarray(off, off + BLOCK)]);
   const pass = (): void => { for (let b = 0; b < ins.length; b++) strip.process(ins[b]!, outs, BLOCK); };
-  for (let k = 0; k < WARM_PASSES; k++) pass();
+  const warm0 = process.cpuUsage();
+  for (let k = 0; k < WARM_PASSES || cpuMs(process.cpuUsage(warm0)) < WARM_CPU_MS; k++) pass();
   let best = Infinity;
   for (let k = 0; k < TIMED_PASSES; k++) {
     const t0 = process.cpuUsage();

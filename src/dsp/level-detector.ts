@@ -35,11 +35,18 @@ export class RmsWindow {
   /** True while `sum` does not match the ring (squares went in without it). */
   stale = false;
 
-  constructor(maxWindowFrames: number) {
+  /** `ring`: an array of ringFrames(maxWindowFrames) to use instead of a new one (the WebAssembly kernel's memory). */
+  constructor(maxWindowFrames: number, ring?: Float64Array) {
+    const size = RmsWindow.ringFrames(maxWindowFrames);
+    this.ring = ring ?? new Float64Array(size);
+    this.mask = size - 1;
+  }
+
+  /** The power-of-two ring length for this longest window. */
+  static ringFrames(maxWindowFrames: number): number {
     let size = 1;
     while (size < maxWindowFrames + 1) size <<= 1;
-    this.ring = new Float64Array(size);
-    this.mask = size - 1;
+    return size;
   }
 
   reset(): void {
@@ -63,6 +70,30 @@ export class RmsWindow {
     this.sum = s;
     this.sinceRecompute = 0;
     this.stale = false;
+  }
+
+  /**
+   * What push() does before its loop, for a caller running the loop
+   * elsewhere (the WebAssembly kernel) on this ring, pos and sum.
+   */
+  beginPush(toLevel: boolean): void {
+    if (toLevel && this.stale) this.recompute();
+  }
+
+  /**
+   * What push() does after its loop: the loop's sum is sums[at] (when
+   * toLevel; read from an array, as a double argument to a call V8 does
+   * not inline is boxed on the heap).
+   */
+  endPush(frames: number, toLevel: boolean, sums: Float64Array, at: number): void {
+    this.pos = (this.pos + frames) & this.mask;
+    if (toLevel) {
+      this.sum = sums[at]!;
+      this.sinceRecompute += frames;
+      if (this.sinceRecompute >= RECOMPUTE_FRAMES) this.recompute();
+    } else {
+      this.stale = true;
+    }
   }
 
   /**

@@ -23,7 +23,7 @@
  * The delay D is always there (the limiter on or off), so switching the
  * limiter never changes the latency; it is part of the strip's latency.
  */
-import { TRUE_PEAK_BOUND, TRUE_PEAK_HISTORY, accumulateInterSamplePeaks } from './true-peak.js';
+import { TRUE_PEAK_BOUND_32, TRUE_PEAK_HISTORY, accumulateInterSamplePeaks32, toFloat32Window } from './true-peak.js';
 
 /** Lookahead: the limiter's part of the latency. */
 export const LIMITER_LOOKAHEAD_MS = 1.5;
@@ -51,11 +51,51 @@ function sumOf(ring: Float64Array): number {
  * tagged representation), one heap allocation per frame — garbage in the
  * audio path. A typed-array load is always a float64.
  */
-const R = 0, SUB_MIN = 1, HIST_MIN = 2;
+const R = 0, SUB_MIN = 1, HIST_MIN = 2, SUM1 = 3, SUM2 = 4;
 
-/** Frame peaks computed elsewhere (the WebAssembly kernel, stereo-wasm.ts), bit-identical to compute()'s own. */
-export interface StereoFramePeaks {
-  framePeaks(n: number, from: number, truePeak: number): void;
+/** The sizes of the limiter's state at one sample rate (the WebAssembly kernel allocates them). */
+export interface LimiterShape {
+  /** D */
+  delayFrames: number;
+  /** Frames per sub-block of the sliding minimum. */
+  sub: number;
+  /** Closed sub-blocks kept. */
+  histLength: number;
+  /** Lengths of the two moving-average rings. */
+  box1: number;
+  box2: number;
+  /** The release's one-pole coefficient. */
+  alphaRelease: number;
+}
+
+/** StereoLimiterKernel.limit()'s modes: the frame peaks only (into peaks), peaks and gains in one pass, gains from the peaks stored. */
+export const LIMIT_MODE = { peaks: 0, both: 1, gains: 2 } as const;
+
+/**
+ * The limiter's per-frame work done elsewhere (the WebAssembly kernel,
+ * stereo-wasm.ts) on the limiter's own state, which then lives in that
+ * kernel's memory: bit-identical to compute()'s JavaScript.
+ */
+export interface StereoLimiterKernel {
+  /** Per channel D + maxBlockFrames: the lookahead buffers. */
+  readonly limiterBuffers: readonly Float64Array[];
+  readonly limiterGains: Float64Array;
+  readonly limiterHist: Float64Array;
+  readonly limiterBox1: Float64Array;
+  readonly limiterBox2: Float64Array;
+  /** [r, open sub-block's minimum, history's minimum, ring sum 1, ring sum 2] */
+  readonly limiterState: Float64Array;
+  /** [subPos, histPos, pos1, pos2], written back by limit(). */
+  readonly limiterPos: Int32Array;
+  /** The frames' limits (the strip writes them here). */
+  readonly limits: Float64Array;
+  /**
+   * compute()'s per-frame work for the n frames entering at `from` (n a
+   * multiple of 4; truePeak 0 or 1): LIMIT_MODE.peaks their peaks into
+   * `peaks`; .both their peaks and then the gain loop into limiterGains;
+   * .gains the gain loop from the peaks .peaks left.
+   */
+  limit(n: number, from: number, truePeak: number, mode: number, subPos: number, histPos: number, pos1: number, pos2: number): void;
   readonly peaks: Float64Array;
 }
 
@@ -71,8 +111,10 @@ export class LookaheadLimiter {
   readonly gains: Float64Array;
   /** Scratch: the peak of each entering frame. */
   private readonly peaks: Float64Array;
-  /** r, the open sub-block's minimum and the history's minimum (see above). */
-  private readonly state = new Float64Array(3);
+  /** Scratch: one buffer's window as float32, for the true-peak interpolator. */
+  private readonly window32: Float32Array;
+  /** r, the open sub-block's minimum and the history's minimum (see above); [3, 5) scratch for the kernel. */
+  private readonly state: Float64Array;
   private readonly alphaRelease: number;
   // Sliding minimum of need in sub-blocks of `sub` frames: the running
   // minimum of the open sub-block and the minima of the last `hist.length`
@@ -93,32 +135,47 @@ export class LookaheadLimiter {
    * compute(); −1 when not. compute() uses it once and clears it.
    */
   readonly knownPeak = new Float64Array([-1]);
-  /** False: compute() finds the frame peaks itself even when stereoPeaks is there (for the equality tests). */
-  useStereoPeaks = true;
+  /** False: compute() does its per-frame work in JavaScript even when the kernel is there (for the equality tests). */
+  useKernel = true;
 
   /**
-   * `buffers`: arrays of D + maxBlockFrames to use instead of new ones, and
-   * `stereoPeaks` computing the frame peaks from them (the WebAssembly kernel).
+   * `kernel`: the WebAssembly kernel whose memory holds the buffers and
+   * the state (stereo only), and which then does the per-frame work.
    */
-  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number, buffers?: Float64Array[],
-    private readonly stereoPeaks: StereoFramePeaks | null = null) {
-    const d = LookaheadLimiter.delayFramesAt(sampleRate);
+  constructor(sampleRate: number, readonly channels: number, readonly maxBlockFrames: number,
+    private readonly kernel: StereoLimiterKernel | null = null) {
+    const shape = LookaheadLimiter.shapeAt(sampleRate);
+    const d = shape.delayFrames;
     this.delayFrames = d;
-    this.buffers = buffers ?? Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
-    this.gains = new Float64Array(maxBlockFrames);
+    this.alphaRelease = shape.alphaRelease;
+    this.sub = shape.sub;
+    const k = kernel !== null && channels === 2 ? kernel : null;
+    this.kernel = k;
+    this.buffers = k ? [...k.limiterBuffers] : Array.from({ length: channels }, () => new Float64Array(d + maxBlockFrames));
+    this.gains = k ? k.limiterGains : new Float64Array(maxBlockFrames);
     this.peaks = new Float64Array(maxBlockFrames);
-    this.alphaRelease = Math.exp(-1 / ((LIMITER_RELEASE_MS / 1000) * sampleRate));
-    this.sub = sampleRate > 65000 ? 32 : 16;
+    this.window32 = new Float32Array(d + maxBlockFrames);
+    this.state = k ? k.limiterState : new Float64Array(5);
+    this.hist = k ? k.limiterHist : new Float64Array(shape.histLength);
+    this.box1 = k ? k.limiterBox1 : new Float64Array(shape.box1);
+    this.box2 = k ? k.limiterBox2 : new Float64Array(shape.box2);
+    this.resetGain();
+  }
+
+  /** The sizes of the state at this sample rate. */
+  static shapeAt(sampleRate: number): LimiterShape {
+    const d = LookaheadLimiter.delayFramesAt(sampleRate);
+    const sub = sampleRate > 65000 ? 32 : 16;
     const hold = Math.round((LIMITER_HOLD_MS / 1000) * sampleRate);
-    this.hist = new Float64Array(Math.ceil((d + hold) / this.sub)).fill(1);
     // Joint span A = a1 + a2 − 1 ≤ D − TRUE_PEAK_HISTORY: a need found by the
     // interpolator (up to 11 frames after the samples it belongs to) still
     // covers every frame the FIR looked at.
     const span = d - TRUE_PEAK_HISTORY;
     const a1 = Math.max(1, Math.ceil(span / 2));
-    this.box1 = new Float64Array(a1);
-    this.box2 = new Float64Array(Math.max(1, span + 1 - a1));
-    this.resetGain();
+    return {
+      delayFrames: d, sub, histLength: Math.ceil((d + hold) / sub), box1: a1, box2: Math.max(1, span + 1 - a1),
+      alphaRelease: Math.exp(-1 / ((LIMITER_RELEASE_MS / 1000) * sampleRate)),
+    };
   }
 
   /** D at this sample rate. */
@@ -144,7 +201,7 @@ export class LookaheadLimiter {
 
   /** Back to unity gain (the audio in the delay stays). */
   resetGain(): void {
-    this.state.fill(1);
+    this.state.fill(1, 0, 3);
     this.subPos = 0;
     this.hist.fill(1); this.histPos = 0;
     this.box1.fill(1); this.box2.fill(1); this.pos1 = this.pos2 = 0;
@@ -185,32 +242,58 @@ export class LookaheadLimiter {
       }
       let lowest = limits[0]!;
       if (!limitsConstant) for (let i = 1; i < n; i++) { const l = limits[i]!; lowest = l < lowest ? l : lowest; }
-      if ((truePeak ? peak * TRUE_PEAK_BOUND : peak) <= lowest) return this.idle(n);
+      if ((truePeak ? peak * TRUE_PEAK_BOUND_32 : peak) <= lowest) return this.idle(n);
+    }
+    const k = this.kernel;
+    // The kernel reads the limits from its own memory, where the strip writes them.
+    const inKernel = k !== null && this.useKernel && nch === 2 && (n & 3) === 0 && limits === k.limits;
+    const checkRest = this.atRest && idleSkip;
+    if (inKernel && !checkRest) {
+      // Peaks and gains in one pass.
+      this.kernelGains(k, n, truePeak, LIMIT_MODE.both);
+      return false;
     }
     let peaks = this.peaks;
-    const sp = this.stereoPeaks;
-    if (sp !== null && this.useStereoPeaks && nch === 2 && (n & 1) === 0) {
-      sp.framePeaks(n, d, truePeak ? 1 : 0);
-      peaks = sp.peaks;
+    if (inKernel) {
+      k.limit(n, d, truePeak ? 1 : 0, LIMIT_MODE.peaks, 0, 0, 0, 0);
+      peaks = k.peaks;
     } else {
       peaks.fill(0, 0, n);
       for (let c = 0; c < nch; c++) {
         const b = bufs[c]!;
         for (let i = 0; i < n; i++) {
           const a = Math.abs(b[d + i]!), q = peaks[i]!;
-          peaks[i] = 0.5 * (a + q + Math.abs(a - q));
+          peaks[i] = q < a ? a : q;
         }
-        if (truePeak) accumulateInterSamplePeaks(b, d, n, peaks);
+        if (truePeak) {
+          toFloat32Window(b, d, n, this.window32);
+          accumulateInterSamplePeaks32(this.window32, d, n, peaks);
+        }
       }
     }
-    if (this.atRest && idleSkip) {
-      // The bound above is loose (TRUE_PEAK_BOUND ≈ 2.2); with the frames'
+    if (checkRest) {
+      // The bound above is loose (TRUE_PEAK_BOUND_32 ≈ 2.2); with the frames'
       // peaks at hand: every need is exactly 1 when no peak passes its
       // limit, and the per-frame work would leave the state as it is.
       let over = -1;
       for (let i = 0; i < n; i++) { const e = peaks[i]! - limits[i]!; over = e > over ? e : over; }
       if (over <= 0) return this.idle(n);
     }
+    if (inKernel) this.kernelGains(k, n, truePeak, LIMIT_MODE.gains);
+    else this.gainLoop(n, peaks, limits);
+    return false;
+  }
+
+  /** The gain loop in the kernel (mode both: with the peaks; gains: from the peaks it left). */
+  private kernelGains(k: StereoLimiterKernel, n: number, truePeak: boolean, mode: number): void {
+    k.limit(n, this.delayFrames, truePeak ? 1 : 0, mode, this.subPos, this.histPos, this.pos1, this.pos2);
+    const pos = k.limiterPos, st = this.state;
+    this.subPos = pos[0]!; this.histPos = pos[1]!; this.pos1 = pos[2]!; this.pos2 = pos[3]!;
+    this.rest = st[R] === 1 && st[SUB_MIN] === 1 && st[HIST_MIN] === 1 && st[SUM1] === this.box1.length && st[SUM2] === this.box2.length;
+  }
+
+  /** The per-frame work: the gains of the n leaving frames from the peaks and limits of the n entering ones. */
+  private gainLoop(n: number, peaks: Float64Array, limits: Float64Array): void {
     const g = this.gains, hist = this.hist, sub = this.sub, aR = this.alphaRelease, st = this.state;
     const r1 = this.box1, n1 = r1.length, inv1 = 1 / n1;
     const r2 = this.box2, n2 = r2.length;
@@ -252,7 +335,6 @@ export class LookaheadLimiter {
     this.subPos = subPos; this.histPos = histPos; this.pos1 = p1; this.pos2 = p2;
     // Exact: r snaps to 1, and a ring sum equals its length only when every entry is 1.
     this.rest = r === 1 && subMin === 1 && histMin === 1 && s1 === n1 && s2 === n2;
-    return false;
   }
 
   /** A block skipped at rest: only the sub-block clock moves (every value it would write is 1). */

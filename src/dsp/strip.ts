@@ -26,9 +26,11 @@
  * doing the same floating-point operations in the same order, then the
  * same limiterPass and outputPass, so both paths give bit-identical output
  * (a test holds them to that on random settings and parameter changes).
- * For stereo those loops, the limiter's frame peaks and at rest its idle
- * check and the float32 output run in a WebAssembly SIMD kernel
- * (stereo-wasm.ts), which computes the same operations again.
+ * For stereo those loops, the limiter's per-frame work, the steady output
+ * pass and at rest the idle check run in a WebAssembly SIMD kernel
+ * (stereo-wasm.ts), which computes the same operations again; so do the
+ * other steady stereo blocks (RMS, side-chain HPF, lookahead:
+ * generalWasmChunk()), which would otherwise take the general path.
  */
 import { dbToGain, onePoleCoeff, type Kernel, type ProcessSpec } from './kernel.js';
 import { autoMakeupDb } from './gain-computer.js';
@@ -127,7 +129,7 @@ export class CompressorStrip implements Kernel {
 
   private readonly inGainLin = new Float64Array(CHUNK);
   /** Float32-safe ceiling (linear) for each frame entering the limiter. */
-  private readonly limits = new Float64Array(CHUNK);
+  private limits: Float64Array = new Float64Array(CHUNK);
   private limitsDirty = true;
   /**
    * The same limits delayed with the audio ([0, D) for the frames leaving
@@ -201,7 +203,7 @@ export class CompressorStrip implements Kernel {
   /** The WebAssembly kernel of the fused loops (stereo only; null where WebAssembly SIMD is missing). */
   private wasm: StereoWasmKernel | null = null;
   /** The fused loops' settings, derived once per sub-block (the WebAssembly kernel reads them from its own copy). */
-  private readonly fused = new Float64Array(10);
+  private readonly fused = new Float64Array(16);
 
   constructor(params?: Float64Array) {
     if (params) this.params.set(params.subarray(0, PARAM_COUNT));
@@ -217,16 +219,20 @@ export class CompressorStrip implements Kernel {
     this.crossfadeFrames = Math.max(1, Math.round((CROSSFADE_MS / 1000) * fs));
     this.hpfState = new BiquadState(nch);
     const rmsMax = Math.ceil((RMS_WINDOW_MAX_MS / 1000) * fs);
-    this.rms = Array.from({ length: nch }, () => new RmsWindow(rmsMax));
     // Long enough for the lookahead and for the RMS history the fast path
     // leaves to be rebuilt from it (see squaresOwed).
-    const limiterDelay = LookaheadLimiter.delayFramesAt(fs);
+    const limiterShape = LookaheadLimiter.shapeAt(fs), limiterDelay = limiterShape.delayFrames;
     // The bypass reads the input again as it leaves the limiter's delay.
     const lookMax = Math.ceil((LOOKAHEAD_MAX_MS / 1000) * fs) + limiterDelay;
     const delayMax = Math.max(lookMax, rmsMax);
     // Stereo: the delay rings and the limiter's buffers live in the WebAssembly kernel's memory.
-    this.wasm = nch === 2 ? StereoWasmKernel.create(DelayLines.ringFrames(delayMax, CHUNK), limiterDelay + CHUNK, CHUNK) : null;
-    this.limiter = new LookaheadLimiter(fs, nch, CHUNK, this.wasm?.limiterBuffers, this.wasm);
+    this.wasm = nch === 2
+      ? StereoWasmKernel.create(DelayLines.ringFrames(delayMax, CHUNK), limiterDelay + CHUNK, CHUNK, limiterShape, RmsWindow.ringFrames(rmsMax))
+      : null;
+    this.rms = Array.from({ length: nch }, (_, c) => new RmsWindow(rmsMax, this.wasm?.rmsRings[c]));
+    this.limiter = new LookaheadLimiter(fs, nch, CHUNK, this.wasm);
+    this.limits = this.wasm?.limits ?? new Float64Array(CHUNK);
+    this.limitsDirty = true;
     this.limitsDelayed = new Float64Array(limiterDelay + CHUNK);
     this.delay = new DelayLines(nch, delayMax, CHUNK, this.wasm?.rings);
     this.grState = new Float64Array(nch);
@@ -398,14 +404,19 @@ export class CompressorStrip implements Kernel {
     maxLevel.fill(0);
     for (let off = 0; off < frames; off += CHUNK) {
       const n = Math.min(CHUNK, frames - off);
+      let inWasm = false;
       if (nch === 2 && this.useFastPath && this.steady()) {
         // In WebAssembly when it can: the loops, and at rest the limiter's idle check.
-        if (this.fastChunk(input, off, n) && this.limiter.atRest && this.limiterMix.value === 1) {
-          this.wasm!.peak(this.limiter.idleFrom(this.truePeak), this.limiter.delayFrames + n);
-          this.limiter.knownPeak[0] = this.wasm!.state[WS.peak]!;
-        }
+        inWasm = this.fastChunk(input, off, n);
+      } else if (nch === 2 && this.useFastPath && this.wasm !== null && this.useWasm && (n & 1) === 0 && this.steadyGeneral()) {
+        this.generalWasmChunk(this.wasm, input, off, n);
+        inWasm = true;
       } else {
         this.processChunk(input, nch, off, n);
+      }
+      if (inWasm && this.limiter.atRest && this.limiterMix.value === 1) {
+        this.wasm!.peak(this.limiter.idleFrom(this.truePeak), this.limiter.delayFrames + n);
+        this.limiter.knownPeak[0] = this.wasm!.state[WS.peak]!;
       }
       const unity = this.limiterPass(nch, n);
       this.outputPass(output, nch, off, n, unity);
@@ -438,6 +449,86 @@ export class CompressorStrip implements Kernel {
   }
 
   /**
+   * True when a stereo sub-block may take generalWasmChunk(): linked, no
+   * ramp or crossfade under way (so the parameters are constant over the
+   * block), the HPF fully in or out at a fixed cutoff; any detector and
+   * lookahead. The general path otherwise.
+   */
+  private steadyGeneral(): boolean {
+    return this.link !== LINK_NONE && this.linkFadeLeft === 0 && this.tapFadeLeft === 0 && !this.limitsDirty && !this.levelHeld
+      && (!this.hpfRunning || (this.hpfWet.constant && this.hpfWet.value === 1 && !this.hpfLog2Hz.ramping))
+      && this.rms[0]!.pos === this.rms[1]!.pos && this.rms[0]!.windowFrames === this.rms[1]!.windowFrames
+      && this.inGainDb.constant && this.thresholdDb.constant && this.ratio.constant && this.kneeDb.constant
+      && this.makeupDb.constant && this.mix.constant && this.ceilingDb.constant && this.limiterMix.constant
+      && this.bypass.constant && this.bypassGain.constant;
+  }
+
+  /**
+   * processChunk() for a block steadyGeneral() admits, in the WebAssembly
+   * kernel (stereo-wasm.ts, general()): sidechainPass (HPF, RMS), linkPass,
+   * gainLane, readDelayed and compressPass, the same operations in the
+   * same order, so bit-identical to them.
+   */
+  private generalWasmChunk(k: StereoWasmKernel, input: readonly Float32Array[], off: number, n: number): void {
+    if (this.squaresOwed > 0) this.paySquares();
+    this.renderParams(n);
+    const f = this.fused;
+    this.setFusedParams(f);
+    const hpf = this.hpfRunning, rms = this.detectorRms, hL = this.rms[0]!, hR = this.rms[1]!;
+    const st = k.state;
+    if (hpf) {
+      const c = this.hpfCoeffs, hs = this.hpfState.s;
+      f[WP.b0] = c[0]!; f[WP.b1] = c[1]!; f[WP.b2] = c[2]!; f[WP.a1] = c[3]!; f[WP.a2] = c[4]!;
+      // lanes (left, right) of x1, x2, y1, y2
+      for (let j = 0; j < 4; j++) { st[WS.hpf + 2 * j] = hs[j]!; st[WS.hpf + 2 * j + 1] = hs[4 + j]!; }
+    }
+    hL.beginPush(rms); hR.beginPush(rms);
+    if (rms) {
+      f[WP.invN] = 1 / hL.windowFrames;
+      st[WS.sumL] = hL.sum; st[WS.sumR] = hR.sum;
+    }
+    this.copyIn(k, input, off, n);
+    k.params.set(f);
+    st[WS.y] = this.grState[0]!;
+    st[WS.top] = this.laneMaxLevel[0]!;
+    k.runGeneral(n, this.delay.writePos, this.delay.mask, this.limiter.inputOffset, this.link !== LINK_MAX, hpf, rms, this.tapTo, hL.pos, hL.windowFrames);
+    this.grState[0] = st[WS.y]!;
+    this.laneMaxLevel[0] = st[WS.top]!;
+    if (st[WS.deepest]! < this.laneMinGr[0]!) this.laneMinGr[0] = st[WS.deepest]!;
+    hL.endPush(n, rms, st, WS.sumL); hR.endPush(n, rms, st, WS.sumR);
+    if (hpf) {
+      const hs = this.hpfState.s;
+      for (let c = 0; c < 2; c++) {
+        for (let j = 0; j < 4; j++) hs[4 * c + j] = st[WS.hpf + 2 * j + c]!;
+        // biquadProcess's flush of a decayed tail
+        const y1 = hs[4 * c + 2]!, y2 = hs[4 * c + 3]!;
+        if ((y1 < 0 ? -y1 : y1) < 1e-30 && (y2 < 0 ? -y2 : y2) < 1e-30) { hs[4 * c + 2] = 0; hs[4 * c + 3] = 0; }
+      }
+    }
+  }
+
+  /** The fused loops' settings from the (constant) parameters. */
+  private setFusedParams(f: Float64Array): void {
+    f[WP.g0] = this.inGainLin[0]!;
+    const thr = this.thresholdDb.value, knee = this.kneeDb.value, slope = 1 / this.ratio.value - 1;
+    f[WP.knee] = knee; f[WP.slope] = slope; f[WP.kneeCoef] = kneeCoefOf(slope, knee); f[WP.edge] = thr - 0.5 * knee;
+    f[WP.mkDb] = this.makeupDb.value; f[WP.mkLin] = this.makeupLin; f[WP.mix] = this.mix.value;
+    const aD = 0.5 * (this.attackCoeff - this.releaseCoeff);
+    f[WP.aD] = aD; f[WP.aS] = this.releaseCoeff + aD;
+  }
+
+  /** The block's input into the kernel's memory. */
+  private copyIn(k: StereoWasmKernel, input: readonly Float32Array[], off: number, n: number): void {
+    const xL = input[0]!, xR = input[1]!;
+    if (off === 0 && xL.length === n && xR.length === n) {
+      k.inL.set(xL); k.inR.set(xR);
+    } else {
+      const inL = k.inL, inR = k.inR;
+      for (let i = 0; i < n; i++) { inL[i] = xL[off + i]!; inR[i] = xR[off + i]!; }
+    }
+  }
+
+  /**
    * sidechainPass, linkPass, gainLane and compressPass for the steady
    * stereo case, in two per-frame loops: (1) input → rings → level → gain
    * target, independent frames the CPU can overlap; (2) the attack/release
@@ -451,12 +542,7 @@ export class CompressorStrip implements Kernel {
    */
   private fastChunk(input: readonly Float32Array[], off: number, n: number): boolean {
     const f = this.fused, w = this.delay.writePos;
-    f[WP.g0] = this.inGainLin[0]!;
-    const thr = this.thresholdDb.value, knee = this.kneeDb.value, slope = 1 / this.ratio.value - 1;
-    f[WP.knee] = knee; f[WP.slope] = slope; f[WP.kneeCoef] = kneeCoefOf(slope, knee); f[WP.edge] = thr - 0.5 * knee;
-    f[WP.mkDb] = this.makeupDb.value; f[WP.mkLin] = this.makeupLin; f[WP.mix] = this.mix.value;
-    const aD = 0.5 * (this.attackCoeff - this.releaseCoeff);
-    f[WP.aD] = aD; f[WP.aS] = this.releaseCoeff + aD;
+    this.setFusedParams(f);
     const k = this.wasm;
     // The kernel steps two frames at a time along the ring: even n and position.
     const wasm = k !== null && this.useWasm && ((n | w) & 1) === 0;
@@ -472,13 +558,7 @@ export class CompressorStrip implements Kernel {
 
   /** fastChunk's loops in WebAssembly (stereo-wasm.ts): the same operations in the same order. */
   private wasmLoops(k: StereoWasmKernel, input: readonly Float32Array[], off: number, n: number): void {
-    const xL = input[0]!, xR = input[1]!;
-    if (off === 0 && xL.length === n && xR.length === n) {
-      k.inL.set(xL); k.inR.set(xR);
-    } else {
-      const inL = k.inL, inR = k.inR;
-      for (let i = 0; i < n; i++) { inL[i] = xL[off + i]!; inR[i] = xR[off + i]!; }
-    }
+    this.copyIn(k, input, off, n);
     k.params.set(this.fused);
     const st = k.state;
     st[WS.y] = this.grState[0]!;
@@ -669,7 +749,7 @@ export class CompressorStrip implements Kernel {
       for (let i = 0; i < n; i++) to[d + i] = lim[i]!;
     }
     if (this.limiterMix.constant && this.limiterMix.value === 0) return true;
-    this.limiter.useStereoPeaks = this.useWasm;
+    this.limiter.useKernel = this.useWasm;
     return this.limiter.compute(n, nch, this.limits, this.ceilingDb.constant, this.truePeak, this.useFastPath);
   }
 
@@ -686,17 +766,18 @@ export class CompressorStrip implements Kernel {
     const lim = this.limitsDelayed, lim0 = this.limits[0]!;
     const lg = this.limiter.gains, mixes = this.limiterMix.values, bp = this.bypass.values, bg = this.bypassGain.values;
     if (bypassing) this.readDry(nch, n);
-    const k = this.wasm;
-    if (unity && limited && !blending && !bypassing && !moving && k !== null && this.useWasm && nch === 2 && n === CHUNK) {
-      // At rest the leaving samples go out as they are (see below): float32
-      // in the WebAssembly kernel, then two block copies.
-      k.toFloat32(n);
-      const outL = output[0]!, outR = output[1]!;
-      if (outL.length >= off + n && outR.length >= off + n) {
-        outL.set(k.outL, off);
-        outR.set(k.outR, off);
-        return;
-      }
+    const k = this.wasm, outL = output[0]!, outR = output[1]!;
+    if (!blending && !bypassing && !moving && k !== null && this.useWasm && nch === 2 && n === CHUNK
+      && outL.length >= off + n && outR.length >= off + n) {
+      // The steady cases below in the WebAssembly kernel, then two block
+      // copies: at rest the leaving samples as they are; limiting, × gain
+      // and the ceiling clamp; with the limiter off, the ±1 clamp.
+      // The limit goes through memory: a double argument may be boxed on the way into WebAssembly.
+      if (!limited) { k.state[WS.limit] = 1; k.output(n, 0); } else if (unity) k.toFloat32(n);
+      else { k.state[WS.limit] = lim0; k.output(n, 1); }
+      outL.set(k.outL, off);
+      outR.set(k.outR, off);
+      return;
     }
     for (let c = 0; c < nch; c++) {
       const v = this.limiter.buffers[c]!, out = output[c]!;
