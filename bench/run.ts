@@ -96,6 +96,15 @@ async function kernelSection(): Promise<void> {
   const budget = (ns: number): string => `${fmt((100 * ns) / 20833, 2)} % here, ≈ ${fmt((1000 * ns) / 20833, 1)} % of a Pi 3 core`;
   add('kernel', 'real-time budget used, default settings', budget(strip[0]!.median));
   add('kernel', 'real-time budget used, all features', budget(strip[strip.length - 1]!.median));
+  // #13: the working limiter with true_peak must cost no more than the compressor it follows.
+  const alone = strip.find((f) => f.label.includes('limiter off'));
+  const limiting = strip.find((f) => f.label.includes('limiter working') && f.label.endsWith('true_peak on'));
+  if (alone && limiting) {
+    const share = (w: number, c: number): number => (w - c) / c;
+    const perRun = limiting.runs.map((w, k) => share(w, alone.runs[k]!));
+    add('kernel', 'limiter + true_peak working: its own cost / the compressor\'s (≤ 1: no dearer)',
+      `${fmt(share(limiting.median, alone.median), 2)} (per run ${fmt(Math.min(...perRun), 2)}–${fmt(Math.max(...perRun), 2)})`);
+  }
   const ff = await benchFfmpegKernel();
   if (!ff) { add('kernel', 'ffmpeg acompressor', 'skipped: ffmpeg not found'); return; }
   add('kernel', 'ffmpeg acompressor, same signal, ns/stereo frame', spread(ff));
