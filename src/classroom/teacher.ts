@@ -84,7 +84,7 @@ export async function retainedSnapshot(client: MqttClient, baseTopic: string, fi
   try {
     await subscribeHub(client, [...filters, sync]);
     const echoed = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new UserError(`the hub did not answer within ${timeoutMs / 1000} s; is it overloaded?`)), timeoutMs);
+      const timer = setTimeout(() => reject(new UserError(`the hub did not answer within ${timeoutMs / 1000} s: it may be overloaded, or it silently drops what this login may not write (Mosquitto does; picomp class needs a teacher or admin login, --username).`)), timeoutMs);
       // A login that may not write `get` (a viewer, a student) is disconnected by the hub; the publish below then never settles.
       const closed = (): void => { clearTimeout(timer); reject(new UserError('the hub closed the connection while reading the room; picomp class needs a teacher or admin login (--username).')); };
       client.once('close', closed);

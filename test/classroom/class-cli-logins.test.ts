@@ -11,6 +11,7 @@ import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger } from '../../src/log.js';
 import { withTempDir } from '../helpers/attack.js';
 import { picomp } from '../helpers/classroom-room.js';
+import { startHub } from '../helpers/classroom-hub.js';
 
 const PASSWORD = 'long-enough-1';
 
@@ -39,4 +40,16 @@ describe('picomp class on a unit\'s broker with users', function () {
       });
     });
   }
+
+  it('a viewer on the Mosquitto hub (which drops what it may not write, silently) is told it may lack the login, not only "overloaded"', async () => {
+    const m = await startHub([{ name: 'vic', role: 'viewer', password: PASSWORD }]);
+    try {
+      const r = await picomp(['class', 'status', '--broker', m.url, '--username', 'vic'], { PICOMP_BROKER_PASSWORD: PASSWORD });
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /silently drops what this login may not write .*needs a teacher or admin login/);
+    } finally {
+      await m.stop();
+    }
+  });
 });
