@@ -265,7 +265,7 @@ export class BrokerAuth {
     }
     const wait = this.guard.waitMs(address, username);
     if (wait > 0) {
-      refuse(`too many failed logins from ${address}${username !== undefined ? ` or for "${username}"` : ''}; try again in ${Math.ceil(wait / 1000)} s.`, 5, true);
+      refuse(`too many failed logins from ${address}${username !== undefined ? ` or for "${cut(username)}"` : ''}; try again in ${Math.ceil(wait / 1000)} s.`, 5, true);
       return;
     }
     const failed = (why: string): void => {
