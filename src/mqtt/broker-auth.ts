@@ -31,6 +31,13 @@ export const DEFAULTS = {
   maxClients: 200,
   /** Topic filters one connection may hold (a dashboard or console needs a few dozen); more are refused in the SUBACK. */
   maxSubscriptionsPerClient: 1000,
+  /**
+   * Longest topic filter, and the characters of all filters one connection
+   * holds: 1000 legal filters of 60 KB each took 75 MB per connection. The
+   * unit's own topics are under 100 characters.
+   */
+  maxFilterChars: 512,
+  maxFilterCharsPerClient: 128 * 1024,
   /** Topic levels beyond which a PUBLISH/SUBSCRIBE is refused. */
   maxTopicLevels: 16,
   /** A client that stops reading must not stall delivery to everyone else. */
@@ -174,6 +181,8 @@ export class BrokerAuth {
   /** Connections closed because their login no longer holds: not even their last will is published. */
   readonly #revoked = new WeakSet<Client>();
   readonly #warnedFilters = new WeakSet<Client>();
+  /** Characters of the filters in #filters, per connection. */
+  readonly #filterChars = new WeakMap<Client, number>();
   readonly #opts: AuthOptions;
   readonly users: () => Promise<UsersState>;
   /** Back-off for failed logins, per address and per user name. */
@@ -229,24 +238,33 @@ export class BrokerAuth {
     if (!held) {
       held = new Set(Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {}));
       this.#filters.set(client, held);
+      this.#filterChars.set(client, [...held].reduce((n, f) => n + f.length, 0));
     }
     if (held.has(filter)) return true;
-    const max = DEFAULTS.maxSubscriptionsPerClient;
-    if (held.size >= max) {
+    const chars = this.#filterChars.get(client) ?? 0;
+    const why = filter.length > DEFAULTS.maxFilterChars ? `sent a topic filter of ${filter.length} characters (at most ${DEFAULTS.maxFilterChars})`
+      : held.size >= DEFAULTS.maxSubscriptionsPerClient ? `holds ${DEFAULTS.maxSubscriptionsPerClient} subscriptions (the limit)`
+        : chars + filter.length > DEFAULTS.maxFilterCharsPerClient ? `holds ${DEFAULTS.maxFilterCharsPerClient} characters of topic filters (the limit)`
+          : null;
+    if (why) {
       if (!this.#warnedFilters.has(client)) {
         this.#warnedFilters.add(client);
-        this.#opts.log.warn(`MQTT client "${cut(client.id)}" holds ${max} subscriptions (the limit); further ones are refused until it unsubscribes some.`);
+        this.#opts.log.warn(`MQTT client "${cut(client.id)}" ${why}; such subscriptions are refused (unsubscribing makes room).`);
       }
       return false;
     }
     held.add(filter);
+    this.#filterChars.set(client, chars + filter.length);
     return true;
   }
 
   /** Aedes' 'unsubscribe' event: these filters no longer count against the connection's limit. */
   unsubscribed(client: Client, filters: readonly string[]): void {
     const held = this.#filters.get(client);
-    if (held) for (const f of filters) held.delete(f);
+    if (!held) return;
+    for (const f of filters) {
+      if (held.delete(f)) this.#filterChars.set(client, (this.#filterChars.get(client) ?? f.length) - f.length);
+    }
   }
 
   #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, connected: number,

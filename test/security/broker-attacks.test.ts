@@ -262,6 +262,29 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('long topic filters are refused in the SUBACK, and one connection holds a bounded number of characters of filters', async function () {
+    // 1000 legal filters of 60 KB (16 levels) took 75 MB per connection.
+    const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    try {
+      const subscribe = (topics: string[]): Promise<number[]> => c.subscribeAsync(topics, { qos: 0 }).then(
+        (granted) => granted.map((g) => g.qos),
+        (e: { packet?: { granted?: number[] } }) => { if (!e.packet?.granted) throw e; return e.packet.granted; });
+      const long = `junk/${Array.from({ length: 15 }, () => 'w'.repeat(3800)).join('/')}`;
+      assert.deepEqual(await subscribe([long, `${long.slice(0, -1)}y`, T.meters]), [128, 128, 0]);
+      const word = 'v'.repeat(DEFAULTS.maxFilterChars - 20);
+      let granted = 0;
+      for (let i = 0; i < DEFAULTS.maxSubscriptionsPerClient; i += 50) {
+        granted += (await subscribe(Array.from({ length: 50 }, (_, k) => `junk/${i + k}/${word}`))).filter((q) => q !== 128).length;
+      }
+      assert.ok(granted * (DEFAULTS.maxFilterChars - 10) <= DEFAULTS.maxFilterCharsPerClient + DEFAULTS.maxFilterChars, `${granted} filters granted`);
+      assert.ok(granted > 0);
+      assert.equal(rig.log.lines.filter((l) => /topic filter of \d+ characters/.test(l)).length, 1, 'logged once');
+    } finally {
+      await c.endAsync(true);
+    }
+    await stillMetering(rig, before);
+  });
+
   it('a client id, user name or topic holding newlines cannot forge a log line', async function () {
     const forged = '\npicomp lab-1: info: FORGED';
     const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0, clientId: `evil${forged}` });
