@@ -42,6 +42,8 @@ export const DEFAULTS = {
   maxTopicLevels: 16,
   /** A client that stops reading must not stall delivery to everyone else. */
   drainTimeoutMs: 10_000,
+  /** Bytes that may wait to be sent to one client (a few of the largest packets); beyond, it is closed as too slow a reader. */
+  maxOutgoingBytes: 1024 * 1024,
   /** Time a new connection has to send CONNECT. */
   connectTimeoutMs: 10_000,
   /** How often the users file is looked at for changes that close connections. */

@@ -285,6 +285,31 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('a subscriber that stops reading is closed once its send buffer is full; others and the unit carry on', async function () {
+    // Ten such readers held up to 100 messages each and took the unit past 1 GB under 250 KB publishes.
+    const s = await rawSocket(rig.broker.mqttPort);
+    s.on('error', () => undefined);
+    const topic = Buffer.from('big/#');
+    const subscribe = Buffer.concat([Buffer.from([0x82, 2 + 2 + topic.length + 1, 0, 1, 0, topic.length]), topic, Buffer.from([0])]);
+    s.write(Buffer.concat([connectPacket('slow-reader'), subscribe]));
+    await sleep(300);
+    s.pause();
+    const pub = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    try {
+      const payload = Buffer.alloc(250 * 1024, 0x44);
+      // Far more than the kernel's socket buffers hold on both sides.
+      for (let i = 0; i < 120 && !s.destroyed; i++) {
+        await Promise.race([pub.publishAsync(`big/${i % 5}`, payload, { qos: 1 }), sleep(2000)]);
+        if (rig.log.lines.some((l) => /too slow a reader/.test(l))) break;
+      }
+      assert.ok(rig.log.lines.some((l) => /"slow-reader".*too slow a reader/.test(l)), rig.log.lines.slice(-3).join('\n'));
+    } finally {
+      s.destroy();
+      await pub.endAsync(true);
+    }
+    await stillMetering(rig, before);
+  });
+
   it('a client id, user name or topic holding newlines cannot forge a log line', async function () {
     const forged = '\npicomp lab-1: info: FORGED';
     const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0, clientId: `evil${forged}` });
