@@ -196,6 +196,13 @@ export class BrokerAuth {
    */
   readonly serviceAccount = { username: SERVICE_NAME, password: randomBytes(24).toString('base64url') };
   #seenUsers: UsersState = { kind: 'open' };
+  /** Payloads the unit's own client publishes retained (Aedes passes the same Buffer on to the retained store). */
+  readonly #ownRetained = new WeakSet<Buffer>();
+
+  /** Whether a retained message is the unit's own document (never refused by the retained limits). */
+  isOwnRetained(packet: { payload: Buffer }): boolean {
+    return this.#ownRetained.has(packet.payload);
+  }
 
   constructor(opts: AuthOptions) {
     this.#opts = opts;
@@ -377,6 +384,7 @@ export class BrokerAuth {
     }
     // A retained command would be replayed into the unit at every reconnect.
     if (packet.retain && commandTarget(baseTopic, packet.topic)) packet.retain = false;
+    if (packet.retain && client && this.#identities.get(client)?.name === SERVICE_NAME && Buffer.isBuffer(packet.payload)) this.#ownRetained.add(packet.payload);
     done(null);
   }
 

@@ -158,9 +158,13 @@ interface Persistence {
 /**
  * Wraps the broker's in-memory persistence (its methods are what Aedes
  * calls) so that queues, offline sessions and retained messages are
- * bounded. Returns a stop function for the expiry timer.
+ * bounded. The unit's own retained documents (`isOwn`: availability, info,
+ * state, discovery, its will) are always kept, though they count: junk
+ * filling the store must not leave a stale state or a missing availability.
+ * Returns a stop function for the expiry timer.
  */
-export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: Logger): () => void {
+export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: Logger,
+  isOwn: (packet: { payload: Buffer }) => boolean = () => false): () => void {
   const p = (broker as unknown as { persistence: Persistence }).persistence;
   const queued = new Map<string, number>();
   const warnedFull = new Set<string>();
@@ -215,7 +219,8 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
       if (old !== undefined) { retained.delete(packet.topic); retainedBytes -= old; }
       return storeRetained(packet);
     }
-    const why = size > limits.maxRetainedPayloadBytes ? `retained messages hold at most ${limits.maxRetainedPayloadBytes} bytes`
+    const why = isOwn(packet) ? null
+      : size > limits.maxRetainedPayloadBytes ? `retained messages hold at most ${limits.maxRetainedPayloadBytes} bytes`
       : old === undefined && retained.size >= limits.maxRetained ? `${limits.maxRetained} topics already hold retained messages (the limit)`
         : retainedBytes - (old ?? 0) + size > limits.maxRetainedBytes ? `retained messages already take ${limits.maxRetainedBytes >> 20} MiB (the limit)`
           : null;

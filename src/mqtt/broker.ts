@@ -81,7 +81,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     maxInflightInbound: DEFAULTS.maxInflightInbound,
     ...auth.hooks(() => broker.connectedClients),
   });
-  const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log);
+  const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log, (packet) => auth.isOwnRetained(packet));
   const gate = new ConnectionGate({ perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs }, log);
   const tickets = new WeakMap<Client, { loggedIn(): void }>();
   broker.on('client', (client) => tickets.get(client)?.loggedIn());

@@ -220,6 +220,27 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('in open mode, junk filling the retained store cannot keep the unit\'s own documents out', async function () {
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      // Every retained topic taken, then the unit's availability cleared: putting it back needs a new topic...
+      for (let i = 0; i < DEFAULTS.maxRetained; i++) await p.publish(`junk/${i}`, 'x', { retain: true });
+      // ... and its place taken at once, before the unit can put it back.
+      await Promise.all([p.publish(T.availability, '', { retain: true }), p.publish('junk/last', 'x', { retain: true })]);
+      await sleep(1500);
+      const q = await Probe.connect(rig.broker.url);
+      try {
+        await q.subscribe([T.availability, T.state]);
+        assert.equal((await q.onTopic(T.availability, 3000)).text, 'online');
+        await q.onTopic(T.state, 3000);
+      } finally {
+        await q.close();
+      }
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a set storm over the publish rate limit gets its sender disconnected; the unit keeps metering', async function () {
     const storm = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
     const closed = new Promise<void>((resolve) => storm.once('close', () => resolve()));
