@@ -330,7 +330,10 @@ export class BrokerAuth {
       const ok = user ? await verifyPassword(pw, user.password) : await checkUnknownUser();
       if (!user || !ok) { failed(`wrong user name or password for "${cut(username)}".`); return; }
       admit({ name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) }, user.password.hash);
-    }).catch((e: Error) => refuse(e.message, e instanceof LoginBusyError ? 3 : 4));
+    }).catch((e: Error) => {
+      // A login flood fills the checker's queue: its refusals go in the guard's summary line, not one line each.
+      if (e instanceof LoginBusyError) { this.guard.busy(); refuse(e.message, 3, true); } else refuse(e.message, 4);
+    });
   }
 
   /**

@@ -78,6 +78,32 @@ export function capOutgoingBytes(stream: Duplex, maxBytes: number, onOver: (byte
   }) as typeof stream.write;
 }
 
+/** Nested deliveries beyond which the next one waits for a fresh stack. */
+const MAX_NESTED_DELIVERIES = 64;
+
+/**
+ * Aedes hands each message to its emitter (mqemitter), which runs at most
+ * 100 at a time and queues the rest; when a message has no subscriber left
+ * it completes at once, and the emitter starts the next queued one inside
+ * that call. A few thousand such messages (five senders bursting a
+ * thousand each while their one subscriber left) overflowed the stack with
+ * an uncaught RangeError that killed the unit, audio and all. Past a depth
+ * of nested deliveries, the next one starts on a fresh stack.
+ */
+export function deliverOnFreshStacks(broker: Aedes): void {
+  const mq = (broker as unknown as { mq: { _do(message: unknown, callback: unknown): unknown } }).mq;
+  const deliver = mq._do.bind(mq);
+  let depth = 0;
+  mq._do = (message, callback) => {
+    if (depth >= MAX_NESTED_DELIVERIES) {
+      setImmediate(() => deliver(message, callback));
+      return mq;
+    }
+    depth++;
+    try { return deliver(message, callback); } finally { depth--; }
+  };
+}
+
 /**
  * Sockets that have not (yet) sent a CONNECT that was accepted: bounded
  * per address and overall, so a thousand idle sockets cannot lock real

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { BrokerAuth, DEFAULTS } from './broker-auth.js';
 import { startListeners } from './listeners.js';
 import { writePacketsWithoutNumberTable } from './packet-writer.js';
-import { ConnectionGate, capOutgoingBytes, capPacketLength, cut, limitPersistence, remoteAddress } from './broker-limits.js';
+import { ConnectionGate, capOutgoingBytes, capPacketLength, cut, deliverOnFreshStacks, limitPersistence, remoteAddress } from './broker-limits.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 
@@ -81,6 +81,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     maxInflightInbound: DEFAULTS.maxInflightInbound,
     ...auth.hooks(() => broker.connectedClients),
   });
+  deliverOnFreshStacks(broker);
   const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log, (packet) => auth.isOwnRetained(packet));
   const gate = new ConnectionGate({ perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs }, log);
   const tickets = new WeakMap<Client, { loggedIn(): void }>();

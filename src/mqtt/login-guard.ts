@@ -45,6 +45,7 @@ export class LoginGuard {
   readonly #now: () => number;
   #failed = new Map<string, number>();
   #refusedWaiting = 0;
+  #refusedBusy = 0;
   readonly #timer: NodeJS.Timeout;
 
   constructor(private readonly limits: LoginGuardLimits, private readonly log: Logger, now: () => number = Date.now) {
@@ -94,6 +95,9 @@ export class LoginGuard {
    * keeps their address's back-off: logging in between guesses must not
    * reset it.
    */
+  /** A login refused unchecked because the password checker's queue was full (counted for the summary, not logged each). */
+  busy(): void { this.#refusedBusy++; }
+
   succeeded(address: string, user: string | undefined): void {
     const name = nameKey(user);
     for (const key of keysOf(address, user)) {
@@ -108,13 +112,15 @@ export class LoginGuard {
   summary(): void {
     const now = this.#now();
     for (const [key, e] of this.#keys) if (now - e.last >= this.limits.forgetAfterMs) this.#keys.delete(key);
-    if (this.#failed.size === 0 && this.#refusedWaiting === 0) return;
+    if (this.#failed.size === 0 && this.#refusedWaiting === 0 && this.#refusedBusy === 0) return;
     const all = [...this.#failed.entries()].sort((a, b) => b[1] - a[1]);
     const count = all.reduce((s, [, n]) => s + n, 0);
     this.log.warn(`${count} failed MQTT login(s)${all.length ? `: ${all.slice(0, 5).map(([w, n]) => `${w} ×${n}`).join(', ')}${all.length > 5 ? ', …' : ''}` : ''}`
-      + `${this.#refusedWaiting ? `; ${this.#refusedWaiting} more refused unchecked while backing off` : ''}.`);
+      + `${this.#refusedWaiting ? `; ${this.#refusedWaiting} more refused unchecked while backing off` : ''}`
+      + `${this.#refusedBusy ? `; ${this.#refusedBusy} refused unchecked while the password checker was busy` : ''}.`);
     this.#failed = new Map();
     this.#refusedWaiting = 0;
+    this.#refusedBusy = 0;
   }
 
   stop(): void { clearInterval(this.#timer); }

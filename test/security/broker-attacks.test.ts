@@ -331,6 +331,29 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('bursts from many senders whose one subscriber leaves do not overflow the broker\'s stack', async function () {
+    // Twenty addresses (a class, or one student with aliases), each within its burst allowance, and a subscriber that leaves early: the queued rest
+    // had no subscriber, completed at once and nested until an uncaught RangeError killed the unit.
+    const sub = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    await sub.subscribeAsync('burst/#', { qos: 0 });
+    let got = 0;
+    sub.on('message', () => { if (++got === 100) sub.end(true); });
+    const { port } = new URL(rig.broker.url);
+    const senders = await Promise.all(Array.from({ length: 20 }, (_, a) => new Promise<mqtt.MqttClient>((resolve, reject) => {
+      const c = new mqtt.MqttClient(() => netConnect({ port: Number(port), host: '127.0.0.1', localAddress: `127.0.5.${a + 1}` }), { reconnectPeriod: 0 });
+      c.once('connect', () => resolve(c));
+      c.once('error', reject);
+    })));
+    try {
+      for (const c of senders) for (let i = 0; i < DEFAULTS.publishRate.burst - 10; i++) c.publish('burst/x', 'x', { qos: 0 });
+      await sleep(2000);
+    } finally {
+      senders.forEach((c) => c.end(true));
+      sub.end(true);
+    }
+    await stillMetering(rig, before);
+  });
+
   it('a client id, user name or topic holding newlines cannot forge a log line', async function () {
     const forged = '\npicomp lab-1: info: FORGED';
     const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0, clientId: `evil${forged}` });
@@ -442,6 +465,33 @@ describe('security: password guessing against the embedded broker', function () 
         assert.equal(rig.log.lines.filter((l) => /guess-/.test(l)).length, 0, 'no per-guess log lines with passwords');
       } finally {
         await rig.close();
+      }
+    });
+  });
+});
+
+describe('security: a login flood against the embedded broker', function () {
+  this.timeout(60_000);
+  it('logins refused because the checker is busy are summed up, not logged one line each', async function () {
+    await withTempDir('busy', async (dir) => {
+      const path = usersFile(dir);
+      await upsertUser(path, { name: 'vera', role: 'viewer', password: 'viewer-pass-1' });
+      const log = memoryLogger();
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: path, allowAnonymous: false, log });
+      try {
+        const { port } = new URL(broker.url);
+        // Made-up names from many addresses at once: more than the checker's queue holds.
+        const results = await Promise.all(Array.from({ length: 120 }, (_, i) => new Promise<string>((resolve) => {
+          const c = new mqtt.MqttClient(() => netConnect({ port: Number(port), host: '127.0.0.1', localAddress: `127.0.4.${1 + (i % 8)}` }),
+            { username: `nobody-${i}`, password: 'x', reconnectPeriod: 0, connectTimeout: 20_000 });
+          c.once('connect', () => { c.end(true); resolve('ok'); });
+          c.once('error', (e) => { c.end(true); resolve(e.message); });
+          c.once('close', () => resolve('closed'));
+        })));
+        assert.ok(results.some((r) => /Server unavailable/i.test(r)), 'the queue filled');
+        assert.equal(log.lines.filter((l) => /already being checked/.test(l) && !/debug/.test(l)).length, 0, 'no line per refusal');
+      } finally {
+        await broker.close();
       }
     });
   });
