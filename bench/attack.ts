@@ -179,8 +179,10 @@ const FLOODS: [string, Flood][] = [
       conns.push(cl);
       for (let i = 0; i < 1000 && Date.now() < until && cl.connected; i += 4) {
         const filters = Array.from({ length: 4 }, (_, k) => `f${c}-${i + k}/${Array.from({ length: 15 }, () => word).join('/')}`);
-        const granted = await cl.subscribeAsync(filters, { qos: 0 }).catch(() => []);
-        for (const g of granted) { if (g.qos === 128) refused++; else held++; }
+        // mqtt.js rejects a SUBACK with a refused filter; its codes come with the error.
+        const codes = await cl.subscribeAsync(filters, { qos: 0 }).then((g) => g.map((x) => x.qos),
+          (e: { packet?: { granted?: number[] } }) => e.packet?.granted ?? []);
+        for (const q of codes) { if (q === 128) refused++; else held++; }
       }
     }
     await sleep(Math.max(0, until - Date.now()));
