@@ -5,7 +5,9 @@
  * mistyped waits a few seconds at most while a guesser gets a few tries
  * an hour. A try
  * during the wait is refused at once without checking the password, so a
- * flood costs neither scrypt time nor memory. Success clears both. Failures
+ * flood costs neither scrypt time nor memory. Success clears the user
+ * name's wait, and the address's unless it also failed for other names
+ * (a guesser with an account of their own). Failures
  * are logged in one summary line a minute, not one line per guess.
  */
 import { createHash } from 'node:crypto';
@@ -88,6 +90,9 @@ export class LoginGuard {
     this.#failed.set(who, (this.#failed.get(who) ?? 0) + 1);
   }
 
+  /** A login refused unchecked because the password checker's queue was full (counted for the summary, not logged each). */
+  busy(): void { this.#refusedBusy++; }
+
   /**
    * A login went through: its user name's back-off is cleared, and the
    * address's too if every failure from there was for this same name (a
@@ -95,9 +100,6 @@ export class LoginGuard {
    * keeps their address's back-off: logging in between guesses must not
    * reset it.
    */
-  /** A login refused unchecked because the password checker's queue was full (counted for the summary, not logged each). */
-  busy(): void { this.#refusedBusy++; }
-
   succeeded(address: string, user: string | undefined): void {
     const name = nameKey(user);
     for (const key of keysOf(address, user)) {
