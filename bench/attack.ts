@@ -21,6 +21,8 @@ import { usersFile } from '../src/unit/state-dir.js';
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const UNIT = 'bench-attack';
 const ADMIN = { username: 'ada', password: 'bench-admin-pass' };
+/** A student's account: may subscribe to anything, publish nothing. */
+const VIEWER = { username: 'vic', password: 'bench-viewer-pass' };
 
 export interface AttackFigures {
   flood: string;
@@ -167,6 +169,68 @@ const FLOODS: [string, Flood][] = [
     }
     return `${n} logins`;
   }],
+  ['long subscription filters (viewers, 1000 × 60 KB filters each, 4 connections)', async (port, until) => {
+    // Each filter is legal (16 levels, no wildcard abuse); only its length is large.
+    const word = 'x'.repeat(3800);
+    let held = 0, refused = 0;
+    const conns: mqtt.MqttClient[] = [];
+    for (let c = 0; c < 4 && Date.now() < until; c++) {
+      const cl = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...VIEWER, reconnectPeriod: 0 });
+      conns.push(cl);
+      for (let i = 0; i < 1000 && Date.now() < until && cl.connected; i += 4) {
+        const filters = Array.from({ length: 4 }, (_, k) => `f${c}-${i + k}/${Array.from({ length: 15 }, () => word).join('/')}`);
+        // mqtt.js rejects a SUBACK with a refused filter; its codes come with the error.
+        const codes = await cl.subscribeAsync(filters, { qos: 0 }).then((g) => g.map((x) => x.qos),
+          (e: { packet?: { granted?: number[] } }) => e.packet?.granted ?? []);
+        for (const q of codes) { if (q === 128) refused++; else held++; }
+      }
+    }
+    await sleep(Math.max(0, until - Date.now()));
+    for (const cl of conns) cl.end(true);
+    return `${held} filters of ${(16 * 3801 / 1024).toFixed(0)} KB held, ${refused} refused`;
+  }],
+  ['login flood (made-up 16 KB user names, 20 addresses, own login between tries)', async (port, until) => {
+    // Each address tries 3 made-up names (the back-off's free failures), then logs in with its own account, which clears the back-off.
+    let n = 0, ok = 0;
+    const login = (address: string, opts: mqtt.IClientOptions): Promise<boolean> => new Promise((resolve) => {
+      const c = new mqtt.MqttClient(() => netConnect({ port, host: '127.0.0.1', localAddress: address }), { ...opts, reconnectPeriod: 0, connectTimeout: 5000 });
+      const done = (r: boolean): void => { c.end(true); resolve(r); };
+      c.once('connect', () => done(true)); c.once('error', () => done(false)); c.once('close', () => done(false));
+    });
+    await Promise.all(Array.from({ length: 20 }, async (_, a) => {
+      const address = `127.0.3.${10 + a}`;
+      while (Date.now() < until) {
+        await Promise.all(Array.from({ length: 3 }, () => login(address, { username: `${n++}-${'u'.repeat(16_000)}`, password: 'x' })));
+        if (await login(address, VIEWER)) ok++;
+      }
+    }));
+    return `${n} made-up names, ${ok} own logins between`;
+  }],
+  ['slow readers (never read) under 256 KB publishes', async (port, until) => {
+    // Subscribers that stop reading their socket, and a client (here the admin; in open mode anyone) publishing large messages they receive.
+    const readers: Socket[] = [];
+    for (let i = 0; i < 10; i++) {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...VIEWER, reconnectPeriod: 0, clientId: `slow-${i}` });
+      await c.subscribeAsync('big/#', { qos: 0 });
+      const s = (c as unknown as { stream: Socket }).stream;
+      s.pause();
+      readers.push(s);
+    }
+    const payload = Buffer.alloc(250 * 1024, 0x44);
+    let n = 0, cuts = 0;
+    while (Date.now() < until) {
+      const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...ADMIN, reconnectPeriod: 0 });
+      while (Date.now() < until && pub.connected) {
+        for (let i = 0; i < 20; i++, n++) pub.publish(`big/${n % 10}`, payload, { qos: 0 });
+        await sleep(50);
+      }
+      if (!pub.connected) cuts++;
+      pub.end(true);
+    }
+    const closed = readers.filter((s) => s.destroyed).length;
+    readers.forEach((s) => s.destroy());
+    return `${n} messages of 250 KB, ${closed} of 10 readers closed, publisher cut ${cuts} times`;
+  }],
 ];
 
 /** The node flags and allocator settings the shipped service runs the unit with (hardware/picomp.service). */
@@ -186,6 +250,7 @@ function serviceRuntime(): { nodeFlags: string[]; env: Record<string, string> } 
 export async function benchAttacks(secondsEach = 10): Promise<AttackFigures[]> {
   const dir = await mkdtemp(join(tmpdir(), 'picomp-bench-attack-'));
   await upsertUser(usersFile(dir), { name: ADMIN.username, role: 'admin', password: ADMIN.password });
+  await upsertUser(usersFile(dir), { name: VIEWER.username, role: 'viewer', password: VIEWER.password });
   const port = await freePort();
   const runtime = serviceRuntime();
   const unit = spawn(process.execPath, [...runtime.nodeFlags, CLI, 'start', '--unit', UNIT, '--input', 'demo', '--output', 'null',

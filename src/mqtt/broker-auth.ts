@@ -31,10 +31,19 @@ export const DEFAULTS = {
   maxClients: 200,
   /** Topic filters one connection may hold (a dashboard or console needs a few dozen); more are refused in the SUBACK. */
   maxSubscriptionsPerClient: 1000,
+  /**
+   * Longest topic filter, and the characters of all filters one connection
+   * holds: 1000 legal filters of 60 KB each took 75 MB per connection. The
+   * unit's own topics are under 100 characters.
+   */
+  maxFilterChars: 512,
+  maxFilterCharsPerClient: 128 * 1024,
   /** Topic levels beyond which a PUBLISH/SUBSCRIBE is refused. */
   maxTopicLevels: 16,
   /** A client that stops reading must not stall delivery to everyone else. */
   drainTimeoutMs: 10_000,
+  /** Bytes that may wait to be sent to one client (a few of the largest packets); beyond, it is closed as too slow a reader. */
+  maxOutgoingBytes: 1024 * 1024,
   /** Time a new connection has to send CONNECT. */
   connectTimeoutMs: 10_000,
   /** How often the users file is looked at for changes that close connections. */
@@ -174,6 +183,8 @@ export class BrokerAuth {
   /** Connections closed because their login no longer holds: not even their last will is published. */
   readonly #revoked = new WeakSet<Client>();
   readonly #warnedFilters = new WeakSet<Client>();
+  /** Characters of the filters in #filters, per connection. */
+  readonly #filterChars = new WeakMap<Client, number>();
   readonly #opts: AuthOptions;
   readonly users: () => Promise<UsersState>;
   /** Back-off for failed logins, per address and per user name. */
@@ -185,6 +196,13 @@ export class BrokerAuth {
    */
   readonly serviceAccount = { username: SERVICE_NAME, password: randomBytes(24).toString('base64url') };
   #seenUsers: UsersState = { kind: 'open' };
+  /** Payloads the unit's own client publishes retained (Aedes passes the same Buffer on to the retained store). */
+  readonly #ownRetained = new WeakSet<Buffer>();
+
+  /** Whether a retained message is the unit's own document (never refused by the retained limits). */
+  isOwnRetained(packet: { payload: Buffer }): boolean {
+    return this.#ownRetained.has(packet.payload);
+  }
 
   constructor(opts: AuthOptions) {
     this.#opts = opts;
@@ -229,24 +247,33 @@ export class BrokerAuth {
     if (!held) {
       held = new Set(Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {}));
       this.#filters.set(client, held);
+      this.#filterChars.set(client, [...held].reduce((n, f) => n + f.length, 0));
     }
     if (held.has(filter)) return true;
-    const max = DEFAULTS.maxSubscriptionsPerClient;
-    if (held.size >= max) {
+    const chars = this.#filterChars.get(client) ?? 0;
+    const why = filter.length > DEFAULTS.maxFilterChars ? `sent a topic filter of ${filter.length} characters (at most ${DEFAULTS.maxFilterChars})`
+      : held.size >= DEFAULTS.maxSubscriptionsPerClient ? `holds ${DEFAULTS.maxSubscriptionsPerClient} subscriptions (the limit)`
+        : chars + filter.length > DEFAULTS.maxFilterCharsPerClient ? `holds ${DEFAULTS.maxFilterCharsPerClient} characters of topic filters (the limit)`
+          : null;
+    if (why) {
       if (!this.#warnedFilters.has(client)) {
         this.#warnedFilters.add(client);
-        this.#opts.log.warn(`MQTT client "${cut(client.id)}" holds ${max} subscriptions (the limit); further ones are refused until it unsubscribes some.`);
+        this.#opts.log.warn(`MQTT client "${cut(client.id)}" ${why}; such subscriptions are refused (unsubscribing makes room).`);
       }
       return false;
     }
     held.add(filter);
+    this.#filterChars.set(client, chars + filter.length);
     return true;
   }
 
   /** Aedes' 'unsubscribe' event: these filters no longer count against the connection's limit. */
   unsubscribed(client: Client, filters: readonly string[]): void {
     const held = this.#filters.get(client);
-    if (held) for (const f of filters) held.delete(f);
+    if (!held) return;
+    for (const f of filters) {
+      if (held.delete(f)) this.#filterChars.set(client, (this.#filterChars.get(client) ?? f.length) - f.length);
+    }
   }
 
   #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, connected: number,
@@ -265,7 +292,7 @@ export class BrokerAuth {
     }
     const wait = this.guard.waitMs(address, username);
     if (wait > 0) {
-      refuse(`too many failed logins from ${address}${username !== undefined ? ` or for "${username}"` : ''}; try again in ${Math.ceil(wait / 1000)} s.`, 5, true);
+      refuse(`too many failed logins from ${address}${username !== undefined ? ` or for "${cut(username)}"` : ''}; try again in ${Math.ceil(wait / 1000)} s.`, 5, true);
       return;
     }
     const failed = (why: string): void => {
@@ -303,7 +330,10 @@ export class BrokerAuth {
       const ok = user ? await verifyPassword(pw, user.password) : await checkUnknownUser();
       if (!user || !ok) { failed(`wrong user name or password for "${cut(username)}".`); return; }
       admit({ name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) }, user.password.hash);
-    }).catch((e: Error) => refuse(e.message, e instanceof LoginBusyError ? 3 : 4));
+    }).catch((e: Error) => {
+      // A login flood fills the checker's queue: its refusals go in the guard's summary line, not one line each.
+      if (e instanceof LoginBusyError) { this.guard.busy(); refuse(e.message, 3, true); } else refuse(e.message, 4);
+    });
   }
 
   /**
@@ -357,6 +387,7 @@ export class BrokerAuth {
     }
     // A retained command would be replayed into the unit at every reconnect.
     if (packet.retain && commandTarget(baseTopic, packet.topic)) packet.retain = false;
+    if (packet.retain && client && this.#identities.get(client)?.name === SERVICE_NAME && Buffer.isBuffer(packet.payload)) this.#ownRetained.add(packet.payload);
     done(null);
   }
 

@@ -56,6 +56,55 @@ export function capPacketLength(client: Client, caps: { connectedBytes: number; 
 }
 
 /**
+ * Caps what may wait in one connection's send buffer: a subscriber that
+ * reads more slowly than messages arrive (a laptop on weak Wi-Fi, or a
+ * script that stops reading) is closed once this much is waiting, as
+ * Mosquitto bounds each client's queue. Aedes' drain timeout alone never
+ * fired while such a reader still read a little: ten of them held up to
+ * 100 messages each, and the unit passed 1 GB under 250 KB publishes.
+ */
+export function capOutgoingBytes(stream: Duplex, maxBytes: number, onOver: (bytes: number) => void): void {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  let closed = false;
+  stream.write = ((...args: unknown[]): boolean => {
+    if (closed) return false;
+    if (stream.writableLength > maxBytes) {
+      closed = true;
+      onOver(stream.writableLength);
+      stream.destroy();
+      return false;
+    }
+    return write(...args);
+  }) as typeof stream.write;
+}
+
+/** Nested deliveries beyond which the next one waits for a fresh stack. */
+const MAX_NESTED_DELIVERIES = 64;
+
+/**
+ * Aedes hands each message to its emitter (mqemitter), which runs at most
+ * 100 at a time and queues the rest; when a message has no subscriber left
+ * it completes at once, and the emitter starts the next queued one inside
+ * that call. A few thousand such messages (five senders bursting a
+ * thousand each while their one subscriber left) overflowed the stack with
+ * an uncaught RangeError that killed the unit, audio and all. Past a depth
+ * of nested deliveries, the next one starts on a fresh stack.
+ */
+export function deliverOnFreshStacks(broker: Aedes): void {
+  const mq = (broker as unknown as { mq: { _do(message: unknown, callback: unknown): unknown } }).mq;
+  const deliver = mq._do.bind(mq);
+  let depth = 0;
+  mq._do = (message, callback) => {
+    if (depth >= MAX_NESTED_DELIVERIES) {
+      setImmediate(() => deliver(message, callback));
+      return mq;
+    }
+    depth++;
+    try { return deliver(message, callback); } finally { depth--; }
+  };
+}
+
+/**
  * Sockets that have not (yet) sent a CONNECT that was accepted: bounded
  * per address and overall, so a thousand idle sockets cannot lock real
  * users out until the connect timeout, nor hold memory. Refused sockets
@@ -135,9 +184,13 @@ interface Persistence {
 /**
  * Wraps the broker's in-memory persistence (its methods are what Aedes
  * calls) so that queues, offline sessions and retained messages are
- * bounded. Returns a stop function for the expiry timer.
+ * bounded. The unit's own retained documents (`isOwn`: availability, info,
+ * state, discovery, its will) are always kept, though they count: junk
+ * filling the store must not leave a stale state or a missing availability.
+ * Returns a stop function for the expiry timer.
  */
-export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: Logger): () => void {
+export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: Logger,
+  isOwn: (packet: { payload: Buffer }) => boolean = () => false): () => void {
   const p = (broker as unknown as { persistence: Persistence }).persistence;
   const queued = new Map<string, number>();
   const warnedFull = new Set<string>();
@@ -192,7 +245,8 @@ export function limitPersistence(broker: Aedes, limits: PersistenceLimits, log: 
       if (old !== undefined) { retained.delete(packet.topic); retainedBytes -= old; }
       return storeRetained(packet);
     }
-    const why = size > limits.maxRetainedPayloadBytes ? `retained messages hold at most ${limits.maxRetainedPayloadBytes} bytes`
+    const why = isOwn(packet) ? null
+      : size > limits.maxRetainedPayloadBytes ? `retained messages hold at most ${limits.maxRetainedPayloadBytes} bytes`
       : old === undefined && retained.size >= limits.maxRetained ? `${limits.maxRetained} topics already hold retained messages (the limit)`
         : retainedBytes - (old ?? 0) + size > limits.maxRetainedBytes ? `retained messages already take ${limits.maxRetainedBytes >> 20} MiB (the limit)`
           : null;

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { BrokerAuth, DEFAULTS } from './broker-auth.js';
 import { startListeners } from './listeners.js';
 import { writePacketsWithoutNumberTable } from './packet-writer.js';
-import { ConnectionGate, capPacketLength, cut, limitPersistence, remoteAddress } from './broker-limits.js';
+import { ConnectionGate, capOutgoingBytes, capPacketLength, cut, deliverOnFreshStacks, limitPersistence, remoteAddress } from './broker-limits.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 
@@ -81,7 +81,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     maxInflightInbound: DEFAULTS.maxInflightInbound,
     ...auth.hooks(() => broker.connectedClients),
   });
-  const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log);
+  deliverOnFreshStacks(broker);
+  const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log, (packet) => auth.isOwnRetained(packet));
   const gate = new ConnectionGate({ perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs }, log);
   const tickets = new WeakMap<Client, { loggedIn(): void }>();
   broker.on('client', (client) => tickets.get(client)?.loggedIn());
@@ -93,6 +94,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     if (!ticket) return;
     const client = broker.handle(stream, req);
     tickets.set(client, ticket);
+    capOutgoingBytes(stream, Math.max(DEFAULTS.maxOutgoingBytes, 2 * caps.connectedBytes), (bytes) => {
+      log.warn(`closed MQTT client${client.id ? ` "${cut(client.id)}"` : ''} from ${address}: ${bytes} bytes were waiting for it to read (too slow a reader).`);
+    });
     const capped = capPacketLength(client, caps, (bytes, cap, cmd) => {
       log.warn(`closed MQTT connection${client.id ? ` "${cut(client.id)}"` : ''} from ${address}: it announced a ${bytes}-byte ${cmd.toUpperCase()}, over the ${cap}-byte limit.`);
     });

@@ -220,6 +220,27 @@ describe('security: attacks on the embedded broker', function () {
     await stillMetering(rig, before);
   });
 
+  it('in open mode, junk filling the retained store cannot keep the unit\'s own documents out', async function () {
+    const p = await Probe.connect(rig.broker.url);
+    try {
+      // Every retained topic taken, then the unit's availability cleared: putting it back needs a new topic...
+      for (let i = 0; i < DEFAULTS.maxRetained; i++) await p.publish(`junk/${i}`, 'x', { retain: true });
+      // ... and its place taken at once, before the unit can put it back.
+      await Promise.all([p.publish(T.availability, '', { retain: true }), p.publish('junk/last', 'x', { retain: true })]);
+      await sleep(1500);
+      const q = await Probe.connect(rig.broker.url);
+      try {
+        await q.subscribe([T.availability, T.state]);
+        assert.equal((await q.onTopic(T.availability, 3000)).text, 'online');
+        await q.onTopic(T.state, 3000);
+      } finally {
+        await q.close();
+      }
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a set storm over the publish rate limit gets its sender disconnected; the unit keeps metering', async function () {
     const storm = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
     const closed = new Promise<void>((resolve) => storm.once('close', () => resolve()));
@@ -258,6 +279,77 @@ describe('security: attacks on the embedded broker', function () {
       assert.deepEqual(await subscribe(filters(6000, 1)), [128]);
     } finally {
       await c.endAsync(true);
+    }
+    await stillMetering(rig, before);
+  });
+
+  it('long topic filters are refused in the SUBACK, and one connection holds a bounded number of characters of filters', async function () {
+    // 1000 legal filters of 60 KB (16 levels) took 75 MB per connection.
+    const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    try {
+      const subscribe = (topics: string[]): Promise<number[]> => c.subscribeAsync(topics, { qos: 0 }).then(
+        (granted) => granted.map((g) => g.qos),
+        (e: { packet?: { granted?: number[] } }) => { if (!e.packet?.granted) throw e; return e.packet.granted; });
+      const long = `junk/${Array.from({ length: 15 }, () => 'w'.repeat(3800)).join('/')}`;
+      assert.deepEqual(await subscribe([long, `${long.slice(0, -1)}y`, T.meters]), [128, 128, 0]);
+      const word = 'v'.repeat(DEFAULTS.maxFilterChars - 20);
+      let granted = 0;
+      for (let i = 0; i < DEFAULTS.maxSubscriptionsPerClient; i += 50) {
+        granted += (await subscribe(Array.from({ length: 50 }, (_, k) => `junk/${i + k}/${word}`))).filter((q) => q !== 128).length;
+      }
+      assert.ok(granted * (DEFAULTS.maxFilterChars - 10) <= DEFAULTS.maxFilterCharsPerClient + DEFAULTS.maxFilterChars, `${granted} filters granted`);
+      assert.ok(granted > 0);
+      assert.equal(rig.log.lines.filter((l) => /topic filter of \d+ characters/.test(l)).length, 1, 'logged once');
+    } finally {
+      await c.endAsync(true);
+    }
+    await stillMetering(rig, before);
+  });
+
+  it('a subscriber that stops reading is closed once its send buffer is full; others and the unit carry on', async function () {
+    // Ten such readers held up to 100 messages each and took the unit past 1 GB under 250 KB publishes.
+    const s = await rawSocket(rig.broker.mqttPort);
+    s.on('error', () => undefined);
+    const topic = Buffer.from('big/#');
+    const subscribe = Buffer.concat([Buffer.from([0x82, 2 + 2 + topic.length + 1, 0, 1, 0, topic.length]), topic, Buffer.from([0])]);
+    s.write(Buffer.concat([connectPacket('slow-reader'), subscribe]));
+    await sleep(300);
+    s.pause();
+    const pub = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    try {
+      const payload = Buffer.alloc(250 * 1024, 0x44);
+      // Far more than the kernel's socket buffers hold on both sides.
+      for (let i = 0; i < 120 && !s.destroyed; i++) {
+        await Promise.race([pub.publishAsync(`big/${i % 5}`, payload, { qos: 1 }), sleep(2000)]);
+        if (rig.log.lines.some((l) => /too slow a reader/.test(l))) break;
+      }
+      assert.ok(rig.log.lines.some((l) => /"slow-reader".*too slow a reader/.test(l)), rig.log.lines.slice(-3).join('\n'));
+    } finally {
+      s.destroy();
+      await pub.endAsync(true);
+    }
+    await stillMetering(rig, before);
+  });
+
+  it('bursts from many senders whose one subscriber leaves do not overflow the broker\'s stack', async function () {
+    // Twenty addresses (a class, or one student with aliases), each within its burst allowance, and a subscriber that leaves early: the queued rest
+    // had no subscriber, completed at once and nested until an uncaught RangeError killed the unit.
+    const sub = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    await sub.subscribeAsync('burst/#', { qos: 0 });
+    let got = 0;
+    sub.on('message', () => { if (++got === 100) sub.end(true); });
+    const { port } = new URL(rig.broker.url);
+    const senders = await Promise.all(Array.from({ length: 20 }, (_, a) => new Promise<mqtt.MqttClient>((resolve, reject) => {
+      const c = new mqtt.MqttClient(() => netConnect({ port: Number(port), host: '127.0.0.1', localAddress: `127.0.5.${a + 1}` }), { reconnectPeriod: 0 });
+      c.once('connect', () => resolve(c));
+      c.once('error', reject);
+    })));
+    try {
+      for (const c of senders) for (let i = 0; i < DEFAULTS.publishRate.burst - 10; i++) c.publish('burst/x', 'x', { qos: 0 });
+      await sleep(2000);
+    } finally {
+      senders.forEach((c) => c.end(true));
+      sub.end(true);
     }
     await stillMetering(rig, before);
   });
@@ -373,6 +465,33 @@ describe('security: password guessing against the embedded broker', function () 
         assert.equal(rig.log.lines.filter((l) => /guess-/.test(l)).length, 0, 'no per-guess log lines with passwords');
       } finally {
         await rig.close();
+      }
+    });
+  });
+});
+
+describe('security: a login flood against the embedded broker', function () {
+  this.timeout(60_000);
+  it('logins refused because the checker is busy are summed up, not logged one line each', async function () {
+    await withTempDir('busy', async (dir) => {
+      const path = usersFile(dir);
+      await upsertUser(path, { name: 'vera', role: 'viewer', password: 'viewer-pass-1' });
+      const log = memoryLogger();
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: path, allowAnonymous: false, log });
+      try {
+        const { port } = new URL(broker.url);
+        // Made-up names from many addresses at once: more than the checker's queue holds.
+        const results = await Promise.all(Array.from({ length: 120 }, (_, i) => new Promise<string>((resolve) => {
+          const c = new mqtt.MqttClient(() => netConnect({ port: Number(port), host: '127.0.0.1', localAddress: `127.0.4.${1 + (i % 8)}` }),
+            { username: `nobody-${i}`, password: 'x', reconnectPeriod: 0, connectTimeout: 20_000 });
+          c.once('connect', () => { c.end(true); resolve('ok'); });
+          c.once('error', (e) => { c.end(true); resolve(e.message); });
+          c.once('close', () => resolve('closed'));
+        })));
+        assert.ok(results.some((r) => /Server unavailable/i.test(r)), 'the queue filled');
+        assert.equal(log.lines.filter((l) => /already being checked/.test(l) && !/debug/.test(l)).length, 0, 'no line per refusal');
+      } finally {
+        await broker.close();
       }
     });
   });

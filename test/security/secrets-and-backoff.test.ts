@@ -75,6 +75,43 @@ describe('security: login back-off', function () {
     g.stop();
   });
 
+  it('logging in with an account of one\'s own between guesses does not reset the address\'s back-off', function () {
+    now = 0;
+    const g = guard();
+    // A student tries made-up names (each name once, so no user-name back-off builds up) and logs in as themselves in between.
+    let refused = 0;
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < limits.freeFailures; i++) {
+        if (g.waitMs('10.0.0.9', `guess-${round}-${i}`) > 0) { refused++; continue; }
+        g.failed('10.0.0.9', `guess-${round}-${i}`);
+      }
+      if (g.waitMs('10.0.0.9', 'vera') === 0) g.succeeded('10.0.0.9', 'vera');
+    }
+    assert.ok(refused > 0, 'the address was never made to wait');
+    // A user who only mistyped their own password is cleared by their success.
+    for (let i = 0; i <= limits.freeFailures; i++) g.failed('10.0.0.10', 'otto');
+    now += g.waitMs('10.0.0.10', 'otto');
+    g.succeeded('10.0.0.10', 'otto');
+    assert.equal(g.waitMs('10.0.0.10', 'otto'), 0);
+    g.stop();
+  });
+
+  it('a made-up user name of 16 KB with newlines is neither kept nor logged in full', function () {
+    now = 0;
+    const log = memoryLogger();
+    const g = guard(log);
+    const name = `evil\n2026-11-27 WARN forged line\n${'x'.repeat(16_000)}`;
+    g.failed('10.0.0.11', name);
+    g.summary();
+    assert.equal(log.lines.length, 1);
+    assert.doesNotMatch(log.lines[0]!, /\n/, 'no forged line');
+    assert.ok(log.lines[0]!.length < 400, `${log.lines[0]!.length} characters`);
+    // The same long name is still recognised for its back-off.
+    for (let i = 0; i < limits.freeFailures; i++) g.failed(`10.0.2.${i}`, name);
+    assert.ok(g.waitMs('10.0.3.1', name) > 0);
+    g.stop();
+  });
+
   it('logs failures in one summary line, never per guess', function () {
     now = 0;
     const log = memoryLogger();
