@@ -80,8 +80,8 @@ export const DEFAULTS = {
     freeFailures: 3, firstDelayMs: 1000, maxAddressDelayMs: 5 * 60_000, maxUserDelayMs: 30_000,
     forgetAfterMs: 15 * 60_000, maxKeys: 4096, summaryEveryMs: 60_000,
   },
-  /** Messages a second one address may publish, and the burst it may send at once; beyond, the connection is closed. */
-  publishRate: { perSecond: 500, burst: 1000 },
+  /** Messages and payload bytes a second one address may publish, and the bursts it may send at once; beyond, the connection is closed. */
+  publishRate: { perSecond: 500, burst: 1000, bytesPerSecond: 1024 * 1024, burstBytes: 4 * 1024 * 1024 },
   /** How often refused connections and failed logins are summed up in one log line. */
   summaryEveryMs: 60_000,
 } as const;
@@ -359,8 +359,8 @@ export class BrokerAuth {
     const { log, maxPayloadBytes, baseTopic } = this.#opts;
     // The unit's own client publishes meters and echoes; it is not limited.
     if (client && this.#identities.get(client)?.name !== SERVICE_NAME
-      && !this.#rate.take(remoteAddress((client as unknown as { conn: Duplex }).conn, client.req as IncomingMessage | undefined))) {
-      log.warn(`closed MQTT client "${cut(client.id)}": it published more than ${DEFAULTS.publishRate.perSecond} messages a second.`);
+      && !this.#rate.take(remoteAddress((client as unknown as { conn: Duplex }).conn, client.req as IncomingMessage | undefined), packet.payload?.length ?? 0)) {
+      log.warn(`closed MQTT client "${cut(client.id)}": it published more than ${DEFAULTS.publishRate.perSecond} messages or ${DEFAULTS.publishRate.bytesPerSecond >> 20} MiB a second.`);
       done(new Error('publish rate limit exceeded'));
       return;
     }

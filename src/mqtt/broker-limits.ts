@@ -110,19 +110,28 @@ export function deliverOnFreshStacks(broker: Aedes): void {
  * users out until the connect timeout, nor hold memory. Refused sockets
  * are closed at once and counted in a summary line a minute.
  */
+/** A socket's place among those waiting for their login. */
+export interface GateTicket { loggedIn(): void }
+
 export class ConnectionGate {
   readonly #perAddress = new Map<string, number>();
   #total = 0;
   #refused = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(private readonly limits: { perAddress: number; total: number; summaryEveryMs: number }, private readonly log: Logger) {
+  constructor(private readonly limits: { perAddress: number; total: number; summaryEveryMs: number; loginWithinMs: number }, private readonly log: Logger) {
     this.#timer = setInterval(() => this.#summary(), limits.summaryEveryMs);
     this.#timer.unref();
   }
 
-  /** Whether this new socket may wait for its login; if so, `loggedIn` or the socket's close releases its place. */
-  admit(address: string, stream: Duplex): { loggedIn(): void } | null {
+  /**
+   * Whether this new socket may wait for its login; if so, `loggedIn` or the
+   * socket's close releases its place. Called on the raw socket of every
+   * listener, before a TLS handshake or a WebSocket upgrade, and a socket
+   * still not logged in after `loginWithinMs` is closed: whatever stalls
+   * (no CONNECT, no handshake, no upgrade) holds a place for that long only.
+   */
+  admit(address: string, stream: Duplex): GateTicket | null {
     const mine = this.#perAddress.get(address) ?? 0;
     if (mine >= this.limits.perAddress || this.#total >= this.limits.total) {
       this.#refused.set(address, (this.#refused.get(address) ?? 0) + 1);
@@ -132,9 +141,12 @@ export class ConnectionGate {
     this.#perAddress.set(address, mine + 1);
     this.#total++;
     let held = true;
+    const deadline = setTimeout(() => { if (held) stream.destroy(); }, this.limits.loginWithinMs);
+    deadline.unref();
     const release = (): void => {
       if (!held) return;
       held = false;
+      clearTimeout(deadline);
       this.#total--;
       const n = (this.#perAddress.get(address) ?? 1) - 1;
       if (n > 0) this.#perAddress.set(address, n); else this.#perAddress.delete(address);
@@ -313,28 +325,40 @@ export function cut(raw: string | null | undefined, max = 120): string {
 }
 
 /**
- * Messages a second one address may publish (a token bucket, as EMQX's
- * message rate limit), across its connections, so reconnecting does not
- * refill it: a slider dragged on the dashboard sends a few dozen; a set
- * storm of thousands a second would only pile up in the broker's buffers
- * on its way to the unit.
+ * Messages and payload bytes a second one address may publish (two token
+ * buckets, as EMQX's message and byte rate limits), across its
+ * connections, so reconnecting does not refill them: a slider dragged on
+ * the dashboard sends a few dozen small messages; a set storm of thousands
+ * a second, or 250 KB payloads at full speed to subscribers that read
+ * slowly, would only pile up in the broker's buffers.
  */
-export class PublishRate {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly limits: { perSecond: number; burst: number }, private readonly now: () => number = Date.now) {}
+export interface PublishLimits {
+  readonly perSecond: number;
+  readonly burst: number;
+  readonly bytesPerSecond: number;
+  readonly burstBytes: number;
+}
 
-  /** Whether this address may publish one more message now. */
-  take(address: string): boolean {
+export class PublishRate {
+  readonly #buckets = new Map<string, { messages: number; bytes: number; at: number }>();
+  constructor(private readonly limits: PublishLimits, private readonly now: () => number = Date.now) {}
+
+  /** Whether this address may publish one more message of `bytes` payload now. */
+  take(address: string, bytes = 0): boolean {
     const t = this.now();
-    const b = this.#buckets.get(address) ?? { tokens: this.limits.burst, at: t };
-    b.tokens = Math.min(this.limits.burst, b.tokens + ((t - b.at) / 1000) * this.limits.perSecond);
+    const l = this.limits;
+    const b = this.#buckets.get(address) ?? { messages: l.burst, bytes: l.burstBytes, at: t };
+    const s = (t - b.at) / 1000;
+    b.messages = Math.min(l.burst, b.messages + s * l.perSecond);
+    b.bytes = Math.min(l.burstBytes, b.bytes + s * l.bytesPerSecond);
     b.at = t;
     // Re-inserted so the oldest is first; the map stays small.
     this.#buckets.delete(address);
     this.#buckets.set(address, b);
     if (this.#buckets.size > 4096) this.#buckets.delete(this.#buckets.keys().next().value!);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    if (b.messages < 1 || b.bytes < bytes) return false;
+    b.messages -= 1;
+    b.bytes -= bytes;
     return true;
   }
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { BrokerAuth, DEFAULTS } from './broker-auth.js';
 import { startListeners } from './listeners.js';
 import { writePacketsWithoutNumberTable } from './packet-writer.js';
-import { ConnectionGate, capOutgoingBytes, capPacketLength, cut, deliverOnFreshStacks, limitPersistence, remoteAddress } from './broker-limits.js';
+import { ConnectionGate, type GateTicket, capOutgoingBytes, capPacketLength, cut, deliverOnFreshStacks, limitPersistence, remoteAddress } from './broker-limits.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 
@@ -83,15 +83,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   });
   deliverOnFreshStacks(broker);
   const stopPersistenceLimits = limitPersistence(broker, DEFAULTS, log, (packet) => auth.isOwnRetained(packet));
-  const gate = new ConnectionGate({ perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs }, log);
-  const tickets = new WeakMap<Client, { loggedIn(): void }>();
+  const gate = new ConnectionGate({
+    perAddress: DEFAULTS.maxConnectingPerAddress, total: DEFAULTS.maxConnecting, summaryEveryMs: DEFAULTS.summaryEveryMs, loginWithinMs: DEFAULTS.connectTimeoutMs,
+  }, log);
+  const tickets = new WeakMap<Client, GateTicket>();
   broker.on('client', (client) => tickets.get(client)?.loggedIn());
   broker.on('unsubscribe', (filters, client) => auth.unsubscribed(client, filters));
   const caps = { connectedBytes: Math.max(DEFAULTS.maxPacketBytes, maxPayloadBytes + 16 * 1024), connectingBytes: DEFAULTS.maxConnectingPacketBytes };
-  const handle = (stream: Duplex, req?: IncomingMessage): void => {
+  const handle = (stream: Duplex, ticket: GateTicket, req?: IncomingMessage): void => {
     const address = remoteAddress(stream, req);
-    const ticket = gate.admit(address, stream);
-    if (!ticket) return;
     const client = broker.handle(stream, req);
     tickets.set(client, ticket);
     capOutgoingBytes(stream, Math.max(DEFAULTS.maxOutgoingBytes, 2 * caps.connectedBytes), (bytes) => {
@@ -124,7 +124,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     listeners = await startListeners({
       host, mqttPort: opts.mqttPort, wsPort: opts.wsPort, ...(opts.tls ? { tls: opts.tls } : {}),
       wsMaxPayloadBytes: maxPayloadBytes + DEFAULTS.wsFrameOverheadBytes, log,
-    }, handle);
+    }, { admit: (socket) => gate.admit(remoteAddress(socket), socket), handle });
   } catch (e) {
     await closeBroker();
     throw e;

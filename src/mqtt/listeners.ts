@@ -4,14 +4,15 @@
  * may do what is decided in the broker's hooks (broker-auth.ts), not here.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { portTakenError } from './port-taken.js';
+import type { GateTicket } from './broker-limits.js';
 
 export interface ListenerOptions {
   readonly host: string;
@@ -24,8 +25,18 @@ export interface ListenerOptions {
   readonly log: Logger;
 }
 
-/** Where a connection goes: the broker's handle(). */
-export type ConnectionHandler = (stream: Duplex, req?: import('node:http').IncomingMessage) => void;
+/**
+ * Where connections go: `admit` sees every raw socket as it arrives (before
+ * a TLS handshake or a WebSocket upgrade) and may close it; `handle` gets
+ * the MQTT stream of each admitted one with its ticket.
+ */
+export interface ConnectionHandler {
+  admit(socket: Socket): GateTicket | null;
+  handle(stream: Duplex, ticket: GateTicket, req?: IncomingMessage): void;
+}
+
+/** The same connection seen by the raw and the TLS or HTTP layer. */
+const socketKey = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string => `${s.remoteAddress}|${s.remotePort}`;
 
 export interface RunningListeners {
   readonly mqttPort: number;
@@ -64,7 +75,7 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
 }
 
 /** Opens every listener; on failure closes those already open and throws a UserError. */
-export async function startListeners(opts: ListenerOptions, handle: ConnectionHandler): Promise<RunningListeners> {
+export async function startListeners(opts: ListenerOptions, handler: ConnectionHandler): Promise<RunningListeners> {
   const { host, log } = opts;
   const servers: (NetServer | HttpServer)[] = [];
   let wss: WebSocketServer | null = null;
@@ -76,7 +87,10 @@ export async function startListeners(opts: ListenerOptions, handle: ConnectionHa
   try {
     // Commands and echoes are tiny packets: without noDelay, Nagle's algorithm
     // meeting delayed ACKs adds ~40 ms to every set → state round trip.
-    const tcp = createNetServer({ noDelay: true }, (socket) => handle(socket));
+    const tcp = createNetServer({ noDelay: true }, (socket) => {
+      const ticket = handler.admit(socket);
+      if (ticket) handler.handle(socket, ticket);
+    });
     servers.push(tcp);
     const mqttPort = await listen(tcp, opts.mqttPort, host, '--mqtt-port');
 
@@ -86,14 +100,25 @@ export async function startListeners(opts: ListenerOptions, handle: ConnectionHa
         res.writeHead(426, { 'content-type': 'text/plain' }).end('This port speaks MQTT over WebSocket.\n');
       });
       servers.push(http);
+      // Admitted before the upgrade: idle sockets that never upgrade count like ones that never send CONNECT.
+      const waitingUpgrade = new Map<string, GateTicket>();
+      http.on('connection', (socket: Socket) => {
+        const ticket = handler.admit(socket);
+        if (!ticket) return;
+        const key = socketKey(socket);
+        waitingUpgrade.set(key, ticket);
+        socket.once('close', () => waitingUpgrade.delete(key));
+      });
       const ws = new WebSocketServer({ server: http, maxPayload: opts.wsMaxPayloadBytes });
       wss = ws;
       // The server's own errors (e.g. port in use) are handled by listen(); ws re-emits them here.
       ws.on('error', (e) => log.debug(`WebSocket server: ${e.message}`));
       ws.on('connection', (socket, req) => {
+        const ticket = waitingUpgrade.get(socketKey(req.socket));
+        if (!ticket) { socket.terminate(); return; }
         const stream = createWebSocketStream(socket);
         stream.on('error', () => socket.terminate());
-        handle(stream, req);
+        handler.handle(stream, ticket, req);
       });
       wsPort = await listen(http, opts.wsPort, host, '--ws-port');
     }
@@ -108,11 +133,25 @@ export async function startListeners(opts: ListenerOptions, handle: ConnectionHa
       }
       let tlsServer;
       try {
-        tlsServer = createTlsServer({ cert, key }, (socket) => { socket.setNoDelay(true); handle(socket); });
+        tlsServer = createTlsServer({ cert, key }, (socket) => {
+          const ticket = waitingHandshake.get(socketKey(socket));
+          if (!ticket) { socket.destroy(); return; }
+          socket.setNoDelay(true);
+          handler.handle(socket, ticket);
+        });
       } catch (e) {
         // OpenSSL's own words ("PEM routines::no start line") do not say which file or what to do.
         throw new UserError(`the TLS certificate ${opts.tls.certFile} or key ${opts.tls.keyFile} is not a usable PEM pair (${(e as Error).message.replace(/^error:[0-9A-F]+:/, '')}); give PEM files (they start with -----BEGIN).`);
       }
+      // Admitted before the handshake, as above.
+      const waitingHandshake = new Map<string, GateTicket>();
+      tlsServer.on('connection', (socket: Socket) => {
+        const ticket = handler.admit(socket);
+        if (!ticket) return;
+        const key = socketKey(socket);
+        waitingHandshake.set(key, ticket);
+        socket.once('close', () => waitingHandshake.delete(key));
+      });
       servers.push(tlsServer);
       tlsPort = await listen(tlsServer, opts.tls.port, host, 'the TLS port setting');
     }

@@ -146,6 +146,24 @@ describe('security: attacks on the embedded broker', function () {
     }
   });
 
+  it('idle sockets on the WebSocket port that never upgrade count against the same limit, across both ports', async function () {
+    const idle: Socket[] = [];
+    try {
+      // Half on each port from one address: the limit is the address's, whichever door it knocks on.
+      for (let i = 0; i < DEFAULTS.maxConnectingPerAddress + 8; i++) {
+        idle.push(await rawSocket(i % 2 ? rig.broker.mqttPort : rig.broker.wsPort!, '127.0.0.10'));
+      }
+      const closed = await Promise.all(idle.map((s) => closedWithin(s, 1500)));
+      assert.equal(closed.filter(Boolean).length, 8, 'those over the per-address limit are closed at once');
+      // A browser from another address still gets in over WebSocket.
+      const c = await mqtt.connectAsync(`ws://127.0.0.1:${rig.broker.wsPort}`, { reconnectPeriod: 0 });
+      await c.endAsync(true);
+      await stillMetering(rig, before);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
+
   it('a persistent session that stays away keeps at most its queue limit', async function () {
     const id = 'sleepy-viewer';
     const sleepy = await mqtt.connectAsync(rig.broker.url, { clientId: id, clean: false, reconnectPeriod: 0 });
@@ -241,6 +259,22 @@ describe('security: attacks on the embedded broker', function () {
     }
   });
 
+  it('250 KB payloads at full speed exhaust the byte allowance and get their sender disconnected, long before the message allowance', async function () {
+    const flood = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => flood.once('close', () => resolve()));
+    const payload = Buffer.alloc(250 * 1024, 0x44);
+    let sent = 0;
+    for (; sent < 200 && flood.connected; sent++) {
+      flood.publish('junk/big', payload, { qos: 0 });
+      await sleep(1);
+    }
+    await Promise.race([closed, sleep(10_000)]);
+    assert.equal(flood.connected, false, 'the flood was cut off');
+    flood.end(true);
+    assert.ok(sent < 100, `cut off after ${sent} payloads of 250 KB (4 MiB burst), not at the message limit`);
+    assert.ok(rig.log.lines.some((l) => /published more than \d+ messages or 1 MiB a second/.test(l)), rig.log.lines.slice(-3).join('\n'));
+  });
+
   it('a set storm over the publish rate limit gets its sender disconnected; the unit keeps metering', async function () {
     const storm = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
     const closed = new Promise<void>((resolve) => storm.once('close', () => resolve()));
@@ -249,7 +283,7 @@ describe('security: attacks on the embedded broker', function () {
     await Promise.race([closed, sleep(10_000)]);
     assert.equal(storm.connected, false, 'the storm was cut off');
     storm.end(true);
-    assert.ok(rig.log.lines.some((l) => /published more than \d+ messages a second/.test(l)), rig.log.lines.slice(-3).join('\n'));
+    assert.ok(rig.log.lines.some((l) => /published more than \d+ messages or \d+ MiB a second/.test(l)), rig.log.lines.slice(-3).join('\n'));
     const p = await Probe.connect(rig.broker.url);
     try {
       await p.subscribe(T.meters);
@@ -315,18 +349,28 @@ describe('security: attacks on the embedded broker', function () {
     s.write(Buffer.concat([connectPacket('slow-reader'), subscribe]));
     await sleep(300);
     s.pause();
-    const pub = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    // Several addresses, each within its byte allowance (4 MiB at once), as a class publishing together.
+    const { port } = new URL(rig.broker.url);
+    let sender = 0;
+    const publisher = (): Promise<mqtt.MqttClient> => new Promise((resolve, reject) => {
+      const c = new mqtt.MqttClient(() => netConnect({ port: Number(port), host: '127.0.0.1', localAddress: `127.0.6.${++sender}` }), { reconnectPeriod: 0 });
+      c.once('connect', () => resolve(c));
+      c.once('error', reject);
+    });
+    let pub = await publisher();
+    const used = [pub];
     try {
       const payload = Buffer.alloc(250 * 1024, 0x44);
       // Far more than the kernel's socket buffers hold on both sides.
       for (let i = 0; i < 120 && !s.destroyed; i++) {
+        if (i % 12 === 11) { pub = await publisher(); used.push(pub); }
         await Promise.race([pub.publishAsync(`big/${i % 5}`, payload, { qos: 1 }), sleep(2000)]);
         if (rig.log.lines.some((l) => /too slow a reader/.test(l))) break;
       }
       assert.ok(rig.log.lines.some((l) => /"slow-reader".*too slow a reader/.test(l)), rig.log.lines.slice(-3).join('\n'));
     } finally {
       s.destroy();
-      await pub.endAsync(true);
+      for (const c of used) c.end(true);
     }
     await stillMetering(rig, before);
   });
@@ -580,6 +624,15 @@ describe('security: oversized packets over TLS', function () {
         s.write(announcePublish(250_000_000));
         assert.equal(await closedWithin(s, 5000), true);
         assert.ok(log.lines.some((l) => /announced a 250000000-byte PUBLISH/.test(l)), log.lines.join('\n'));
+        // Sockets that never even start the handshake hold a place among those waiting for a login, like any other.
+        const idle: Socket[] = [];
+        try {
+          for (let i = 0; i < DEFAULTS.maxConnectingPerAddress + 4; i++) idle.push(await rawSocket(broker.tlsPort!, '127.0.0.11'));
+          const closed = await Promise.all(idle.map((x) => closedWithin(x, 1500)));
+          assert.equal(closed.filter(Boolean).length, 4, 'those over the per-address limit are closed before any handshake');
+        } finally {
+          for (const x of idle) x.destroy();
+        }
       } finally {
         await broker.close();
       }
