@@ -11,8 +11,7 @@
  * good. Then every check runs in one dedicated worker thread instead, so
  * one arena keeps one area; its V8 isolate costs ~10 MB while it lives.
  */
-import { randomBytes, scrypt } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import { scrypt } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.js';
 import type { ScryptReply, ScryptRequest } from './password-worker.js';
@@ -115,48 +114,15 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
   return run;
 }
 
-const costKey = (s: { N: number; r: number; p: number }): string => `${s.N}:${s.r}:${s.p}`;
-/** How long the last check at each cost took (ms), for imitateScrypt. */
-const lastCheckMs = new Map<string, number>();
-
 let scryptsRun = 0;
-/** How many scrypts have run (tests: an unknown name costs none once calibrated). */
+/** How many scrypts have run (tests: a made-up name costs one, like a real one). */
 export function scryptCount(): number { return scryptsRun; }
-/** The last real check's duration at this cost, in ms (undefined before the first). */
-export function lastCheckDurationMs(s: { N: number; r: number; p: number }): number | undefined { return lastCheckMs.get(costKey(s)); }
-
-function scryptNow(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
-  scryptsRun++;
-  return largeBlocksReturned() ? scryptInPool(password, salt, s) : scryptInThread(password, salt, s);
-}
 
 /** scrypt, one at a time; rejects with LoginBusyError when the queue is full. */
 export function scryptOneAtATime(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
-  return oneAtATime(async () => {
-    const startedMs = performance.now();
-    const key = await scryptNow(password, salt, s);
-    if (lastCheckMs.size < 16 || lastCheckMs.has(costKey(s))) lastCheckMs.set(costKey(s), performance.now() - startedMs);
-    return key;
-  });
-}
-
-/**
- * Stands in for a check against a user name that does not exist: it takes
- * its turn in the same queue and lasts as long as the last real check at
- * this cost, so timing does not tell which names exist, but it costs no
- * scrypt memory or CPU (a flood of made-up names cost 16 MiB a check).
- * Until a check at this cost has run, it runs one, with random inputs.
- */
-export function imitateScrypt(s: ScryptSettings): Promise<void> {
-  return oneAtATime(async () => {
-    const ms = lastCheckMs.get(costKey(s));
-    if (ms === undefined) {
-      const startedMs = performance.now();
-      await scryptNow(randomBytes(16).toString('base64'), randomBytes(16), s);
-      lastCheckMs.set(costKey(s), performance.now() - startedMs);
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, ms));
+  return oneAtATime(() => {
+    scryptsRun++;
+    return largeBlocksReturned() ? scryptInPool(password, salt, s) : scryptInThread(password, salt, s);
   });
 }
 

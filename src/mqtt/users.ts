@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../unit/atomic-file.js';
 import type { Logger } from '../log.js';
 import { UNIT_ID_PATTERN } from './topics.js';
-import { LoginBusyError, imitateScrypt, scryptOneAtATime } from './password-thread.js';
+import { LoginBusyError, scryptOneAtATime } from './password-thread.js';
 
 export const ROLES = ['viewer', 'operator', 'teacher', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -153,14 +153,18 @@ export async function verifyPassword(password: string, stored: PasswordHash): Pr
 }
 
 /**
- * The check for a user name that is not in the file: refused, after as
- * long as a real check takes (imitateScrypt), so timing does not tell which
- * names exist. Only a full checker queue rejects, with LoginBusyError.
+ * The check for a user name that is not in the file (or a damaged record):
+ * a real scrypt at the usual cost in the same queue, refused, so timing
+ * does not tell which names exist, under any load. (Sleeping as long as the
+ * last real check instead was told apart as soon as the load changed.) The
+ * queue keeps it to one 16 MiB area at a time. Only a full queue rejects,
+ * with LoginBusyError.
  */
 export async function checkUnknownUser(): Promise<false> {
-  await imitateScrypt(SCRYPT);
+  await scryptOneAtATime(randomBytes(12).toString('base64'), UNKNOWN_USER_SALT, SCRYPT);
   return false;
 }
+const UNKNOWN_USER_SALT = randomBytes(16);
 
 /** Stands in for a damaged record's hash: no password ever matches it (hashProblem refuses it). */
 const LOCKED_HASH: PasswordHash = { algo: 'scrypt', N: 0, r: 0, p: 0, salt: '', hash: '' };

@@ -4,12 +4,11 @@
  * password, never crash the unit), and a login flood must not grow memory.
  */
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBroker } from '../../src/mqtt/broker.js';
 import { checkUnknownUser, hashPassword, readUsers, upsertUser, verifyPassword, hashProblem, type PasswordHash } from '../../src/mqtt/users.js';
-import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId, setPasswordThreadIdleMs, PASSWORD_THREAD_IDLE_MS, largeBlocksReturned, scryptCount, lastCheckDurationMs } from '../../src/mqtt/password-thread.js';
+import { MAX_QUEUED_PASSWORD_CHECKS, LoginBusyError, passwordThreadId, setPasswordThreadIdleMs, PASSWORD_THREAD_IDLE_MS, largeBlocksReturned, scryptCount } from '../../src/mqtt/password-thread.js';
 import { usersFile } from '../../src/unit/state-dir.js';
 import { memoryLogger } from '../../src/log.js';
 import { picomp, runNode, tryLogin, withTempDir, oneLine } from '../helpers/attack.js';
@@ -167,18 +166,12 @@ describe('security: password checks cannot grow the process', function () {
     assert.ok(Number(grown) < 16, `RSS grew by ${grown} MiB`);
   });
 
-  it('a made-up user name waits in the same queue as long as a real check, without running scrypt', async function () {
-    const stored = await hashPassword(RIGHT);
-    assert.equal(await verifyPassword('wrong-guess', stored), false);
-    const checkMs = lastCheckDurationMs(stored)!;
-    assert.ok(checkMs > 0);
+  it('a made-up user name runs one real check in the same bounded queue (timing cannot tell it apart under any load)', async function () {
     const before = scryptCount();
-    const startedMs = performance.now();
     assert.equal(await checkUnknownUser(), false);
-    assert.ok(performance.now() - startedMs >= checkMs - 1, 'no quicker than the real check, so names do not show');
+    assert.equal(scryptCount(), before + 1, 'one scrypt at the usual cost, as for a real name');
     const results = await Promise.allSettled(Array.from({ length: MAX_QUEUED_PASSWORD_CHECKS + 8 }, () => checkUnknownUser()));
     assert.ok(results.filter((r) => r.status === 'rejected' && r.reason instanceof LoginBusyError).length >= 8, 'they fill the same bounded queue');
-    assert.equal(scryptCount(), before, 'no scrypt (no 16 MiB, no CPU) for names that do not exist');
   });
 
   it('knows when glibc gives scrypt-sized blocks back (a fixed mmap threshold up to 16 MiB)', function () {
