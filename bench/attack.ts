@@ -227,9 +227,9 @@ const FLOODS: [string, Flood][] = [
       if (!pub.connected) cuts++;
       pub.end(true);
     }
-    const closed = readers.filter((s) => s.destroyed).length;
+    // A paused socket never reads the broker's hang-up, so whether the readers were closed is in the unit's log, not here.
     readers.forEach((s) => s.destroy());
-    return `${n} messages of 250 KB, ${closed} of 10 readers closed, publisher cut ${cuts} times`;
+    return `${n} messages of 250 KB, publisher cut ${cuts} times`;
   }],
 ];
 
@@ -282,6 +282,8 @@ export async function benchAttacks(secondsEach = 10): Promise<AttackFigures[]> {
       const sampler = setInterval(() => { peak = Math.max(peak, rssMb(unit.pid!)); }, 200);
       const m0 = meters, t0 = Date.now();
       const sent = await flood(port, t0 + secondsEach * 1000).catch((e: Error) => `failed: ${e.message}`);
+      // A flood that was cut off early still gets its whole period, so the meter rate is over the same span.
+      await sleep(t0 + secondsEach * 1000 - Date.now());
       const hz = (meters - m0) / ((Date.now() - t0) / 1000);
       clearInterval(sampler);
       await sleep(1000);

@@ -11,7 +11,7 @@ import type { AedesOptions, Client } from 'aedes';
 import type { Logger } from '../log.js';
 import { mayPublish, maySubscribe, commandTarget, type Identity } from './acl.js';
 import { DEFAULT_BASE_TOPIC } from './topics.js';
-import { checkUnknownUser, readUsers, verifyPassword, type UserRecord } from './users.js';
+import { USER_NAME_PATTERN, checkUnknownUser, readUsers, verifyPassword, type UserRecord } from './users.js';
 import { LoginBusyError } from './password-thread.js';
 import { LoginGuard } from './login-guard.js';
 import { PublishRate, cut, remoteAddress } from './broker-limits.js';
@@ -325,8 +325,10 @@ export class BrokerAuth {
         refuse('no user name given and anonymous access is off.');
         return;
       }
+      // No user can have a name outside the file's pattern (the rule is public): refused without a check.
+      if (!USER_NAME_PATTERN.test(username)) { failed(`wrong user name or password for "${cut(username)}".`); return; }
       const user = state.users.find((u) => u.name === username);
-      // Unknown names take as long as a check, so timing does not tell which names exist.
+      // Unknown names run a check too, so timing does not tell which names exist.
       const ok = user ? await verifyPassword(pw, user.password) : await checkUnknownUser();
       if (!user || !ok) { failed(`wrong user name or password for "${cut(username)}".`); return; }
       admit({ name: user.name, role: user.role, ...(user.unit ? { unit: user.unit } : {}) }, user.password.hash);

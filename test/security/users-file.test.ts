@@ -174,6 +174,24 @@ describe('security: password checks cannot grow the process', function () {
     assert.ok(results.filter((r) => r.status === 'rejected' && r.reason instanceof LoginBusyError).length >= 8, 'they fill the same bounded queue');
   });
 
+  it('a user name no user can have (16 KB, a slash) is refused at once, without a check', async function () {
+    await withTempDir('users-shape', async (dir) => {
+      const path = usersFile(dir);
+      await upsertUser(path, { name: 'tess', role: 'teacher', password: 'teacher-pass-1' });
+      const broker = await startBroker({ mqttPort: 0, wsPort: null, host: '127.0.0.1', usersFile: path, allowAnonymous: false, log: memoryLogger() });
+      try {
+        const before = scryptCount();
+        for (const username of ['x'.repeat(16_000), 'a/b', 'tess\nforged line']) {
+          assert.notEqual(await tryLogin(broker.url, { username, password: 'whatever-1' }), 'ok');
+        }
+        assert.equal(scryptCount(), before, 'no scrypt for names outside the users file\'s pattern');
+        assert.equal(await tryLogin(broker.url, { username: 'tess', password: 'teacher-pass-1' }), 'ok');
+      } finally {
+        await broker.close();
+      }
+    });
+  });
+
   it('knows when glibc gives scrypt-sized blocks back (a fixed mmap threshold up to 16 MiB)', function () {
     assert.equal(largeBlocksReturned({}), false);
     assert.equal(largeBlocksReturned({ MALLOC_MMAP_THRESHOLD_: '1048576' }), true);
