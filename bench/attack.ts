@@ -169,25 +169,31 @@ const FLOODS: [string, Flood][] = [
     }
     return `${n} logins`;
   }],
-  ['long subscription filters (viewers, 1000 × 60 KB filters each, 4 connections)', async (port, until) => {
+  ['long subscription filters (viewers, 60 KB filters, 4 at a time, reconnecting when cut off)', async (port, until) => {
     // Each filter is legal (16 levels, no wildcard abuse); only its length is large.
     const word = 'x'.repeat(3800);
-    let held = 0, refused = 0;
+    let held = 0, refused = 0, cuts = 0, c = 0;
     const conns: mqtt.MqttClient[] = [];
-    for (let c = 0; c < 4 && Date.now() < until; c++) {
+    while (Date.now() < until) {
       const cl = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...VIEWER, reconnectPeriod: 0 });
       conns.push(cl);
+      c++;
       for (let i = 0; i < 1000 && Date.now() < until && cl.connected; i += 4) {
         const filters = Array.from({ length: 4 }, (_, k) => `f${c}-${i + k}/${Array.from({ length: 15 }, () => word).join('/')}`);
-        // mqtt.js rejects a SUBACK with a refused filter; its codes come with the error.
-        const codes = await cl.subscribeAsync(filters, { qos: 0 }).then((g) => g.map((x) => x.qos),
-          (e: { packet?: { granted?: number[] } }) => e.packet?.granted ?? []);
+        // mqtt.js rejects a SUBACK with a refused filter; its codes come with the error. A closed connection settles it too.
+        const codes = await Promise.race([
+          cl.subscribeAsync(filters, { qos: 0 }).then((g) => g.map((x) => x.qos), (e: { packet?: { granted?: number[] } }) => e.packet?.granted ?? []),
+          new Promise<number[]>((resolve) => cl.once('close', () => resolve([]))),
+        ]);
         for (const q of codes) { if (q === 128) refused++; else held++; }
       }
+      if (!cl.connected) cuts++;
+      cl.end(true);
+      if (conns.length > 200) break;
     }
     await sleep(Math.max(0, until - Date.now()));
     for (const cl of conns) cl.end(true);
-    return `${held} filters of ${(16 * 3801 / 1024).toFixed(0)} KB held, ${refused} refused`;
+    return `${held} filters of ${(16 * 3801 / 1024).toFixed(0)} KB held, ${refused} refused, ${cuts} connections cut`;
   }],
   ['login flood (made-up 16 KB user names, 20 addresses, own login between tries)', async (port, until) => {
     // Each address tries 3 made-up names (the back-off's free failures), then logs in with its own account, which clears the back-off.

@@ -38,6 +38,12 @@ export const DEFAULTS = {
    */
   maxFilterChars: 512,
   maxFilterCharsPerClient: 128 * 1024,
+  /**
+   * Largest SUBSCRIBE or UNSUBSCRIBE packet (60 filters of the longest kind,
+   * hundreds of usual ones), checked before it is buffered: one the size of
+   * a PUBLISH only carries filters that would be refused.
+   */
+  maxSubscribePacketBytes: 32 * 1024,
   /** Topic levels beyond which a PUBLISH/SUBSCRIBE is refused. */
   maxTopicLevels: 16,
   /** A client that stops reading must not stall delivery to everyone else. */

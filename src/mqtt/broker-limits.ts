@@ -35,14 +35,16 @@ export function remoteAddress(stream: Duplex, req?: IncomingMessage): string {
  * much either. Returns false if this Aedes build has no parser to hook
  * (then the caller should not run: the limit would be missing).
  */
-export function capPacketLength(client: Client, caps: { connectedBytes: number; connectingBytes: number },
+export function capPacketLength(client: Client, caps: { connectedBytes: number; connectingBytes: number; subscribeBytes: number },
   onOversize: (bytes: number, cap: number, cmd: string) => void): boolean {
   const parser = (client as unknown as { _parser?: PacketParser })._parser;
   if (!parser || typeof parser._parseLength !== 'function') return false;
   const parseLength = parser._parseLength;
   parser._parseLength = function (this: PacketParser): boolean {
     const ok = parseLength.call(this);
-    const cap = (client as unknown as { connackSent?: boolean }).connackSent ? caps.connectedBytes : caps.connectingBytes;
+    let cap = (client as unknown as { connackSent?: boolean }).connackSent ? caps.connectedBytes : caps.connectingBytes;
+    // Filters are short (512 characters at most): a SUBSCRIBE the size of a PUBLISH only carries ones that would be refused.
+    if (this.packet.cmd === 'subscribe' || this.packet.cmd === 'unsubscribe') cap = Math.min(cap, caps.subscribeBytes);
     if (!ok || this.packet.length <= cap) return ok;
     const bytes = this.packet.length;
     // Nothing more from this socket is read into memory.

@@ -89,7 +89,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const tickets = new WeakMap<Client, GateTicket>();
   broker.on('client', (client) => tickets.get(client)?.loggedIn());
   broker.on('unsubscribe', (filters, client) => auth.unsubscribed(client, filters));
-  const caps = { connectedBytes: Math.max(DEFAULTS.maxPacketBytes, maxPayloadBytes + 16 * 1024), connectingBytes: DEFAULTS.maxConnectingPacketBytes };
+  const caps = { connectedBytes: Math.max(DEFAULTS.maxPacketBytes, maxPayloadBytes + 16 * 1024), connectingBytes: DEFAULTS.maxConnectingPacketBytes, subscribeBytes: DEFAULTS.maxSubscribePacketBytes };
   const handle = (stream: Duplex, ticket: GateTicket, req?: IncomingMessage): void => {
     const address = remoteAddress(stream, req);
     const client = broker.handle(stream, req);

@@ -302,10 +302,10 @@ describe('security: attacks on the embedded broker', function () {
       const subscribe = (topics: string[]): Promise<number[]> => c.subscribeAsync(topics, { qos: 1 }).then(
         (granted) => granted.map((g) => g.qos),
         (e: { packet?: { granted?: number[] } }) => { if (!e.packet?.granted) throw e; return e.packet.granted; });
-      // Two packets, the first one alone over the limit.
-      const first = await subscribe(filters(0, max + 500));
-      const second = await subscribe(filters(max + 500, 500));
-      const granted = [...first, ...second].filter((qos) => qos !== 128).length;
+      // Packets of 200 filters (about 24 KB each, under the SUBSCRIBE packet cap), 1500 filters in all.
+      const codes: number[] = [];
+      for (let from = 0; from < max + 500; from += 200) codes.push(...await subscribe(filters(from, 200)));
+      const granted = codes.filter((qos) => qos !== 128).length;
       assert.equal(granted, max);
       assert.equal(rig.log.lines.filter((l) => l.includes('subscriptions (the limit)')).length, 1, 'logged once');
       await c.unsubscribeAsync(filters(0, 10));
@@ -324,7 +324,7 @@ describe('security: attacks on the embedded broker', function () {
       const subscribe = (topics: string[]): Promise<number[]> => c.subscribeAsync(topics, { qos: 0 }).then(
         (granted) => granted.map((g) => g.qos),
         (e: { packet?: { granted?: number[] } }) => { if (!e.packet?.granted) throw e; return e.packet.granted; });
-      const long = `junk/${Array.from({ length: 15 }, () => 'w'.repeat(3800)).join('/')}`;
+      const long = `junk/${Array.from({ length: 15 }, () => 'w'.repeat(100)).join('/')}`;
       assert.deepEqual(await subscribe([long, `${long.slice(0, -1)}y`, T.meters]), [128, 128, 0]);
       const word = 'v'.repeat(DEFAULTS.maxFilterChars - 20);
       let granted = 0;
@@ -337,6 +337,18 @@ describe('security: attacks on the embedded broker', function () {
     } finally {
       await c.endAsync(true);
     }
+    await stillMetering(rig, before);
+  });
+
+  it('a SUBSCRIBE the size of a PUBLISH (filters of 60 KB) closes its connection before it is buffered, logged', async function () {
+    const c = await mqtt.connectAsync(rig.broker.url, { reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    const long = `junk/${Array.from({ length: 15 }, () => 'w'.repeat(3800)).join('/')}`;
+    c.subscribe([long, `${long.slice(0, -1)}y`], { qos: 0 }, () => undefined);
+    await Promise.race([closed, sleep(5000)]);
+    assert.equal(c.connected, false, 'closed');
+    c.end(true);
+    assert.ok(rig.log.lines.some((l) => new RegExp(`announced a \\d+-byte SUBSCRIBE, over the ${DEFAULTS.maxSubscribePacketBytes}-byte limit`).test(l)), rig.log.lines.slice(-3).join('\n'));
     await stillMetering(rig, before);
   });
 
