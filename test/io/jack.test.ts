@@ -161,7 +161,8 @@ describe('real time on a strict host (JACK dummy server, 128-frame periods)', fu
     assert.ok(Number.isInteger(meters.xruns) && meters.xruns >= 0, `xruns ${meters.xruns} is a count`);
   });
 
-  it('a processing thread stalled past the queue: the misses are counted and the round trip comes back to the same figure', async () => {
+  /** A child process with a duplex RtStream on the server ('picomp-stall'), once it runs. */
+  async function streamChild(): Promise<{ child: ChildProcess; stats: () => Promise<RealtimeStats> }> {
     const child = fork(STALL_CHILD, [], { env: server.env, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
     children.push(child);
     const next = <T>(type: string): Promise<T> => new Promise((resolve, reject) => {
@@ -171,8 +172,12 @@ describe('real time on a strict host (JACK dummy server, 128-frame periods)', fu
       child.once('exit', onExit);
     });
     await next('ready');
+    return { child, stats: async () => { child.send({ type: 'stats' }); return (await next<{ stats: RealtimeStats }>('stats')).stats; } };
+  }
+
+  it('a processing thread stalled past the queue: the misses are counted and the round trip comes back to the same figure', async () => {
+    const { child, stats } = await streamChild();
     const before = await measureRoundTrip(server, 'picomp-stall:in_0', 'picomp-stall:out_0');
-    const stats = async (): Promise<RealtimeStats> => { child.send({ type: 'stats' }); return (await next<{ stats: RealtimeStats }>('stats')).stats; };
     const xrunsBefore = (await stats()).xruns;
     for (const ms of [30, 60, 100]) {
       child.send({ type: 'stall', ms });
@@ -182,6 +187,27 @@ describe('real time on a strict host (JACK dummy server, 128-frame periods)', fu
     assert.ok(after.xruns > xrunsBefore, `the stalls were counted: ${JSON.stringify(after)}`);
     assert.ok(after.outputUnderflows > 0 && after.outputDropped > 0, `late blocks were replaced by silence and dropped when they came: ${JSON.stringify(after)}`);
     assert.equal(await measureRoundTrip(server, 'picomp-stall:in_0', 'picomp-stall:out_0'), before, 'the latency did not drift');
+    child.send({ type: 'stop' });
+  });
+
+  it('another client\'s late periods are JACK\'s notices to picomp, not picomp\'s xruns', async () => {
+    const { child, stats } = await streamChild();
+    const before = await stats();
+    // jack_zombie sleeps in its process callback: jackd finds it late period after period and tells every client.
+    const zombie = spawn('jack_zombie', [], { env: server.env, stdio: 'ignore' });
+    children.push(zombie);
+    const deadline = Date.now() + 30_000;
+    let after = await stats();
+    while (server.lateClients('zombie') < 3 || after.hostXruns <= before.hostXruns) {
+      if (Date.now() > deadline) throw new Error(`no late zombie periods seen: jackd logged ${server.lateClients('zombie')}, picomp ${JSON.stringify(after)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      after = await stats();
+    }
+    await stopChild(zombie);
+    after = await stats();
+    assert.ok(after.hostXruns > before.hostXruns, `JACK's notices reached the stream: ${JSON.stringify(after)}`);
+    assert.equal(after.xruns - before.xruns, after.ownXruns - before.ownXruns,
+      `only the stream's own misses count as its xruns: ${JSON.stringify({ before, after })}`);
     child.send({ type: 'stop' });
   });
 });
