@@ -7,10 +7,16 @@
  * the round trip measured with jack_iodelay beside the latency picomp
  * reports, with jack_thru (a client that copies input to output in the same
  * period) measured in the same run as the peer.
+ *
+ * Each troubled callback is logged by the unit (PICOMP_XRUN_LOG) and
+ * summed here by kind, with the unit's wake-up figures; the load average
+ * before and after each soak says what else the machine was doing.
+ * BENCH_JACK_SOAKS picks soaks (e.g. "128,64"; default
+ * "128,64,busy,quota").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
@@ -41,12 +47,13 @@ function cpuSeconds(pid: number): number {
 
 async function startUnit(server: JackServer, dir: string, block: number, cgroupProcs: string | null): Promise<Unit> {
   const port = await freePort();
+  const env = { ...server.env, PICOMP_XRUN_LOG: join(dir, 'xruns.jsonl') };
   const args = [MAIN_JS, 'start', '--unit', 'bench', '--input', 'system', '--output', 'system', '--block', String(block),
     '--mqtt-port', String(port), '--ws-port', '0', '--listen', '127.0.0.1', '--state-dir', join(dir, 'state'), '--no-dashboard'];
   // In a cgroup from its first instruction: the shell joins it, then becomes node.
   const child = cgroupProcs
-    ? spawn('sh', ['-c', `echo $$ > "${cgroupProcs}" && exec "$0" "$@"`, process.execPath, ...args], { env: server.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, args, { env: server.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('sh', ['-c', `echo $$ > "${cgroupProcs}" && exec "$0" "$@"`, process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
@@ -106,6 +113,28 @@ function makeCpuQuota(percent: number): { procs: string; remove(): void; describ
   }
 }
 
+interface XrunLog {
+  /** Troubled callbacks in the soak, by kind (bits: 1 JACK's graph-wide notice, 2 output dry, 4 capture dropped, 8 late block dropped, 16 late start). */
+  readonly byKind: Record<string, number>;
+  readonly stats: { hostXruns: number; ownXruns: number; maxWakeUs: number; slowWakes: number; maxCallbackGapUs: number } | null;
+}
+
+/** The unit's xrun log (written once it has stopped), for the soak's window. */
+function readXrunLog(path: string, fromMs: number, toMs: number): XrunLog {
+  const byKind: Record<string, number> = {};
+  let stats: XrunLog['stats'] = null;
+  const names: [number, string][] = [[1, 'graph notice'], [2, 'output dry'], [4, 'capture dropped'], [8, 'late block dropped'], [16, 'late start']];
+  if (!existsSync(path)) return { byKind, stats };
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as { wallMs?: number; kinds?: number; stats?: XrunLog['stats'] };
+    if (e.stats) { stats = e.stats; continue; }
+    if (e.wallMs! < fromMs || e.wallMs! > toMs) continue;
+    for (const [bit, name] of names) if (e.kinds! & bit) byKind[name] = (byKind[name] ?? 0) + 1;
+  }
+  return { byKind, stats };
+}
+
 interface SoakOptions {
   readonly periodFrames: number;
   readonly seconds: number;
@@ -132,18 +161,29 @@ async function soak(o: SoakOptions, add: Add): Promise<void> {
     // The control: a C client that only copies input to output, in the same server and soak.
     control = spawn('jack_thru', [], { env: server.env, stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 500));
+    const load0 = loadavg()[0]!;
     const k0 = server.lateClients('jack_thru');
     const x0 = await xruns(unit.port), j0 = server.lateClients('picomp'), s0 = server.lateServer(), c0 = cpuSeconds(unit.child.pid!), t0 = Date.now();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
     const x1 = await xruns(unit.port), j1 = server.lateClients('picomp'), s1 = server.lateServer(), c1 = cpuSeconds(unit.child.pid!), t1 = Date.now();
     const k1 = server.lateClients('jack_thru');
+    const load1 = loadavg()[0]!;
     await stopChild(control);
     if (burner) await stopChild(burner);
     const after = await measureRoundTrip(server, 'picomp:in_0', 'picomp:out_0');
+    await stopChild(unit.child);
+    const xlog = readXrunLog(join(dir, 'xruns.jsonl'), t0, t1);
     const cpuPercent = ((c1 - c0) / ((t1 - t0) / 1000)) * 100;
     add(`${label}: xruns over ${o.seconds} s: picomp's count / jackd's 'picomp was not finished'`, `${x1 - x0} / ${j1 - j0}` +
       `${unit.promoted ? '' : ' (no real-time priority)'}`);
     add(`${label}: … in the same soak, jack_thru late / the server itself late`, `${k1 - k0} / ${s1 - s0} periods`);
+    add(`${label}: … picomp's troubled callbacks by kind`, Object.entries(xlog.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none');
+    if (xlog.stats) {
+      add(`${label}: … JACK's graph-wide xrun notices / picomp's own misses (whole run)`, `${xlog.stats.hostXruns} / ${xlog.stats.ownXruns}`);
+      add(`${label}: … processing thread's longest wake-up / wake-ups over a block; longest callback gap`,
+        `${(xlog.stats.maxWakeUs / 1000).toFixed(2)} ms / ${xlog.stats.slowWakes}; ${(xlog.stats.maxCallbackGapUs / 1000).toFixed(2)} ms`);
+    }
+    add(`${label}: … load average (1 min) before / after the soak`, `${load0.toFixed(2)} / ${load1.toFixed(2)}`);
     add(`${label}: unit process CPU, % of one core (${cpus().length} here)`, `${cpuPercent.toFixed(2)} %${quota ? ` under ${quota.describe}` : ''}`);
     add(`${label}: round trip measured (jack_iodelay), frames`, `${after} = ${((after / SAMPLE_RATE) * 1000).toFixed(2)} ms (${(after / o.periodFrames).toFixed(2)} blocks)` +
       (after === before ? ', same as before the soak' : `, was ${before} before the soak`));
@@ -162,8 +202,9 @@ async function soak(o: SoakOptions, add: Add): Promise<void> {
 
 export async function benchJack(soakSeconds: number, add: Add): Promise<void> {
   if (!jackdAvailable()) throw new Error('jackd2 (jackd, jack_iodelay) is not installed');
-  await soak({ periodFrames: 128, seconds: soakSeconds }, add);
-  await soak({ periodFrames: 64, seconds: soakSeconds }, add);
-  await soak({ periodFrames: 128, seconds: Math.min(soakSeconds, 60), busyCore: true }, add);
-  await soak({ periodFrames: 128, seconds: Math.min(soakSeconds, 120), quotaPercent: QUOTA_PERCENT }, add);
+  const soaks = new Set((process.env.BENCH_JACK_SOAKS ?? '128,64,busy,quota').split(',').map((x) => x.trim()));
+  if (soaks.has('128')) await soak({ periodFrames: 128, seconds: soakSeconds }, add);
+  if (soaks.has('64')) await soak({ periodFrames: 64, seconds: soakSeconds }, add);
+  if (soaks.has('busy')) await soak({ periodFrames: 128, seconds: Math.min(soakSeconds, 60), busyCore: true }, add);
+  if (soaks.has('quota')) await soak({ periodFrames: 128, seconds: Math.min(soakSeconds, 120), quotaPercent: QUOTA_PERCENT }, add);
 }

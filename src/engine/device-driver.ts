@@ -16,6 +16,7 @@ import { HostSource } from './nodes.js';
 import { clockUs, elapsedUs } from './monotonic-clock.js';
 import { WorkerControl } from './worker-control.js';
 import { UserError } from '../errors.js';
+import { appendFileSync } from 'node:fs';
 import type { InputSpec, LatencyBreakdown, OutputSpec, RunningInfo, WorkerConfig } from './worker-protocol.js';
 import {
   DEFAULT_QUEUE_BLOCKS, deadlineOf, defaultDevice, findDevice, hasAnyAudioDevice, mayHaveAudioDevices, openRealtime, listDevices, type DeviceInfo,
@@ -40,6 +41,12 @@ const WAIT_MS = 20;
 const WARM_UP_BLOCKS = 400;
 /** Time spent processing before the event loop gets a turn. */
 const SLICE_US = 250_000;
+/**
+ * Diagnosis (docs/realtime.md): with PICOMP_XRUN_LOG=path, every troubled
+ * callback is appended there as a line of JSON (wall-clock time, kinds,
+ * the gap since the callback before), to line up with jackd's log.
+ */
+const XRUN_LOG = process.env.PICOMP_XRUN_LOG || null;
 
 export interface ResolvedSpecs {
   input: InputSpec;
@@ -141,10 +148,16 @@ export async function runOnDevice(config: WorkerConfig, runner: BlockRunner, sou
   let failed = false;
   let lastCallbacks = -1;
   let quietSinceUs = clockUs();
+  let eventsLogged = 0;
   // PortAudio's and the rings' count, read between blocks (a call into the native side).
   const watch = (): void => {
     const st = rt.stats();
     runner.xruns = st.xruns;
+    if (XRUN_LOG !== null && st.events > eventsLogged) {
+      const events = rt.events(eventsLogged);
+      eventsLogged = st.events;
+      appendFileSync(XRUN_LOG, events.map((e) => JSON.stringify({ ...e, wall: new Date(e.wallMs).toISOString() })).join('\n') + '\n');
+    }
     if (st.callbacks !== lastCallbacks) { lastCallbacks = st.callbacks; quietSinceUs = clockUs(); return; }
     if (!failed && elapsedUs(quietSinceUs, clockUs()) > WATCHDOG_MS * 1000) {
       failed = true;
@@ -177,6 +190,7 @@ export async function runOnDevice(config: WorkerConfig, runner: BlockRunner, sou
       stop: async () => {
         stopped = true;
         await done;
+        if (XRUN_LOG !== null) appendFileSync(XRUN_LOG, JSON.stringify({ stats: rt.stats(), wall: new Date().toISOString() }) + '\n');
         rt.close();
       },
     },

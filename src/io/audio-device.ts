@@ -314,6 +314,7 @@ export const QUEUE_BLOCKS_RANGE = { min: 1, max: 16 } as const;
 export const DEFAULT_QUEUE_BLOCKS = 2;
 
 export type RealtimeStats = Naudiodon.RtStreamCounters;
+export type RealtimeEvent = Naudiodon.RtStreamEvent;
 
 export interface RealtimeLatency {
   /** The playback queue's depth (queueBlocks × block); 0 without playback. */
@@ -344,6 +345,8 @@ export interface RealtimeStream {
   /** Raises the calling thread to SCHED_FIFO `priority`; false if not permitted. */
   promote(priority: number): boolean;
   stats(): RealtimeStats;
+  /** Troubled callbacks recorded after the first `since` (time and kind); allocates, for diagnosis only. */
+  events(since: number): RealtimeEvent[];
   /** Stops the device; idempotent. */
   close(): void;
 }
@@ -363,6 +366,8 @@ export function openRealtime(o: RealtimeOptions): RealtimeStream {
     callbackWaitMs: strict ? 0 : BUFFERED_CALLBACK_WAIT_MS,
     // On JACK, take its period as it comes: PortAudio's block adapter would add a block of latency.
     fixedHostBlock: !strict,
+    // JACK sends its xrun notice to every client for any late period in the graph.
+    graphWideFlags: strict,
     ...(o.clientName ? { clientName: o.clientName } : {}),
   })), { ...o, deviceId: o.inputDeviceId ?? o.outputDeviceId! }, what);
   const s = rt.stats();
@@ -380,6 +385,7 @@ export function openRealtime(o: RealtimeOptions): RealtimeStream {
     write: (block) => rt.write(block),
     promote: (priority) => rt.promote(priority),
     stats: () => rt.stats(),
+    events: (since) => rt.events(since),
     close: () => { if (!closed) { closed = true; rt.close(); } },
   };
 }

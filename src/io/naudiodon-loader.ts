@@ -80,17 +80,44 @@ export interface RtStreamOptions {
   fixedHostBlock?: boolean;
   /** JACK client name (before PortAudio is first initialised in the process). */
   clientName?: string;
+  /** true: PortAudio's under/overflow flag comes for any late period of the host's graph (JACK); it is then kept as hostXruns, not counted as this stream's xrun. */
+  graphWideFlags?: boolean;
 }
 
 /** What a RtStream counted since it opened. */
 export interface RtStreamCounters {
   readonly callbacks: number;
-  /** Callbacks with any trouble (the host's under/overflow flags, a block not ready, a capture with no room), each counted once. */
+  /**
+   * Callbacks in which this stream dropped audio, each counted once: a block not ready (silence played), a capture with
+   * no room, or the host's under/overflow flag when it is about this stream (not JACK's graph-wide notice).
+   */
   readonly xruns: number;
   readonly hostXruns: number;
   readonly inputDropped: number;
   readonly outputUnderflows: number;
   readonly outputDropped: number;
+  /** Callbacks in which the stream itself dropped audio (a block not ready, a capture with no room), each counted once. */
+  readonly ownXruns: number;
+  /** Longest delay from the callback's wake-up to wait() returning, µs; how many exceeded a block. */
+  readonly maxWakeUs: number;
+  readonly slowWakes: number;
+  /** Longest time between two callbacks, µs. */
+  readonly maxCallbackGapUs: number;
+  /** Troubled callbacks recorded so far (see events()). */
+  readonly events: number;
+}
+
+/** One troubled callback. kinds: 1 PortAudio's under/overflow flag, 2 output ring dry, 4 capture dropped, 8 late block dropped, 16 began more than 1.5 periods after the one before. */
+export interface RtStreamEvent {
+  readonly index: number;
+  /** Wall clock, ms since 1970. */
+  readonly wallMs: number;
+  readonly callback: number;
+  readonly kinds: number;
+  /** Since the callback before it, µs. */
+  readonly gapUs: number;
+  /** Frames queued for playback when it began. */
+  readonly outputFill: number;
 }
 
 export interface RtStreamStats extends RtStreamCounters {
@@ -111,6 +138,8 @@ export interface RtStream {
   write(block: Float32Array): boolean;
   stats(): RtStreamStats;
   promote(priority: number): boolean;
+  /** Troubled callbacks recorded after the first `since`; allocates, for diagnosis only. */
+  events(since: number): RtStreamEvent[];
   close(): void;
 }
 

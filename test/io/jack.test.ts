@@ -161,7 +161,8 @@ describe('real time on a strict host (JACK dummy server, 128-frame periods)', fu
     assert.ok(Number.isInteger(meters.xruns) && meters.xruns >= 0, `xruns ${meters.xruns} is a count`);
   });
 
-  it('a processing thread stalled past the queue: the misses are counted and the round trip comes back to the same figure', async () => {
+  /** A child process with a duplex RtStream on the server ('picomp-stall'), once it runs. */
+  async function streamChild(): Promise<{ child: ChildProcess; stats: () => Promise<RealtimeStats> }> {
     const child = fork(STALL_CHILD, [], { env: server.env, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
     children.push(child);
     const next = <T>(type: string): Promise<T> => new Promise((resolve, reject) => {
@@ -171,8 +172,12 @@ describe('real time on a strict host (JACK dummy server, 128-frame periods)', fu
       child.once('exit', onExit);
     });
     await next('ready');
+    return { child, stats: async () => { child.send({ type: 'stats' }); return (await next<{ stats: RealtimeStats }>('stats')).stats; } };
+  }
+
+  it('a processing thread stalled past the queue: the misses are counted and the round trip comes back to the same figure', async () => {
+    const { child, stats } = await streamChild();
     const before = await measureRoundTrip(server, 'picomp-stall:in_0', 'picomp-stall:out_0');
-    const stats = async (): Promise<RealtimeStats> => { child.send({ type: 'stats' }); return (await next<{ stats: RealtimeStats }>('stats')).stats; };
     const xrunsBefore = (await stats()).xruns;
     for (const ms of [30, 60, 100]) {
       child.send({ type: 'stall', ms });
@@ -183,5 +188,93 @@ describe('real time on a strict host (JACK dummy server, 128-frame periods)', fu
     assert.ok(after.outputUnderflows > 0 && after.outputDropped > 0, `late blocks were replaced by silence and dropped when they came: ${JSON.stringify(after)}`);
     assert.equal(await measureRoundTrip(server, 'picomp-stall:in_0', 'picomp-stall:out_0'), before, 'the latency did not drift');
     child.send({ type: 'stop' });
+  });
+
+  it('another client\'s late periods are JACK\'s notices to picomp, not picomp\'s xruns', async () => {
+    const { child, stats } = await streamChild();
+    const before = await stats();
+    // jack_zombie sleeps in its process callback: jackd finds it late period after period and tells every client.
+    const zombie = spawn('jack_zombie', [], { env: server.env, stdio: 'ignore' });
+    children.push(zombie);
+    const deadline = Date.now() + 30_000;
+    let after = await stats();
+    while (server.lateClients('zombie') < 3 || after.hostXruns <= before.hostXruns) {
+      if (Date.now() > deadline) throw new Error(`no late zombie periods seen: jackd logged ${server.lateClients('zombie')}, picomp ${JSON.stringify(after)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      after = await stats();
+    }
+    await stopChild(zombie);
+    after = await stats();
+    assert.ok(after.hostXruns > before.hostXruns, `JACK's notices reached the stream: ${JSON.stringify(after)}`);
+    assert.equal(after.xruns - before.xruns, after.ownXruns - before.ownXruns,
+      `only the stream's own misses count as its xruns: ${JSON.stringify({ before, after })}`);
+    child.send({ type: 'stop' });
+  });
+});
+
+describe('picomp start on JACK when the JACK server goes away', function () {
+  // Each case waits for picomp to notice the server is gone (a 2 s watchdog) and to exit.
+  this.timeout(90_000);
+  let dir: string;
+  const children: ChildProcess[] = [];
+
+  before(function () {
+    requireAudioDriver(this);
+    if (!jackdAvailable()) this.skip(); // .ci/run installs jackd2
+    dir = mkdtempSync(join(tmpdir(), 'picomp-jack-gone-'));
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) await stopChild(c);
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts a server and picomp on it; resolves with both and picomp's log so far. */
+  async function unitOnServer(name: string): Promise<{ server: JackServer; child: ChildProcess; log: () => string }> {
+    const server = await startJackServer({ periodFrames: 128 });
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'start', '--unit', name, '--input', 'system', '--output', 'system',
+      '--mqtt-port', String(port), '--ws-port', '0', '--listen', '127.0.0.1', '--state-dir', join(dir, name), '--no-dashboard'],
+    { env: server.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+    const deadline = Date.now() + 30_000;
+    while (!/running picomp/.test(log)) {
+      if (Date.now() > deadline || child.exitCode !== null) { await server.stop(); throw new Error(`picomp did not start:\n${log}`); }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { server, child, log: () => log };
+  }
+
+  /** SIGTERM, then the exit code, or null if it had not exited within `withinMs` (PortAudio's JACK host waits 10 minutes). */
+  async function terminate(child: ChildProcess, withinMs: number): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    process.kill(child.pid!, 'SIGTERM');
+    return Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), withinMs))]);
+  }
+
+  it('exits on SIGTERM after the watchdog has replaced its audio thread', async () => {
+    const { server, child, log } = await unitOnServer('gone-late');
+    await server.stop();
+    // The watchdog notices and the engine retires the worker, then tries again.
+    const deadline = Date.now() + 30_000;
+    while (!/audio stopped: the audio device stopped delivering audio/.test(log())) {
+      if (Date.now() > deadline) throw new Error(`picomp did not report the lost server:\n${log()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await terminate(child, 20_000), 0, `picomp exits with 0 on SIGTERM:\n${log()}`);
+    assert.match(log(), /stopped; state saved/);
+  });
+
+  it('exits on SIGTERM right after the server went away', async () => {
+    const { server, child, log } = await unitOnServer('gone-soon');
+    await server.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await terminate(child, 20_000), 0, `picomp exits with 0 on SIGTERM:\n${log()}`);
+    assert.match(log(), /stopped; state saved/);
   });
 });
