@@ -46,6 +46,23 @@ export interface RunningListeners {
   close(): Promise<void>;
 }
 
+/**
+ * Admits each raw socket as it reaches `server` (before its TLS handshake or
+ * WebSocket upgrade); the tickets wait here, by address and port, for the
+ * layer above to hand the connection on.
+ */
+function admitOnArrival(server: NetServer | HttpServer, handler: ConnectionHandler): Map<string, GateTicket> {
+  const waiting = new Map<string, GateTicket>();
+  server.on('connection', (socket: Socket) => {
+    const ticket = handler.admit(socket);
+    if (!ticket) return;
+    const key = socketKey(socket);
+    waiting.set(key, ticket);
+    socket.once('close', () => waiting.delete(key));
+  });
+  return waiting;
+}
+
 function listen(server: NetServer | HttpServer, port: number, host: string, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
@@ -101,14 +118,7 @@ export async function startListeners(opts: ListenerOptions, handler: ConnectionH
       });
       servers.push(http);
       // Admitted before the upgrade: idle sockets that never upgrade count like ones that never send CONNECT.
-      const waitingUpgrade = new Map<string, GateTicket>();
-      http.on('connection', (socket: Socket) => {
-        const ticket = handler.admit(socket);
-        if (!ticket) return;
-        const key = socketKey(socket);
-        waitingUpgrade.set(key, ticket);
-        socket.once('close', () => waitingUpgrade.delete(key));
-      });
+      const waitingUpgrade = admitOnArrival(http, handler);
       const ws = new WebSocketServer({ server: http, maxPayload: opts.wsMaxPayloadBytes });
       wss = ws;
       // The server's own errors (e.g. port in use) are handled by listen(); ws re-emits them here.
@@ -144,14 +154,7 @@ export async function startListeners(opts: ListenerOptions, handler: ConnectionH
         throw new UserError(`the TLS certificate ${opts.tls.certFile} or key ${opts.tls.keyFile} is not a usable PEM pair (${(e as Error).message.replace(/^error:[0-9A-F]+:/, '')}); give PEM files (they start with -----BEGIN).`);
       }
       // Admitted before the handshake, as above.
-      const waitingHandshake = new Map<string, GateTicket>();
-      tlsServer.on('connection', (socket: Socket) => {
-        const ticket = handler.admit(socket);
-        if (!ticket) return;
-        const key = socketKey(socket);
-        waitingHandshake.set(key, ticket);
-        socket.once('close', () => waitingHandshake.delete(key));
-      });
+      const waitingHandshake = admitOnArrival(tlsServer, handler);
       servers.push(tlsServer);
       tlsPort = await listen(tlsServer, opts.tls.port, host, 'the TLS port setting');
     }
