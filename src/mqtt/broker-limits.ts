@@ -106,15 +106,15 @@ export function deliverOnFreshStacks(broker: Aedes): void {
   };
 }
 
+/** A socket's place among those waiting for their login. */
+export interface GateTicket { loggedIn(): void }
+
 /**
  * Sockets that have not (yet) sent a CONNECT that was accepted: bounded
  * per address and overall, so a thousand idle sockets cannot lock real
  * users out until the connect timeout, nor hold memory. Refused sockets
  * are closed at once and counted in a summary line a minute.
  */
-/** A socket's place among those waiting for their login. */
-export interface GateTicket { loggedIn(): void }
-
 export class ConnectionGate {
   readonly #perAddress = new Map<string, number>();
   #total = 0;

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.js';
 import type { ScryptReply, ScryptRequest } from './password-worker.js';
 
-/** Checks waiting for the thread beyond which a new login is refused at once (each takes ~50 ms on a Pi 3). */
+/** Checks waiting their turn beyond which a new login is refused at once (each takes ~50 ms on a Pi 3). */
 export const MAX_QUEUED_PASSWORD_CHECKS = 32;
 
 /** A login refused because too many are already being checked; the client may retry. */
@@ -99,6 +99,9 @@ export function largeBlocksReturned(env: NodeJS.ProcessEnv = process.env): boole
   return Number.isInteger(threshold) && threshold > 0 && threshold <= 16 * 1024 * 1024;
 }
 
+/** Decided once: the allocator's settings come from the environment the process started with. */
+const checksInPool = largeBlocksReturned();
+
 const busy = (): LoginBusyError =>
   new LoginBusyError(`${MAX_QUEUED_PASSWORD_CHECKS} logins are already being checked; try again in a moment.`);
 
@@ -122,7 +125,7 @@ export function scryptCount(): number { return scryptsRun; }
 export function scryptOneAtATime(password: string, salt: Uint8Array, s: ScryptSettings): Promise<Buffer> {
   return oneAtATime(() => {
     scryptsRun++;
-    return largeBlocksReturned() ? scryptInPool(password, salt, s) : scryptInThread(password, salt, s);
+    return checksInPool ? scryptInPool(password, salt, s) : scryptInThread(password, salt, s);
   });
 }
 
